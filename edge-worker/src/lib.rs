@@ -1,0 +1,1 @@
+//! invalidator as a Cloudflare Worker (filled by the Worker issue).

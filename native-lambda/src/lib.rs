@@ -1,0 +1,1 @@
+//! invalidator on AWS Lambda (filled by the Lambda issue).

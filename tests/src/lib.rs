@@ -1,0 +1,1 @@
+//! Cross-crate tests and local stand-ins (filled by later issues).
