@@ -1,1 +1,10 @@
-//! placeholder
+//! invalidator-core: the one brain both deployments share.
+//!
+//! No I/O of its own: every module is a pure function of its inputs, and the
+//! [`io`] traits are implemented by the bodies (the Cloudflare Worker and the
+//! AWS Lambda functions). Builds for `wasm32-unknown-unknown`.
+
+pub mod io;
+pub mod time;
+
+pub use time::Timestamp;

@@ -1,0 +1,34 @@
+//! The only I/O the core asks for: an HTTP client and a clock, implemented by each body.
+//!
+//! Futures are not `Send`: a Cloudflare Worker is single-threaded, and the
+//! native bodies run the driver on one task.
+
+use crate::time::Timestamp;
+
+pub type HttpRequest = http::Request<Vec<u8>>;
+pub type HttpResponse = http::Response<Vec<u8>>;
+
+/// Why a request got no HTTP answer at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    #[error("no answer within {0} ms")]
+    Timeout(u64),
+    #[error("could not connect: {0}")]
+    Connect(String),
+    #[error("transport failed: {0}")]
+    Other(String),
+}
+
+/// Sends one request and returns the whole response. Bodies implement it over
+/// `worker::Fetch` (edge) or an HTTP library (native, tests).
+#[allow(async_fn_in_trait)]
+pub trait HttpClient {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+/// Reads the current time, and sleeps where the body can (the native driver,
+/// tests). A body that cannot sleep (a Durable Object, a Lambda task) never gets
+/// asked to: the driver returns instead and the body schedules the wake-up.
+pub trait Clock {
+    fn now(&self) -> Timestamp;
+}
