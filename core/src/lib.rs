@@ -8,3 +8,7 @@ pub mod io;
 pub mod time;
 
 pub use time::Timestamp;
+pub mod paths;
+pub mod rules;
+pub mod secret;
+pub mod settings;

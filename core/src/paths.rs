@@ -1,0 +1,262 @@
+//! CloudFront paths: encoding, normalisation, de-duplication, wildcard cover,
+//! collapsing to a budget and splitting into batches.
+//!
+//! CloudFront's rules: a path starts with `/`; `*` may only be the last
+//! character; characters RFC 1738 calls unsafe, and non-ASCII ones, are
+//! percent-encoded and nothing else is. A wildcard counts as one path however
+//! much it matches, and at most 15 may be in progress at once. A set is never
+//! truncated: when it is over budget it collapses into wildcards that cover it.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// RFC 1738's unsafe characters (besides controls and non-ASCII).
+const UNSAFE: &[u8] = b" <>\"#%{}|\\^~[]`";
+
+fn must_encode(b: u8) -> bool {
+    b < 0x20 || b >= 0x7f || UNSAFE.contains(&b)
+}
+
+fn push_encoded(out: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(HEX[(b >> 4) as usize] as char);
+    out.push(HEX[(b & 15) as usize] as char);
+}
+
+/// Encodes a field value for use inside a path: every unsafe, non-ASCII or `%`
+/// byte is percent-encoded, so the value stands for itself.
+pub fn encode_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for &b in value.as_bytes() {
+        if must_encode(b) {
+            push_encoded(&mut out, b);
+        } else {
+            out.push(b as char);
+        }
+    }
+    out
+}
+
+fn is_hex(b: Option<&u8>) -> bool {
+    b.is_some_and(|b| b.is_ascii_hexdigit())
+}
+
+/// Why a path cannot be invalidated at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("a path cannot be empty")]
+    Empty,
+}
+
+/// Brings one path into CloudFront's form: a leading `/`; unsafe and non-ASCII
+/// bytes percent-encoded (an existing `%XX` is kept as it is); a `*` before
+/// the end turns the path into a wildcard at that point, which covers what
+/// followed it.
+pub fn normalize(raw: &str) -> Result<String, PathError> {
+    if raw.is_empty() {
+        return Err(PathError::Empty);
+    }
+    let raw = match raw.find('*') {
+        Some(i) => &raw[..=i],
+        None => raw,
+    };
+    let bytes = raw.as_bytes();
+    let mut out = String::with_capacity(raw.len() + 1);
+    if bytes[0] != b'/' {
+        out.push('/');
+    }
+    for (i, &b) in bytes.iter().enumerate() {
+        let already_encoded = b == b'%' && is_hex(bytes.get(i + 1)) && is_hex(bytes.get(i + 2));
+        if must_encode(b) && !already_encoded {
+            push_encoded(&mut out, b);
+        } else {
+            out.push(b as char);
+        }
+    }
+    Ok(out)
+}
+
+pub fn is_wildcard(path: &str) -> bool {
+    path.ends_with('*')
+}
+
+/// Removes every path that a wildcard in the set already covers (a wildcard
+/// `/a*` covers every other path that starts with `/a`).
+pub fn minimize(paths: BTreeSet<String>) -> BTreeSet<String> {
+    let prefixes: HashSet<String> = paths
+        .iter()
+        .filter(|p| is_wildcard(p))
+        .map(|p| p[..p.len() - 1].to_string())
+        .collect();
+    if prefixes.is_empty() {
+        return paths;
+    }
+    paths
+        .into_iter()
+        .filter(|p| {
+            // Covered when some shorter prefix of p is a wildcard's prefix.
+            let own = if is_wildcard(p) { p.len() - 1 } else { p.len() + 1 };
+            !(0..=p.len()).any(|i| i != own && p.is_char_boundary(i) && prefixes.contains(&p[..i]))
+        })
+        .collect()
+}
+
+/// The most a set may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub max_paths: usize,
+    pub max_wildcards: usize,
+}
+
+impl Budget {
+    fn fits(&self, paths: &BTreeSet<String>) -> bool {
+        paths.len() <= self.max_paths && paths.iter().filter(|p| is_wildcard(p)).count() <= self.max_wildcards
+    }
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    path[1..].split('/').collect()
+}
+
+/// Collapses `paths` (normalised) until they fit `budget`: at the deepest level
+/// first, each group of two or more paths that share their first `d` segments
+/// becomes one wildcard; at depth 0 everything is `/*`. Every input path stays
+/// covered by some output path.
+pub fn collapse(paths: BTreeSet<String>, budget: Budget) -> BTreeSet<String> {
+    let mut current = minimize(paths);
+    if budget.fits(&current) {
+        return current;
+    }
+    let deepest = current.iter().map(|p| segments(p).len()).max().unwrap_or(1);
+    for depth in (1..deepest).rev() {
+        let mut groups: BTreeMap<Vec<&str>, Vec<&String>> = BTreeMap::new();
+        for p in &current {
+            let segs = segments(p);
+            let key = segs[..depth.min(segs.len())].to_vec();
+            groups.entry(key).or_default().push(p);
+        }
+        let mut next = BTreeSet::new();
+        for (key, members) in groups {
+            if members.len() < 2 {
+                next.extend(members.into_iter().cloned());
+                continue;
+            }
+            let prefix = format!("/{}", key.join("/"));
+            // If the prefix itself is a member, `/blog*` covers it and `/blog/...`.
+            let exact = members.iter().any(|m| **m == prefix || **m == format!("{prefix}*"));
+            let wildcard = if exact { format!("{}*", prefix.trim_end_matches('*')) } else { format!("{prefix}/*") };
+            next.insert(wildcard);
+        }
+        current = minimize(next);
+        if budget.fits(&current) {
+            return current;
+        }
+    }
+    BTreeSet::from(["/*".to_string()])
+}
+
+/// Splits a set into CloudFront requests of at most `max_paths` paths and 15
+/// wildcards each, in order.
+pub fn split(paths: &BTreeSet<String>, max_paths: usize) -> Vec<Vec<String>> {
+    const WILDCARDS_PER_BATCH: usize = 15;
+    let max_paths = max_paths.max(1);
+    let mut batches: Vec<(Vec<String>, usize)> = Vec::new();
+    for p in paths {
+        let w = usize::from(is_wildcard(p));
+        let slot = batches
+            .iter_mut()
+            .find(|(b, wc)| b.len() < max_paths && wc + w <= WILDCARDS_PER_BATCH);
+        match slot {
+            Some((b, wc)) => {
+                b.push(p.clone());
+                *wc += w;
+            }
+            None => batches.push((vec![p.clone()], w)),
+        }
+    }
+    batches.into_iter().map(|(b, _)| b).collect()
+}
+
+/// Whether `path` is invalidated by `by` (equal, or covered by its wildcard).
+pub fn covers(by: &str, path: &str) -> bool {
+    by == path || (is_wildcard(by) && path.starts_with(&by[..by.len() - 1]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn normalize_encodes_unsafe_and_non_ascii_only() {
+        assert_eq!(normalize("about").unwrap(), "/about");
+        assert_eq!(normalize("/a b").unwrap(), "/a%20b");
+        assert_eq!(normalize("/é").unwrap(), "/%C3%A9");
+        assert_eq!(normalize("/x?y=1&z=:@$,;+!'()").unwrap(), "/x?y=1&z=:@$,;+!'()");
+        assert_eq!(normalize("/{a}|^~[]`\"<>#").unwrap(), "/%7Ba%7D%7C%5E%7E%5B%5D%60%22%3C%3E%23");
+        assert_eq!(normalize("/100%").unwrap(), "/100%25");
+        assert_eq!(normalize("/a%20b").unwrap(), "/a%20b");
+        assert_eq!(normalize("/tab\there").unwrap(), "/tab%09here");
+        assert_eq!(normalize(""), Err(PathError::Empty));
+    }
+
+    #[test]
+    fn a_star_is_only_ever_last() {
+        assert_eq!(normalize("/a*b/c").unwrap(), "/a*");
+        assert_eq!(normalize("*").unwrap(), "/*");
+    }
+
+    #[test]
+    fn wildcards_cover_what_they_match() {
+        let out = minimize(set(&["/a", "/a/b", "/a/*", "/ab", "/b*", "/b/c", "/b", "/c"]));
+        assert_eq!(out, set(&["/a", "/a/*", "/ab", "/b*", "/c"]));
+        assert_eq!(minimize(set(&["/*", "/x", "/y*"])), set(&["/*"]));
+    }
+
+    #[test]
+    fn collapse_keeps_a_fitting_set() {
+        let s = set(&["/a", "/b"]);
+        assert_eq!(collapse(s.clone(), Budget { max_paths: 2, max_wildcards: 1 }), s);
+    }
+
+    #[test]
+    fn collapse_groups_the_deepest_shared_prefixes_first() {
+        let s = set(&["/blog/2024/a", "/blog/2024/b", "/blog/2025/c", "/shop/x", "/"]);
+        let out = collapse(s.clone(), Budget { max_paths: 4, max_wildcards: 2 });
+        assert_eq!(out, set(&["/", "/blog/2024/*", "/blog/2025/c", "/shop/x"]));
+        let out = collapse(s, Budget { max_paths: 3, max_wildcards: 2 });
+        assert_eq!(out, set(&["/", "/blog/*", "/shop/x"]));
+    }
+
+    #[test]
+    fn collapse_counts_wildcards_and_ends_at_slash_star() {
+        let many: BTreeSet<String> = (0..40).map(|i| format!("/p{i}/*")).collect();
+        let out = collapse(many.clone(), Budget { max_paths: 1000, max_wildcards: 15 });
+        assert_eq!(out, set(&["/*"]));
+        let out = collapse(set(&["/blog", "/blog/a", "/blog/b"]), Budget { max_paths: 1, max_wildcards: 1 });
+        assert_eq!(out, set(&["/blog*"]));
+    }
+
+    #[test]
+    fn split_respects_paths_and_wildcards_per_batch() {
+        let s: BTreeSet<String> = (0..25).map(|i| format!("/w{i:02}*")).chain((0..5).map(|i| format!("/p{i}"))).collect();
+        let batches = split(&s, 10);
+        let total: usize = batches.iter().map(Vec::len).sum();
+        assert_eq!(total, 30);
+        for b in &batches {
+            assert!(b.len() <= 10);
+            assert!(b.iter().filter(|p| is_wildcard(p)).count() <= 15);
+        }
+    }
+
+    #[test]
+    fn covers_is_exact_or_wildcard_prefix() {
+        assert!(covers("/a*", "/ab"));
+        assert!(covers("/a", "/a"));
+        assert!(!covers("/a", "/ab"));
+        assert!(!covers("/a/*", "/a"));
+    }
+}

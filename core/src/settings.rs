@@ -1,0 +1,376 @@
+//! Settings: one set of names for every body, parsed from a string map.
+//!
+//! Each body turns its environment variables or Worker bindings into a
+//! `BTreeMap<String, String>` and asks for the groups it needs: a body that only
+//! invalidates paths (the CLI's `invalidate`) needs no Contentful settings. A
+//! missing or bad value is a [`SettingsError`] that names the setting. Secrets are
+//! held as [`Secret`] and never printed.
+
+use crate::rules::PathRules;
+use crate::secret::Secret;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub type SettingsMap = BTreeMap<String, String>;
+
+/// A setting that is missing or cannot be used, by name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("setting {name}: {problem}")]
+pub struct SettingsError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+fn bad(name: &'static str, problem: impl Into<String>) -> SettingsError {
+    SettingsError { name, problem: problem.into() }
+}
+
+/// Reads one setting: unset and empty are the same.
+fn get<'a>(map: &'a SettingsMap, name: &str) -> Option<&'a str> {
+    map.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+fn required<'a>(map: &'a SettingsMap, name: &'static str) -> Result<&'a str, SettingsError> {
+    get(map, name).ok_or_else(|| bad(name, "is required but not set"))
+}
+
+fn secret(map: &SettingsMap, name: &'static str) -> Result<Secret, SettingsError> {
+    required(map, name).map(Secret::new)
+}
+
+fn endpoint(map: &SettingsMap, name: &'static str, default: &str) -> Result<String, SettingsError> {
+    let value = get(map, name).unwrap_or(default);
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or_else(|| bad(name, format!("must start with https:// or http://, got {value:?}")))?;
+    let host = rest.trim_end_matches('/');
+    if host.is_empty() || host.contains(['/', '?', '#', ' ']) {
+        return Err(bad(name, format!("must be a scheme and host[:port] with no path, got {value:?}")));
+    }
+    Ok(value.trim_end_matches('/').to_string())
+}
+
+fn number(map: &SettingsMap, name: &'static str, default: u64, min: u64, max: u64) -> Result<u64, SettingsError> {
+    let Some(raw) = get(map, name) else { return Ok(default) };
+    let n: u64 = raw.parse().map_err(|_| bad(name, format!("must be a whole number, got {raw:?}")))?;
+    if n < min || n > max {
+        return Err(bad(name, format!("must be between {min} and {max}, got {n}")));
+    }
+    Ok(n)
+}
+
+/// Seconds, decimals allowed ("0.5"), kept to the millisecond.
+fn seconds(map: &SettingsMap, name: &'static str, default_ms: u64, max_secs: u64) -> Result<Duration, SettingsError> {
+    let Some(raw) = get(map, name) else { return Ok(Duration::from_millis(default_ms)) };
+    let secs: f64 = raw.parse().map_err(|_| bad(name, format!("must be a number of seconds, got {raw:?}")))?;
+    if !secs.is_finite() || secs < 0.0 || secs > max_secs as f64 {
+        return Err(bad(name, format!("must be between 0 and {max_secs} seconds, got {raw}")));
+    }
+    Ok(Duration::from_millis((secs * 1000.0).round() as u64))
+}
+
+fn flag(map: &SettingsMap, name: &'static str) -> Result<bool, SettingsError> {
+    match get(map, name).map(|v| v.to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(v) if v == "true" || v == "1" || v == "yes" => Ok(true),
+        Some(v) if v == "false" || v == "0" || v == "no" => Ok(false),
+        Some(v) => Err(bad(name, format!("must be true or false, got {v:?}"))),
+    }
+}
+
+/// AWS credentials and the CloudFront target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudFrontSettings {
+    /// Every distribution to invalidate; each gets every path.
+    pub distribution_ids: Vec<String>,
+    pub endpoint: String,
+    pub credentials: AwsCredentials,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsCredentials {
+    pub access_key_id: Secret,
+    pub secret_access_key: Secret,
+    pub session_token: Option<Secret>,
+    pub region: String,
+}
+
+impl AwsCredentials {
+    pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
+        Ok(AwsCredentials {
+            access_key_id: secret(map, "AWS_ACCESS_KEY_ID")?,
+            secret_access_key: secret(map, "AWS_SECRET_ACCESS_KEY")?,
+            session_token: get(map, "AWS_SESSION_TOKEN").map(Secret::new),
+            region: get(map, "AWS_REGION").unwrap_or("us-east-1").to_string(),
+        })
+    }
+}
+
+impl CloudFrontSettings {
+    pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
+        const NAME: &str = "CLOUDFRONT_DISTRIBUTION_ID";
+        let mut distribution_ids = Vec::new();
+        for id in required(map, NAME)?.split(',').map(str::trim) {
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(bad(NAME, format!("each id must be letters and digits (like E2EXAMPLE123), got {id:?}")));
+            }
+            if !distribution_ids.iter().any(|d| d == id) {
+                distribution_ids.push(id.to_string());
+            }
+        }
+        Ok(CloudFrontSettings {
+            distribution_ids,
+            endpoint: endpoint(map, "CLOUDFRONT_ENDPOINT", "https://cloudfront.amazonaws.com")?,
+            credentials: AwsCredentials::from_map(map)?,
+        })
+    }
+}
+
+/// Delivery API access.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentfulSettings {
+    pub space_id: String,
+    pub environment: String,
+    pub delivery_token: Secret,
+    pub endpoint: String,
+}
+
+fn identifier(map: &SettingsMap, name: &'static str, default: Option<&str>) -> Result<String, SettingsError> {
+    let value = match default {
+        Some(d) => get(map, name).unwrap_or(d),
+        None => required(map, name)?,
+    };
+    if !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.') {
+        return Err(bad(name, format!("must be letters, digits, '-', '_' or '.', got {value:?}")));
+    }
+    Ok(value.to_string())
+}
+
+impl ContentfulSettings {
+    pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
+        Ok(ContentfulSettings {
+            space_id: identifier(map, "CONTENTFUL_SPACE_ID", None)?,
+            environment: identifier(map, "CONTENTFUL_ENVIRONMENT", Some("master"))?,
+            delivery_token: secret(map, "CONTENTFUL_DELIVERY_TOKEN")?,
+            endpoint: endpoint(map, "CONTENTFUL_CDA_ENDPOINT", "https://cdn.contentful.com")?,
+        })
+    }
+}
+
+/// How incoming webhooks are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// `None` only when `ALLOW_UNVERIFIED_WEBHOOKS=true` says so explicitly.
+    pub secret: Option<Secret>,
+    pub max_body_bytes: usize,
+    pub ttl: Duration,
+}
+
+impl WebhookSettings {
+    pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
+        const NAME: &str = "CONTENTFUL_WEBHOOK_SECRET";
+        let secret = match get(map, NAME) {
+            Some(s) => {
+                let ok = s.len() == 64
+                    && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b));
+                if !ok {
+                    // The value is secret: describe it, never echo it.
+                    return Err(bad(NAME, "must be exactly 64 characters of A-Z a-z 0-9 + / = _ - (as Contentful generates)"));
+                }
+                Some(Secret::new(s))
+            }
+            None if flag(map, "ALLOW_UNVERIFIED_WEBHOOKS")? => None,
+            None => {
+                return Err(bad(
+                    NAME,
+                    "is required; set ALLOW_UNVERIFIED_WEBHOOKS=true to accept unsigned webhooks on purpose",
+                ))
+            }
+        };
+        Ok(WebhookSettings {
+            secret,
+            max_body_bytes: number(map, "WEBHOOK_MAX_BODY_BYTES", 1 << 20, 1024, 64 << 20)? as usize,
+            ttl: seconds(map, "WEBHOOK_TTL_SECONDS", 30_000, 3600)?,
+        })
+    }
+}
+
+/// Everything the workflow decides with: rules, budgets, schedules. Not secret,
+/// the same in both bodies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub rules: PathRules,
+    /// Levels of `links_to_entry` above the changed entry before the walk gives up.
+    pub walk_max_depth: u32,
+    /// Entries visited before the walk gives up.
+    pub walk_max_entries: u32,
+    /// Paths one workflow may invalidate before the set collapses to wildcards.
+    pub path_budget: usize,
+    /// Wildcard paths one workflow may hold (CloudFront allows 15 in progress).
+    pub wildcard_budget: usize,
+    /// Paths in one CreateInvalidation; a larger set becomes several batches.
+    pub batch_max_paths: usize,
+    pub poll_first: Duration,
+    pub poll_max: Duration,
+    /// How long to wait for the Delivery API to serve the change before submitting anyway.
+    pub freshness_max_wait: Duration,
+    /// How long the first webhook of a burst waits for others to join its batch.
+    pub collect_window: Duration,
+    /// Attempts for a request that fails transiently (5xx, timeouts) before the batch fails.
+    pub retry_max_attempts: u32,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// How long one batch may take, retries and polling included, before it fails.
+    pub batch_timeout: Duration,
+    /// Finished batches kept for status pages.
+    pub history_limit: usize,
+}
+
+impl Policy {
+    pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
+        let rules = PathRules::parse(required(map, "PATH_RULES")?).map_err(|e| bad("PATH_RULES", e.to_string()))?;
+        let policy = Policy {
+            rules,
+            walk_max_depth: number(map, "WALK_MAX_DEPTH", 10, 1, 100)? as u32,
+            walk_max_entries: number(map, "WALK_MAX_ENTRIES", 1000, 1, 100_000)? as u32,
+            path_budget: number(map, "PATH_BUDGET", 1000, 1, 100_000)? as usize,
+            wildcard_budget: number(map, "WILDCARD_BUDGET", 15, 1, 15)? as usize,
+            batch_max_paths: number(map, "BATCH_MAX_PATHS", 1000, 1, 3000)? as usize,
+            poll_first: seconds(map, "POLL_FIRST_SECONDS", 5_000, 3600)?,
+            poll_max: seconds(map, "POLL_MAX_SECONDS", 60_000, 3600)?,
+            freshness_max_wait: seconds(map, "FRESHNESS_MAX_WAIT_SECONDS", 30_000, 3600)?,
+            collect_window: seconds(map, "COLLECT_WINDOW_SECONDS", 2_000, 3600)?,
+            retry_max_attempts: number(map, "RETRY_MAX_ATTEMPTS", 8, 1, 100)? as u32,
+            retry_base: seconds(map, "RETRY_BASE_SECONDS", 1_000, 3600)?,
+            retry_max: seconds(map, "RETRY_MAX_SECONDS", 60_000, 3600)?,
+            batch_timeout: seconds(map, "BATCH_TIMEOUT_SECONDS", 2_700_000, 86_400)?,
+            history_limit: number(map, "HISTORY_LIMIT", 50, 1, 10_000)? as usize,
+        };
+        if policy.poll_first.is_zero() {
+            return Err(bad("POLL_FIRST_SECONDS", "must be more than 0"));
+        }
+        if policy.poll_max < policy.poll_first {
+            return Err(bad("POLL_MAX_SECONDS", "must be at least POLL_FIRST_SECONDS"));
+        }
+        if policy.retry_max < policy.retry_base {
+            return Err(bad("RETRY_MAX_SECONDS", "must be at least RETRY_BASE_SECONDS"));
+        }
+        Ok(policy)
+    }
+}
+
+/// Every setting a complete body (webhook to Completed) needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub cloudfront: CloudFrontSettings,
+    pub contentful: ContentfulSettings,
+    pub webhook: WebhookSettings,
+    pub policy: Policy,
+}
+
+impl Settings {
+    pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
+        Ok(Settings {
+            cloudfront: CloudFrontSettings::from_map(map)?,
+            contentful: ContentfulSettings::from_map(map)?,
+            webhook: WebhookSettings::from_map(map)?,
+            policy: Policy::from_map(map)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn full() -> SettingsMap {
+        [
+            ("CLOUDFRONT_DISTRIBUTION_ID", "E2EXAMPLE123"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            ("CONTENTFUL_SPACE_ID", "space1"),
+            ("CONTENTFUL_DELIVERY_TOKEN", "cda-token-value"),
+            ("CONTENTFUL_WEBHOOK_SECRET", "a".repeat(64).leak()),
+            ("PATH_RULES", r#"{"page":["/{slug}"],"always":["/"]}"#),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn defaults_fill_what_is_optional() {
+        let s = Settings::from_map(&full()).unwrap();
+        assert_eq!(s.cloudfront.endpoint, "https://cloudfront.amazonaws.com");
+        assert_eq!(s.cloudfront.credentials.region, "us-east-1");
+        assert_eq!(s.contentful.environment, "master");
+        assert_eq!(s.contentful.endpoint, "https://cdn.contentful.com");
+        assert_eq!(s.webhook.max_body_bytes, 1 << 20);
+        assert_eq!(s.webhook.ttl, Duration::from_secs(30));
+        assert_eq!(s.policy.poll_first, Duration::from_secs(5));
+        assert_eq!(s.policy.poll_max, Duration::from_secs(60));
+        assert_eq!(s.policy.wildcard_budget, 15);
+    }
+
+    #[test]
+    fn a_missing_setting_is_named() {
+        for name in ["CLOUDFRONT_DISTRIBUTION_ID", "AWS_SECRET_ACCESS_KEY", "CONTENTFUL_SPACE_ID", "PATH_RULES"] {
+            let mut m = full();
+            m.remove(name);
+            let err = Settings::from_map(&m).unwrap_err();
+            assert_eq!(err.name, name);
+            assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_named_and_secrets_are_not_echoed() {
+        let cases = [
+            ("CLOUDFRONT_DISTRIBUTION_ID", "E1,../x"),
+            ("CLOUDFRONT_ENDPOINT", "cloudfront.amazonaws.com"),
+            ("CONTENTFUL_CDA_ENDPOINT", "http://127.0.0.1:1/path"),
+            ("POLL_FIRST_SECONDS", "soon"),
+            ("WILDCARD_BUDGET", "16"),
+            ("PATH_RULES", "{not json"),
+            ("CONTENTFUL_WEBHOOK_SECRET", "too-short-secret-value"),
+        ];
+        for (name, value) in cases {
+            let mut m = full();
+            m.insert(name.into(), value.into());
+            let err = Settings::from_map(&m).unwrap_err();
+            assert_eq!(err.name, name, "{err}");
+        }
+        let mut m = full();
+        m.insert("CONTENTFUL_WEBHOOK_SECRET".into(), "hunter2-secret".into());
+        assert!(!Settings::from_map(&m).unwrap_err().to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn unverified_webhooks_need_an_explicit_yes() {
+        let mut m = full();
+        m.remove("CONTENTFUL_WEBHOOK_SECRET");
+        assert_eq!(WebhookSettings::from_map(&m).unwrap_err().name, "CONTENTFUL_WEBHOOK_SECRET");
+        m.insert("ALLOW_UNVERIFIED_WEBHOOKS".into(), "true".into());
+        assert_eq!(WebhookSettings::from_map(&m).unwrap().secret, None);
+    }
+
+    #[test]
+    fn several_distributions_and_decimal_seconds() {
+        let mut m = full();
+        m.insert("CLOUDFRONT_DISTRIBUTION_ID".into(), " E1 , E2,E1".into());
+        m.insert("POLL_FIRST_SECONDS".into(), "0.25".into());
+        let s = Settings::from_map(&m).unwrap();
+        assert_eq!(s.cloudfront.distribution_ids, ["E1", "E2"]);
+        assert_eq!(s.policy.poll_first, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let s = Settings::from_map(&full()).unwrap();
+        let printed = format!("{s:?}");
+        for secret in ["wJalrXUtnFEMI", "cda-token-value", &"a".repeat(64)] {
+            assert!(!printed.contains(secret), "{secret} leaked");
+        }
+    }
+}
