@@ -9,6 +9,7 @@ pub mod time;
 
 pub use time::Timestamp;
 pub mod paths;
+pub mod webhook;
 pub mod rules;
 pub mod secret;
 pub mod settings;
