@@ -4,12 +4,15 @@
 //! [`io`] traits are implemented by the bodies (the Cloudflare Worker and the
 //! AWS Lambda functions). Builds for `wasm32-unknown-unknown`.
 
+pub mod cloudfront;
 pub mod io;
 pub mod time;
 
 pub use time::Timestamp;
 pub mod paths;
 pub mod webhook;
+pub mod retry;
 pub mod rules;
 pub mod secret;
 pub mod settings;
+pub mod sigv4;
