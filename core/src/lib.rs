@@ -5,6 +5,7 @@
 //! AWS Lambda functions). Builds for `wasm32-unknown-unknown`.
 
 pub mod cloudfront;
+pub mod contentful;
 pub mod io;
 pub mod time;
 

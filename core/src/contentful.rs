@@ -1,0 +1,231 @@
+//! The Contentful Delivery API, I/O-free: `links_to_entry` / `links_to_asset`
+//! page requests and the freshness probe, their parsers, and the
+//! classification of failures (429 waits for `X-Contentful-RateLimit-Reset`).
+
+use crate::io::{HttpRequest, HttpResponse};
+use crate::retry::Failure;
+use crate::settings::ContentfulSettings;
+use crate::webhook::EntityKind;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// The most entries one Delivery API page returns.
+pub const PAGE_LIMIT: u64 = 1000;
+
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+
+/// Something other entries can link to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LinkTarget {
+    pub kind: EntityKind,
+    pub id: String,
+}
+
+/// An entry that links to a target, with what the path rules need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkedEntry {
+    pub id: String,
+    pub content_type: Option<String>,
+    pub fields: Map<String, Value>,
+}
+
+/// One page of a `links_to_*` query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinksPage {
+    pub total: u64,
+    pub skip: u64,
+    pub items: Vec<LinkedEntry>,
+}
+
+impl LinksPage {
+    /// Where the next page starts, if there is one.
+    pub fn next_skip(&self) -> Option<u64> {
+        let next = self.skip + self.items.len() as u64;
+        (next < self.total && !self.items.is_empty()).then_some(next)
+    }
+}
+
+fn collection_url(settings: &ContentfulSettings, collection: &str) -> String {
+    format!(
+        "{}/spaces/{}/environments/{}/{collection}",
+        settings.endpoint,
+        utf8_percent_encode(&settings.space_id, QUERY_VALUE),
+        utf8_percent_encode(&settings.environment, QUERY_VALUE)
+    )
+}
+
+fn get(url: String, settings: &ContentfulSettings) -> HttpRequest {
+    http::Request::get(url)
+        .header("authorization", format!("Bearer {}", settings.delivery_token.expose()))
+        .header("accept", "application/json")
+        .body(Vec::new())
+        .expect("a URL built from validated settings is valid")
+}
+
+/// The entries that link to `target`, all locales, one page from `skip`.
+pub fn links_request(settings: &ContentfulSettings, target: &LinkTarget, skip: u64) -> HttpRequest {
+    let param = match target.kind {
+        EntityKind::Entry => "links_to_entry",
+        EntityKind::Asset => "links_to_asset",
+    };
+    let url = format!(
+        "{}?{param}={}&locale=*&include=0&skip={skip}&limit={PAGE_LIMIT}",
+        collection_url(settings, "entries"),
+        utf8_percent_encode(&target.id, QUERY_VALUE)
+    );
+    get(url, settings)
+}
+
+/// Asks whether the Delivery API serves `target`, and at which revision.
+pub fn revision_request(settings: &ContentfulSettings, target: &LinkTarget) -> HttpRequest {
+    let collection = match target.kind {
+        EntityKind::Entry => "entries",
+        EntityKind::Asset => "assets",
+    };
+    let url = format!(
+        "{}?sys.id={}&select=sys.id,sys.revision&limit=1",
+        collection_url(settings, collection),
+        utf8_percent_encode(&target.id, QUERY_VALUE)
+    );
+    get(url, settings)
+}
+
+/// Why a Delivery API answer is not a success, and what to do about it.
+pub fn classify_error(response: &HttpResponse) -> Failure {
+    let status = response.status().as_u16();
+    let detail = serde_json::from_slice::<Value>(response.body())
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default();
+    let reason = format!("Contentful Delivery API answered HTTP {status} {detail}").trim_end().to_string();
+    match status {
+        429 => {
+            let reset = response
+                .headers()
+                .get("x-contentful-ratelimit-reset")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(|s| Duration::from_millis((s * 1000.0) as u64));
+            Failure::retry_later(reset, reason)
+        }
+        s if s >= 500 => Failure::retry_now(reason),
+        _ => Failure::permanent(reason),
+    }
+}
+
+fn json_of(response: &HttpResponse) -> Result<Value, Failure> {
+    let status = response.status().as_u16();
+    if !(200..300).contains(&status) {
+        return Err(classify_error(response));
+    }
+    // A 2xx we cannot read is the server's (or a proxy's) fault: ask again.
+    serde_json::from_slice(response.body())
+        .map_err(|e| Failure::retry_now(format!("Contentful Delivery API answer is not JSON: {e}")))
+}
+
+fn malformed(what: &str) -> Failure {
+    Failure::retry_now(format!("Contentful Delivery API answer has no {what}"))
+}
+
+/// Reads one `links_to_*` page.
+pub fn read_links_page(response: &HttpResponse) -> Result<LinksPage, Failure> {
+    let v = json_of(response)?;
+    let total = v.get("total").and_then(Value::as_u64).ok_or_else(|| malformed("total"))?;
+    let skip = v.get("skip").and_then(Value::as_u64).unwrap_or(0);
+    let items = v.get("items").and_then(Value::as_array).ok_or_else(|| malformed("items"))?;
+    let mut entries = Vec::with_capacity(items.len());
+    for item in items {
+        let sys = item.get("sys").ok_or_else(|| malformed("sys on an item"))?;
+        let id = sys.get("id").and_then(Value::as_str).ok_or_else(|| malformed("sys.id on an item"))?;
+        let content_type = sys
+            .pointer("/contentType/sys/id")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let fields = item.get("fields").and_then(Value::as_object).cloned().unwrap_or_default();
+        entries.push(LinkedEntry { id: id.to_string(), content_type, fields });
+    }
+    Ok(LinksPage { total, skip, items: entries })
+}
+
+/// Reads the freshness probe: the served revision, or `None` when not served.
+pub fn read_revision(response: &HttpResponse) -> Result<Option<u64>, Failure> {
+    let v = json_of(response)?;
+    let items = v.get("items").and_then(Value::as_array).ok_or_else(|| malformed("items"))?;
+    Ok(match items.first() {
+        None => None,
+        Some(item) => Some(item.pointer("/sys/revision").and_then(Value::as_u64).unwrap_or(0)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retry::Class;
+    use crate::secret::Secret;
+
+    fn settings() -> ContentfulSettings {
+        ContentfulSettings {
+            space_id: "sp1".into(),
+            environment: "master".into(),
+            delivery_token: Secret::new("tok"),
+            endpoint: "http://127.0.0.1:9".into(),
+        }
+    }
+
+    fn response(status: u16, body: &str) -> HttpResponse {
+        http::Response::builder().status(status).body(body.as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn builds_link_queries() {
+        let r = links_request(&settings(), &LinkTarget { kind: EntityKind::Asset, id: "a b&c".into() }, 1000);
+        assert_eq!(
+            r.uri().to_string(),
+            "http://127.0.0.1:9/spaces/sp1/environments/master/entries?links_to_asset=a%20b%26c&locale=*&include=0&skip=1000&limit=1000"
+        );
+        assert_eq!(r.headers()["authorization"], "Bearer tok");
+        let r = revision_request(&settings(), &LinkTarget { kind: EntityKind::Entry, id: "e1".into() });
+        assert!(r.uri().to_string().ends_with("/entries?sys.id=e1&select=sys.id,sys.revision&limit=1"));
+    }
+
+    #[test]
+    fn reads_pages_and_knows_when_to_stop() {
+        let body = r#"{"sys":{"type":"Array"},"total":3,"skip":0,"limit":2,"items":[
+            {"sys":{"id":"p1","contentType":{"sys":{"id":"page"}}},"fields":{"slug":{"en-US":"a"}}},
+            {"sys":{"id":"p2"}}]}"#;
+        let page = read_links_page(&response(200, body)).unwrap();
+        assert_eq!(page.items.len(), 2);
+        assert_eq!(page.items[0].content_type.as_deref(), Some("page"));
+        assert_eq!(page.next_skip(), Some(2));
+        let last = read_links_page(&response(200, r#"{"total":3,"skip":2,"items":[{"sys":{"id":"p3"}}]}"#)).unwrap();
+        assert_eq!(last.next_skip(), None);
+        // A server that stops short must not make the walk loop forever.
+        let empty = read_links_page(&response(200, r#"{"total":9,"skip":4,"items":[]}"#)).unwrap();
+        assert_eq!(empty.next_skip(), None);
+    }
+
+    #[test]
+    fn failures_are_classified() {
+        let limited = http::Response::builder()
+            .status(429)
+            .header("X-Contentful-RateLimit-Reset", "3")
+            .body(br#"{"message":"slow down"}"#.to_vec())
+            .unwrap();
+        let f = read_links_page(&limited).unwrap_err();
+        assert_eq!(f.class, Class::RetryLater { after_ms: Some(3000) });
+        assert!(f.reason.contains("slow down"));
+        assert_eq!(read_links_page(&response(503, "")).unwrap_err().class, Class::RetryNow);
+        assert_eq!(read_links_page(&response(401, "{}")).unwrap_err().class, Class::Permanent);
+        assert_eq!(read_links_page(&response(200, "{nope")).unwrap_err().class, Class::RetryNow);
+        assert_eq!(read_links_page(&response(200, r#"{"items":[]}"#)).unwrap_err().class, Class::RetryNow);
+    }
+
+    #[test]
+    fn reads_the_served_revision() {
+        assert_eq!(read_revision(&response(200, r#"{"total":1,"items":[{"sys":{"id":"e","revision":4}}]}"#)).unwrap(), Some(4));
+        assert_eq!(read_revision(&response(200, r#"{"total":0,"items":[]}"#)).unwrap(), None);
+    }
+}
