@@ -6,12 +6,14 @@
 
 pub mod cloudfront;
 pub mod contentful;
+pub mod driver;
 pub mod io;
 pub mod time;
 
 pub use time::Timestamp;
 pub mod paths;
 pub mod webhook;
+pub mod workflow;
 pub mod retry;
 pub mod rules;
 pub mod secret;

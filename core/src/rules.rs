@@ -156,6 +156,18 @@ impl PathRules {
         &self.always
     }
 
+    /// Every template's fallback wildcard, for an entry of unknown content type.
+    pub fn fallback_wildcards(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for t in self.by_type.values().flatten() {
+            let w = t.fallback();
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+        out
+    }
+
     pub fn has_rule_for(&self, content_type: &str) -> bool {
         self.by_type.contains_key(content_type)
     }

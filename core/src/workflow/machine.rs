@@ -1,0 +1,337 @@
+//! How each event moves the workflow, and what is sent or awaited next.
+
+use super::resolve;
+use super::types::{Batch, BatchState, Command, Event, PendingChange, Phase, Workflow};
+use crate::retry::{self, Class, Failure};
+use crate::settings::Policy;
+use crate::time::Timestamp;
+use crate::webhook::{Change, EntityKind};
+use std::time::Duration;
+
+/// Tracking ids remembered for de-duplication.
+const SEEN_LIMIT: usize = 512;
+/// Log lines kept.
+const LOG_LIMIT: usize = 100;
+
+pub(super) struct Machine<'p> {
+    pub wf: Workflow,
+    pub policy: &'p Policy,
+    pub now: Timestamp,
+    entropy: u64,
+    draws: u64,
+    pub commands: Vec<Command>,
+    /// Set when a batch ended and the next is queued: nothing more is sent in
+    /// this step, so the body can take the `Check-Invalidation-Completion` loop.
+    hold: bool,
+}
+
+impl<'p> Machine<'p> {
+    pub fn new(wf: Workflow, policy: &'p Policy, now: Timestamp, entropy: u64) -> Self {
+        Machine { wf, policy, now, entropy, draws: 0, commands: Vec::new(), hold: false }
+    }
+
+    pub fn run(mut self, event: Event) -> (Workflow, Vec<Command>) {
+        self.apply(event);
+        self.advance();
+        self.finish();
+        (self.wf, self.commands)
+    }
+
+    /// A fresh random value for each delay drawn in this step (splitmix64).
+    pub fn draw(&mut self) -> u64 {
+        self.draws += 1;
+        let mut z = self.entropy.wrapping_add(self.draws.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn retry_delay(&mut self, failure: &Failure, attempt: u32) -> Duration {
+        let e = self.draw();
+        retry::delay(failure, attempt, self.policy.retry_base, self.policy.retry_max, e)
+    }
+
+    pub fn log(&mut self, line: String) {
+        self.wf.log.push_back(line);
+        while self.wf.log.len() > LOG_LIMIT {
+            self.wf.log.pop_front();
+        }
+    }
+
+    fn apply(&mut self, event: Event) {
+        match event {
+            Event::ChangeAccepted { change } => self.accept_change(change),
+            Event::PathsRequested { tracking_id, paths } => {
+                self.accept(PendingChange { tracking_id, change: None, own_paths: paths, notes: Vec::new() })
+            }
+            Event::TimerFired => self.recover_lost_requests(),
+            Event::RevisionFetched { target, result } => resolve::on_revision(self, target, result),
+            Event::LinksFetched { target, skip, result } => resolve::on_links(self, target, skip, result),
+            Event::InvalidationCreated { sequence, result } => self.on_batch_answer(sequence, BatchState::Submitting, result),
+            Event::InvalidationChecked { sequence, result } => self.on_batch_answer(sequence, BatchState::InProgress, result),
+        }
+    }
+
+    fn accept_change(&mut self, mut change: Change) {
+        let mut own_paths = Vec::new();
+        let mut notes = Vec::new();
+        let fields = change.fields.take().unwrap_or_default();
+        if change.kind == EntityKind::Entry {
+            match &change.content_type {
+                Some(ct) => {
+                    let rendered = self.policy.rules.render(ct, &change.id, &fields);
+                    own_paths = rendered.paths;
+                    notes = rendered.fallbacks;
+                }
+                // Unpublish and delete payloads may not say the content type:
+                // every rule's wildcard then stands in for the entry's own paths.
+                None => {
+                    own_paths = self.policy.rules.fallback_wildcards();
+                    if !own_paths.is_empty() {
+                        notes.push(format!(
+                            "entry {} came without a content type: used every rule's wildcard {}",
+                            change.id,
+                            own_paths.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+        let tracking_id = change.tracking_id.clone();
+        self.accept(PendingChange { tracking_id, change: Some(change), own_paths, notes });
+    }
+
+    fn accept(&mut self, pending: PendingChange) {
+        if self.wf.seen.iter().any(|t| *t == pending.tracking_id) {
+            return; // A redelivery: the first delivery is already in hand.
+        }
+        self.wf.seen.push_back(pending.tracking_id.clone());
+        while self.wf.seen.len() > SEEN_LIMIT {
+            self.wf.seen.pop_front();
+        }
+        self.wf.pending.push(pending);
+        if self.wf.is_finished() {
+            self.wf.phase = Phase::Accepted;
+            self.wf.failures.clear();
+            self.wf.collect_until = Some(self.now.plus(self.policy.collect_window));
+        }
+    }
+
+    /// `TimerFired` only comes when nothing is in flight: a request still
+    /// marked sent was lost (the body restarted mid-request) and goes again.
+    fn recover_lost_requests(&mut self) {
+        let now = self.now;
+        if let Some(r) = &mut self.wf.resolution {
+            for req in r.requests.iter_mut().chain(r.gate.iter_mut().map(|g| &mut g.request)) {
+                if req.sent {
+                    req.sent = false;
+                    req.due = Some(now);
+                }
+            }
+        }
+        if let Some(b) = self.wf.batches.front_mut() {
+            if b.sent {
+                b.sent = false;
+                b.due = Some(now);
+            }
+        }
+    }
+
+    fn on_batch_answer(
+        &mut self,
+        sequence: u64,
+        expected: BatchState,
+        result: Result<crate::cloudfront::Invalidation, Failure>,
+    ) {
+        let Some(batch) = self.wf.batches.front_mut() else { return };
+        if batch.sequence != sequence || batch.state != expected || !batch.sent {
+            return; // An answer to a request this state no longer waits for.
+        }
+        batch.sent = false;
+        match result {
+            Ok(inv) => {
+                batch.errors = 0;
+                batch.invalidation_id = Some(inv.id);
+                if inv.create_time.is_some() {
+                    batch.create_time = inv.create_time;
+                }
+                if expected == BatchState::Submitting {
+                    batch.submitted_at = Some(self.now);
+                    batch.poll_interval_ms = self.policy.poll_first.as_millis() as u64;
+                } else {
+                    batch.polls += 1;
+                }
+                match inv.status {
+                    crate::cloudfront::InvalidationStatus::Completed => self.end_batch(BatchState::Completed),
+                    crate::cloudfront::InvalidationStatus::InProgress => {
+                        let batch = self.wf.batches.front_mut().expect("checked above");
+                        if expected == BatchState::InProgress {
+                            let grown = batch.poll_interval_ms.saturating_mul(3) / 2;
+                            batch.poll_interval_ms = grown.min(self.policy.poll_max.as_millis() as u64);
+                        }
+                        batch.state = BatchState::InProgress;
+                        batch.due = Some(self.now.plus(Duration::from_millis(batch.poll_interval_ms)));
+                        self.wf.phase = Phase::InProgress;
+                    }
+                }
+            }
+            Err(failure) => self.on_batch_failure(failure),
+        }
+    }
+
+    fn on_batch_failure(&mut self, failure: Failure) {
+        let max = self.policy.retry_max_attempts;
+        let batch = self.wf.batches.front_mut().expect("caller checked");
+        batch.attempts += 1;
+        batch.errors += 1;
+        let errors = batch.errors;
+        let sequence = batch.sequence;
+        let doing = if batch.state == BatchState::Submitting { "creating the invalidation" } else { "checking the invalidation" };
+        match failure.class {
+            Class::Permanent => self.end_batch(BatchState::Failed { reason: failure.reason }),
+            Class::RetryNow if errors >= max => self.end_batch(BatchState::Failed {
+                reason: format!("gave up {doing} after {errors} attempts: {}", failure.reason),
+            }),
+            Class::RetryNow | Class::RetryLater { .. } => {
+                let delay = self.retry_delay(&failure, errors);
+                let line = format!("batch {}: {doing} failed ({}), retrying in {} ms", sequence, failure.reason, delay.as_millis());
+                let batch = self.wf.batches.front_mut().expect("caller checked");
+                batch.due = Some(self.now.plus(delay));
+                self.log(line);
+            }
+        }
+    }
+
+    /// Ends the current batch and moves on: new changes first, then the next batch.
+    pub fn end_batch(&mut self, state: BatchState) {
+        let Some(mut batch) = self.wf.batches.pop_front() else { return };
+        if let BatchState::Failed { reason } = &state {
+            self.wf
+                .failures
+                .push(format!("batch {} for {}: {reason}", batch.sequence, batch.distribution_id));
+        }
+        batch.state = state;
+        batch.finished_at = Some(self.now);
+        batch.due = None;
+        batch.sent = false;
+        self.wf.history.push_back(batch);
+        while self.wf.history.len() > self.policy.history_limit {
+            self.wf.history.pop_front();
+        }
+        self.next_work();
+    }
+
+    /// Chooses what comes after a batch or a resolution ends.
+    pub fn next_work(&mut self) {
+        if !self.wf.pending.is_empty() {
+            resolve::start(self);
+        } else if let Some(next) = self.wf.batches.front_mut() {
+            next.due = Some(self.now);
+            self.wf.phase = Phase::Submitting;
+            self.commands.push(Command::NextBatch);
+            self.hold = true;
+        } else {
+            self.wf.phase = if self.wf.failures.is_empty() { Phase::Completed } else { Phase::Failed };
+        }
+    }
+
+    /// Sends whatever is due now.
+    fn advance(&mut self) {
+        if self.hold {
+            return;
+        }
+        if self.wf.phase == Phase::Accepted && self.wf.collect_until.is_none_or(|t| t <= self.now) {
+            self.wf.collect_until = None;
+            resolve::start(self);
+        }
+        if self.wf.phase == Phase::Resolving {
+            resolve::advance(self);
+        }
+        if self.hold {
+            return;
+        }
+        if matches!(self.wf.phase, Phase::Submitting | Phase::InProgress) {
+            self.advance_batch();
+        }
+    }
+
+    fn advance_batch(&mut self) {
+        loop {
+            let now = self.now;
+            let timeout = self.policy.batch_timeout;
+            let Some(batch) = self.wf.batches.front_mut() else { return };
+            if batch.state == BatchState::Queued {
+                batch.state = BatchState::Submitting;
+                batch.deadline = Some(now.plus(timeout));
+                batch.due = Some(now);
+                self.wf.phase = Phase::Submitting;
+            }
+            if batch.sent || batch.due.is_some_and(|d| d > now) {
+                return;
+            }
+            if batch.deadline.is_some_and(|d| d <= now) {
+                let reason = match &batch.invalidation_id {
+                    Some(id) => format!(
+                        "invalidation {id} not seen Completed within BATCH_TIMEOUT_SECONDS ({} s); CloudFront may still complete it",
+                        timeout.as_secs()
+                    ),
+                    None => format!("not created within BATCH_TIMEOUT_SECONDS ({} s)", timeout.as_secs()),
+                };
+                self.end_batch(BatchState::Failed { reason });
+                if self.hold || !matches!(self.wf.phase, Phase::Submitting | Phase::InProgress) {
+                    return;
+                }
+                continue;
+            }
+            batch.sent = true;
+            batch.due = None;
+            let command = match (&batch.state, &batch.invalidation_id) {
+                (BatchState::InProgress, Some(id)) => Command::GetInvalidation {
+                    sequence: batch.sequence,
+                    distribution_id: batch.distribution_id.clone(),
+                    invalidation_id: id.clone(),
+                },
+                _ => Command::CreateInvalidation {
+                    sequence: batch.sequence,
+                    distribution_id: batch.distribution_id.clone(),
+                    paths: batch.paths.clone(),
+                    caller_reference: batch.caller_reference.clone(),
+                },
+            };
+            self.commands.push(command);
+            return;
+        }
+    }
+
+    /// Adds the wake-up (or `Finished`) once nothing is in flight.
+    fn finish(&mut self) {
+        let wf = &self.wf;
+        if wf.is_finished() {
+            self.wf.wake_at = None;
+            self.commands.push(Command::Finished);
+            return;
+        }
+        let in_flight = wf.batches.front().is_some_and(|b| b.sent)
+            || wf.resolution.as_ref().is_some_and(|r| {
+                r.requests.iter().any(|q| q.sent) || r.gate.iter().any(|g| g.request.sent)
+            });
+        if in_flight {
+            self.wf.wake_at = None;
+            return;
+        }
+        let next = match wf.phase {
+            Phase::Accepted => wf.collect_until,
+            Phase::Resolving => wf.resolution.as_ref().and_then(resolve::next_due),
+            Phase::Submitting | Phase::InProgress => wf.batches.front().and_then(|b| b.due),
+            _ => None,
+        };
+        let at = next.unwrap_or(self.now).max(if self.hold { self.now } else { Timestamp(0) });
+        self.wf.wake_at = Some(at);
+        self.commands.push(Command::WakeAt { at });
+    }
+
+    /// Starts batches planned from a finished resolution.
+    pub fn queue(&mut self, batches: Vec<Batch>) {
+        self.wf.batches.extend(batches);
+    }
+}

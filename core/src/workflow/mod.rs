@@ -1,0 +1,176 @@
+//! The one state machine of the workflow, shared by both bodies:
+//! `step(state, event, now) -> (state, commands)`.
+//!
+//! accepted → resolving (freshness gate, upward walk) → submitting → in
+//! progress (adaptive polling) → completed; a batch that cannot be invalidated
+//! ends failed with the reason and its paths kept. A workflow holds a list of
+//! batches (one per distribution, more when a set is larger than a batch),
+//! submitted one after another, each followed to completion. Changes that
+//! arrive while a batch is in flight wait and join the next batch.
+//!
+//! Retries, backoff, the poll schedule and every limit are decided here; the
+//! bodies only run the [`Command`]s and feed back [`Event`]s.
+
+mod machine;
+mod plan;
+mod resolve;
+mod types;
+
+pub use types::{
+    Batch, BatchState, Command, Event, FreshnessCheck, PendingChange, Phase, Request, Resolution, Workflow,
+};
+
+use crate::settings::Policy;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// Advances `workflow` by one event. Pure: the same inputs give the same
+/// outputs. `entropy` is the randomness for backoff jitter.
+pub fn step(workflow: &Workflow, policy: &Policy, event: Event, now: Timestamp, entropy: u64) -> (Workflow, Vec<Command>) {
+    machine::Machine::new(workflow.clone(), policy, now, entropy).run(event)
+}
+
+/// What the seed's Choice states need to know after a task: wait, go on with
+/// the next batch, or stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    Wait,
+    NextBatch,
+    Done,
+    Failed,
+}
+
+impl Route {
+    /// The name the ASL's Choice states compare against.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Wait => "wait",
+            Route::NextBatch => "next_batch",
+            Route::Done => "done",
+            Route::Failed => "failed",
+        }
+    }
+}
+
+/// Where a tracked change stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tracked {
+    pub tracking_id: String,
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalidation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Workflow {
+    /// A workflow that invalidates every path on each of `distributions`.
+    pub fn new(distributions: Vec<String>) -> Self {
+        Workflow {
+            distributions,
+            phase: Phase::Idle,
+            pending: Vec::new(),
+            collect_until: None,
+            resolution: None,
+            batches: VecDeque::new(),
+            history: VecDeque::new(),
+            failures: Vec::new(),
+            log: VecDeque::new(),
+            seen: VecDeque::new(),
+            next_sequence: 1,
+            wake_at: None,
+        }
+    }
+
+    /// The route the Step Functions Choice states take once the driver has stopped.
+    pub fn route(&self) -> Route {
+        match self.phase {
+            Phase::Idle | Phase::Completed => Route::Done,
+            Phase::Failed => Route::Failed,
+            Phase::Submitting if self.batches.front().is_some_and(|b| b.state == BatchState::Queued) => Route::NextBatch,
+            _ => Route::Wait,
+        }
+    }
+
+    /// True when nothing is left to do until a new change arrives.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.phase, Phase::Idle | Phase::Completed | Phase::Failed)
+    }
+
+    /// Paths not (yet) invalidated: queued and current batches, and the failed
+    /// batches of this run. What a failed run hands back.
+    pub fn outstanding_paths(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let failed = self.history.iter().filter(|b| matches!(b.state, BatchState::Failed { .. }));
+        let recent_failed = failed.rev().take_while(|_| !self.failures.is_empty());
+        for b in self.batches.iter().chain(recent_failed) {
+            for p in &b.paths {
+                if !out.contains(p) {
+                    out.push(p.clone());
+                }
+            }
+        }
+        out.extend(self.pending.iter().flat_map(|c| c.own_paths.iter().cloned()));
+        out
+    }
+
+    /// Every batch known, oldest first: history, then current and queued.
+    pub fn all_batches(&self) -> impl Iterator<Item = &Batch> {
+        self.history.iter().chain(self.batches.iter())
+    }
+
+    /// Where the change with `tracking_id` stands, if this workflow knows it.
+    pub fn track(&self, tracking_id: &str) -> Option<Tracked> {
+        let simple = |state: &str| Tracked {
+            tracking_id: tracking_id.to_string(),
+            state: state.to_string(),
+            batch: None,
+            invalidation_id: None,
+            reason: None,
+        };
+        if self.pending.iter().any(|c| c.tracking_id() == tracking_id) {
+            return Some(simple("accepted"));
+        }
+        if let Some(r) = &self.resolution {
+            if r.changes.iter().any(|c| c.tracking_id() == tracking_id) {
+                return Some(simple("resolving"));
+            }
+        }
+        let batch = self
+            .batches
+            .iter()
+            .rev()
+            .chain(self.history.iter().rev())
+            .find(|b| b.changes.iter().any(|t| t == tracking_id));
+        if let Some(b) = batch {
+            let (state, reason) = match &b.state {
+                BatchState::Queued => ("queued", None),
+                BatchState::Submitting => ("submitting", None),
+                BatchState::InProgress => ("in_progress", None),
+                BatchState::Completed => ("completed", None),
+                BatchState::Failed { reason } => ("failed", Some(reason.clone())),
+            };
+            return Some(Tracked {
+                tracking_id: tracking_id.to_string(),
+                state: state.to_string(),
+                batch: Some(b.sequence),
+                invalidation_id: b.invalidation_id.clone(),
+                reason,
+            });
+        }
+        self.seen.iter().any(|t| t == tracking_id).then(|| simple("seen"))
+    }
+}
+
+impl PendingChange {
+    pub fn tracking_id(&self) -> &str {
+        &self.tracking_id
+    }
+}
+
+#[cfg(test)]
+mod tests;
