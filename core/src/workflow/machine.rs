@@ -183,7 +183,15 @@ impl<'p> Machine<'p> {
         let max = self.policy.retry_max_attempts;
         let batch = self.wf.batches.front_mut().expect("caller checked");
         batch.attempts += 1;
-        batch.errors += 1;
+        // Only transient failures count against RETRY_MAX_ATTEMPTS; a busy
+        // CloudFront is waited out until the batch's deadline.
+        let growth = match failure.class {
+            Class::RetryNow => {
+                batch.errors += 1;
+                batch.errors
+            }
+            _ => batch.attempts,
+        };
         let errors = batch.errors;
         let sequence = batch.sequence;
         let doing = if batch.state == BatchState::Submitting { "creating the invalidation" } else { "checking the invalidation" };
@@ -193,8 +201,8 @@ impl<'p> Machine<'p> {
                 reason: format!("gave up {doing} after {errors} attempts: {}", failure.reason),
             }),
             Class::RetryNow | Class::RetryLater { .. } => {
-                let delay = self.retry_delay(&failure, errors);
-                let line = format!("batch {}: {doing} failed ({}), retrying in {} ms", sequence, failure.reason, delay.as_millis());
+                let delay = self.retry_delay(&failure, growth);
+                let line = format!("batch {sequence}: {doing} failed ({}), retrying in {} ms", failure.reason, delay.as_millis());
                 let batch = self.wf.batches.front_mut().expect("caller checked");
                 batch.due = Some(self.now.plus(delay));
                 self.log(line);
@@ -218,18 +226,22 @@ impl<'p> Machine<'p> {
         while self.wf.history.len() > self.policy.history_limit {
             self.wf.history.pop_front();
         }
-        self.next_work();
+        self.next_work(true);
     }
 
-    /// Chooses what comes after a batch or a resolution ends.
-    pub fn next_work(&mut self) {
+    /// Chooses what comes after a batch (`after_batch`) or a resolution ends.
+    /// After a batch, the next one waits for a `TimerFired`: that is the
+    /// seed's `Check-Invalidation-Completion` loop back to submitting.
+    pub fn next_work(&mut self, after_batch: bool) {
         if !self.wf.pending.is_empty() {
             resolve::start(self);
         } else if let Some(next) = self.wf.batches.front_mut() {
             next.due = Some(self.now);
             self.wf.phase = Phase::Submitting;
-            self.commands.push(Command::NextBatch);
-            self.hold = true;
+            if after_batch {
+                self.commands.push(Command::NextBatch);
+                self.hold = true;
+            }
         } else {
             self.wf.phase = if self.wf.failures.is_empty() { Phase::Completed } else { Phase::Failed };
         }

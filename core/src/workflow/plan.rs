@@ -45,14 +45,14 @@ pub(super) fn finish_resolution(m: &mut Machine, r: Resolution) {
         for n in notes {
             m.log(n);
         }
-        m.next_work();
+        m.next_work(false);
         return;
     }
     for n in &notes {
         m.log(n.clone());
     }
     plan_batches(m, normalized, tracking, notes);
-    m.next_work();
+    m.next_work(false);
 }
 
 /// Merges `paths` with every queued batch and re-plans them per distribution.
