@@ -57,7 +57,13 @@ pub async fn run<H: HttpClient, C: Clock>(
         while let Some(event) = events.pop_front() {
             steps += 1;
             let now = services.clock.now();
-            let (next, commands) = step(&workflow, services.policy, event, now, splitmix(seed ^ steps));
+            let (next, commands) = step(
+                &workflow,
+                services.policy,
+                event,
+                now,
+                splitmix(seed ^ steps),
+            );
             workflow = next;
             rest = None;
             for command in commands {
@@ -70,7 +76,9 @@ pub async fn run<H: HttpClient, C: Clock>(
             }
         }
         while in_flight.len() < services.concurrency.max(1) {
-            let Some(command) = outbox.pop_front() else { break };
+            let Some(command) = outbox.pop_front() else {
+                break;
+            };
             in_flight.push(Box::pin(execute(command, services)));
         }
         if let Some(event) = in_flight.next().await {
@@ -78,7 +86,9 @@ pub async fn run<H: HttpClient, C: Clock>(
             continue;
         }
         match rest.take() {
-            Some(Stop::SleepUntil(at)) if at <= services.clock.now() => events.push_back(Event::TimerFired),
+            Some(Stop::SleepUntil(at)) if at <= services.clock.now() => {
+                events.push_back(Event::TimerFired)
+            }
             Some(stop) => return (workflow, stop),
             // Nothing in flight and nothing asked for cannot happen; wake now to be safe.
             None => return (workflow, Stop::SleepUntil(services.clock.now())),
@@ -112,7 +122,13 @@ pub async fn run_to_end<H: HttpClient, C: Clock, S: Sleep>(
             Stop::SleepUntil(at) => sleeper.sleep(services.clock.now().until(at)).await,
         }
         round += 1;
-        (workflow, stop) = run(workflow, Event::TimerFired, services, splitmix(seed.wrapping_add(round))).await;
+        (workflow, stop) = run(
+            workflow,
+            Event::TimerFired,
+            services,
+            splitmix(seed.wrapping_add(round)),
+        )
+        .await;
     }
 }
 
@@ -127,26 +143,69 @@ async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Services<'_, H, 
     match command {
         Command::FetchRevision { target } => {
             let result = match s.contentful {
-                Some(cs) => send(s, Ok(contentful::revision_request(cs, &target)), contentful::read_revision).await,
+                Some(cs) => {
+                    send(
+                        s,
+                        Ok(contentful::revision_request(cs, &target)),
+                        contentful::read_revision,
+                    )
+                    .await
+                }
                 None => Err(no_contentful()),
             };
             Event::RevisionFetched { target, result }
         }
         Command::FetchLinks { target, skip } => {
             let result = match s.contentful {
-                Some(cs) => send(s, Ok(contentful::links_request(cs, &target, skip)), contentful::read_links_page).await,
+                Some(cs) => {
+                    send(
+                        s,
+                        Ok(contentful::links_request(cs, &target, skip)),
+                        contentful::read_links_page,
+                    )
+                    .await
+                }
                 None => Err(no_contentful()),
             };
-            Event::LinksFetched { target, skip, result }
+            Event::LinksFetched {
+                target,
+                skip,
+                result,
+            }
         }
-        Command::CreateInvalidation { sequence, distribution_id, paths, caller_reference } => {
-            let request =
-                cloudfront::create_invalidation(s.cloudfront, &distribution_id, &paths, &caller_reference, s.clock.now());
-            Event::InvalidationCreated { sequence, result: send(s, request, cloudfront::read_invalidation).await }
+        Command::CreateInvalidation {
+            sequence,
+            distribution_id,
+            paths,
+            caller_reference,
+        } => {
+            let request = cloudfront::create_invalidation(
+                s.cloudfront,
+                &distribution_id,
+                &paths,
+                &caller_reference,
+                s.clock.now(),
+            );
+            Event::InvalidationCreated {
+                sequence,
+                result: send(s, request, cloudfront::read_invalidation).await,
+            }
         }
-        Command::GetInvalidation { sequence, distribution_id, invalidation_id } => {
-            let request = cloudfront::get_invalidation(s.cloudfront, &distribution_id, &invalidation_id, s.clock.now());
-            Event::InvalidationChecked { sequence, result: send(s, request, cloudfront::read_invalidation).await }
+        Command::GetInvalidation {
+            sequence,
+            distribution_id,
+            invalidation_id,
+        } => {
+            let request = cloudfront::get_invalidation(
+                s.cloudfront,
+                &distribution_id,
+                &invalidation_id,
+                s.clock.now(),
+            );
+            Event::InvalidationChecked {
+                sequence,
+                result: send(s, request, cloudfront::read_invalidation).await,
+            }
         }
         Command::WakeAt { .. } | Command::NextBatch | Command::Finished => {
             unreachable!("the driver keeps control commands to itself")
@@ -155,7 +214,9 @@ async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Services<'_, H, 
 }
 
 fn no_contentful() -> Failure {
-    Failure::permanent("Contentful settings are not configured (CONTENTFUL_SPACE_ID, CONTENTFUL_DELIVERY_TOKEN)")
+    Failure::permanent(
+        "Contentful settings are not configured (CONTENTFUL_SPACE_ID, CONTENTFUL_DELIVERY_TOKEN)",
+    )
 }
 
 async fn send<H: HttpClient, C: Clock, T>(

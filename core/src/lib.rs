@@ -12,10 +12,10 @@ pub mod time;
 
 pub use time::Timestamp;
 pub mod paths;
-pub mod webhook;
-pub mod workflow;
 pub mod retry;
 pub mod rules;
 pub mod secret;
 pub mod settings;
 pub mod sigv4;
+pub mod webhook;
+pub mod workflow;

@@ -36,7 +36,9 @@ impl WebhookError {
     /// which would only help someone forging one.
     pub fn public_reason(&self) -> String {
         match self {
-            WebhookError::Unverified(_) => "request signature missing, expired or invalid".to_string(),
+            WebhookError::Unverified(_) => {
+                "request signature missing, expired or invalid".to_string()
+            }
             other => other.to_string(),
         }
     }
@@ -51,12 +53,16 @@ pub fn accept(
     now: Timestamp,
 ) -> Result<Parsed, WebhookError> {
     if request.body.len() > webhook.max_body_bytes {
-        return Err(WebhookError::TooLarge { size: request.body.len(), limit: webhook.max_body_bytes });
+        return Err(WebhookError::TooLarge {
+            size: request.body.len(),
+            limit: webhook.max_body_bytes,
+        });
     }
     if let Some(secret) = &webhook.secret {
         verify(request, secret.expose(), webhook.ttl, now).map_err(WebhookError::Unverified)?;
     }
-    let parsed = parse(request.header("x-contentful-topic"), &request.body).map_err(WebhookError::Malformed)?;
+    let parsed = parse(request.header("x-contentful-topic"), &request.body)
+        .map_err(WebhookError::Malformed)?;
     Ok(match parsed {
         Parsed::Change(c) if c.space != contentful.space_id || c.environment != contentful.environment => {
             Parsed::Ignored {
@@ -80,7 +86,11 @@ mod tests {
 
     fn settings() -> (WebhookSettings, ContentfulSettings) {
         (
-            WebhookSettings { secret: Some(Secret::new(SECRET)), max_body_bytes: 200, ttl: Duration::from_secs(30) },
+            WebhookSettings {
+                secret: Some(Secret::new(SECRET)),
+                max_body_bytes: 200,
+                ttl: Duration::from_secs(30),
+            },
             ContentfulSettings {
                 space_id: "s".into(),
                 environment: "master".into(),
@@ -93,7 +103,10 @@ mod tests {
     fn request(body: &str, ts: u64) -> WebhookRequest {
         let mut r = WebhookRequest::new("POST", "/webhooks/contentful", body.as_bytes().to_vec());
         r.push_header("x-contentful-topic", "ContentManagement.Entry.publish");
-        r.push_header("x-contentful-signed-headers", "x-contentful-signed-headers,x-contentful-timestamp,x-contentful-topic");
+        r.push_header(
+            "x-contentful-signed-headers",
+            "x-contentful-signed-headers,x-contentful-timestamp,x-contentful-topic",
+        );
         r.push_header("x-contentful-timestamp", &ts.to_string());
         let sig = sign(SECRET, &canonical_request(&r).unwrap());
         r.push_header("x-contentful-signature", &sig);
@@ -106,23 +119,46 @@ mod tests {
     fn answers_map_to_statuses() {
         let (w, c) = settings();
         let ok = r#"{"sys":{"type":"Entry","id":"e","space":{"sys":{"id":"s"}}}}"#;
-        assert!(matches!(accept(&request(ok, TS), &w, &c, Timestamp(TS)), Ok(Parsed::Change(_))));
+        assert!(matches!(
+            accept(&request(ok, TS), &w, &c, Timestamp(TS)),
+            Ok(Parsed::Change(_))
+        ));
         let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(300));
-        assert_eq!(accept(&request(&big, TS), &w, &c, Timestamp(TS)).unwrap_err().status(), 413);
+        assert_eq!(
+            accept(&request(&big, TS), &w, &c, Timestamp(TS))
+                .unwrap_err()
+                .status(),
+            413
+        );
         let err = accept(&request(ok, TS), &w, &c, Timestamp(TS + 30_000)).unwrap_err();
         assert_eq!(err.status(), 401);
         assert!(!err.public_reason().contains("ms"));
-        assert_eq!(accept(&request("{", TS), &w, &c, Timestamp(TS)).unwrap_err().status(), 400);
+        assert_eq!(
+            accept(&request("{", TS), &w, &c, Timestamp(TS))
+                .unwrap_err()
+                .status(),
+            400
+        );
         let other_space = r#"{"sys":{"type":"Entry","id":"e","space":{"sys":{"id":"other"}}}}"#;
-        assert!(matches!(accept(&request(other_space, TS), &w, &c, Timestamp(TS)), Ok(Parsed::Ignored { .. })));
+        assert!(matches!(
+            accept(&request(other_space, TS), &w, &c, Timestamp(TS)),
+            Ok(Parsed::Ignored { .. })
+        ));
     }
 
     #[test]
     fn unverified_mode_skips_only_the_signature() {
         let (mut w, c) = settings();
         w.secret = None;
-        let mut r = WebhookRequest::new("POST", "/", br#"{"sys":{"type":"Entry","id":"e","space":{"sys":{"id":"s"}}}}"#.to_vec());
+        let mut r = WebhookRequest::new(
+            "POST",
+            "/",
+            br#"{"sys":{"type":"Entry","id":"e","space":{"sys":{"id":"s"}}}}"#.to_vec(),
+        );
         r.push_header("X-Contentful-Topic", "ContentManagement.Entry.publish");
-        assert!(matches!(accept(&r, &w, &c, Timestamp(TS)), Ok(Parsed::Change(_))));
+        assert!(matches!(
+            accept(&r, &w, &c, Timestamp(TS)),
+            Ok(Parsed::Change(_))
+        ));
     }
 }

@@ -17,7 +17,8 @@ mod resolve;
 mod types;
 
 pub use types::{
-    Batch, BatchState, Command, Event, FreshnessCheck, PendingChange, Phase, Request, Resolution, Workflow,
+    Batch, BatchState, Command, Event, FreshnessCheck, PendingChange, Phase, Request, Resolution,
+    Workflow,
 };
 
 use crate::settings::Policy;
@@ -27,7 +28,13 @@ use std::collections::VecDeque;
 
 /// Advances `workflow` by one event. Pure: the same inputs give the same
 /// outputs. `entropy` is the randomness for backoff jitter.
-pub fn step(workflow: &Workflow, policy: &Policy, event: Event, now: Timestamp, entropy: u64) -> (Workflow, Vec<Command>) {
+pub fn step(
+    workflow: &Workflow,
+    policy: &Policy,
+    event: Event,
+    now: Timestamp,
+    entropy: u64,
+) -> (Workflow, Vec<Command>) {
     machine::Machine::new(workflow.clone(), policy, now, entropy).run(event)
 }
 
@@ -91,7 +98,14 @@ impl Workflow {
         match self.phase {
             Phase::Idle | Phase::Completed => Route::Done,
             Phase::Failed => Route::Failed,
-            Phase::Submitting if self.batches.front().is_some_and(|b| b.state == BatchState::Queued) => Route::NextBatch,
+            Phase::Submitting
+                if self
+                    .batches
+                    .front()
+                    .is_some_and(|b| b.state == BatchState::Queued) =>
+            {
+                Route::NextBatch
+            }
             _ => Route::Wait,
         }
     }
@@ -105,7 +119,10 @@ impl Workflow {
     /// batches of this run. What a failed run hands back.
     pub fn outstanding_paths(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        let failed = self.history.iter().filter(|b| matches!(b.state, BatchState::Failed { .. }));
+        let failed = self
+            .history
+            .iter()
+            .filter(|b| matches!(b.state, BatchState::Failed { .. }));
         let recent_failed = failed.rev().take_while(|_| !self.failures.is_empty());
         for b in self.batches.iter().chain(recent_failed) {
             for p in &b.paths {
@@ -114,7 +131,11 @@ impl Workflow {
                 }
             }
         }
-        out.extend(self.pending.iter().flat_map(|c| c.own_paths.iter().cloned()));
+        out.extend(
+            self.pending
+                .iter()
+                .flat_map(|c| c.own_paths.iter().cloned()),
+        );
         out
     }
 
@@ -162,7 +183,10 @@ impl Workflow {
                 reason,
             });
         }
-        self.seen.iter().any(|t| t == tracking_id).then(|| simple("seen"))
+        self.seen
+            .iter()
+            .any(|t| t == tracking_id)
+            .then(|| simple("seen"))
     }
 }
 

@@ -169,25 +169,57 @@ pub enum Event {
     /// A verified webhook's change.
     ChangeAccepted { change: Change },
     /// Paths asked for directly (the operator CLI), with a tracking id.
-    PathsRequested { tracking_id: String, paths: Vec<String> },
+    PathsRequested {
+        tracking_id: String,
+        paths: Vec<String>,
+    },
     /// The time asked for with [`Command::WakeAt`] has come (or an alarm fired again).
     TimerFired,
-    RevisionFetched { target: LinkTarget, result: Result<Option<u64>, Failure> },
-    LinksFetched { target: LinkTarget, skip: u64, result: Result<LinksPage, Failure> },
-    InvalidationCreated { sequence: u64, result: Result<Invalidation, Failure> },
-    InvalidationChecked { sequence: u64, result: Result<Invalidation, Failure> },
+    RevisionFetched {
+        target: LinkTarget,
+        result: Result<Option<u64>, Failure>,
+    },
+    LinksFetched {
+        target: LinkTarget,
+        skip: u64,
+        result: Result<LinksPage, Failure>,
+    },
+    InvalidationCreated {
+        sequence: u64,
+        result: Result<Invalidation, Failure>,
+    },
+    InvalidationChecked {
+        sequence: u64,
+        result: Result<Invalidation, Failure>,
+    },
 }
 
 /// Something the body must do, returned by [`super::step`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "command")]
 pub enum Command {
-    FetchRevision { target: LinkTarget },
-    FetchLinks { target: LinkTarget, skip: u64 },
-    CreateInvalidation { sequence: u64, distribution_id: String, paths: Vec<String>, caller_reference: String },
-    GetInvalidation { sequence: u64, distribution_id: String, invalidation_id: String },
+    FetchRevision {
+        target: LinkTarget,
+    },
+    FetchLinks {
+        target: LinkTarget,
+        skip: u64,
+    },
+    CreateInvalidation {
+        sequence: u64,
+        distribution_id: String,
+        paths: Vec<String>,
+        caller_reference: String,
+    },
+    GetInvalidation {
+        sequence: u64,
+        distribution_id: String,
+        invalidation_id: String,
+    },
     /// Deliver `TimerFired` at this time (replaces any earlier wake-up).
-    WakeAt { at: Timestamp },
+    WakeAt {
+        at: Timestamp,
+    },
     /// A batch ended and another is ready: the seed's `Check-Invalidation-Completion` loop.
     NextBatch,
     /// Nothing left to do until a new change arrives.
