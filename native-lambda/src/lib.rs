@@ -1,1 +1,4 @@
-//! invalidator on AWS Lambda (filled by the Lambda issue).
+//! invalidator on AWS: the Lambda functions, the operator CLI, and the native
+//! I/O they share.
+
+pub mod http_client;

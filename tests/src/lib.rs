@@ -1,1 +1,4 @@
-//! Cross-crate tests and local stand-ins (filled by later issues).
+//! Cross-crate and end-to-end tests of invalidator, and the local stand-ins
+//! for CloudFront and Contentful that the tests and the demo use.
+
+pub mod virtual_time;

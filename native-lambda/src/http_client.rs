@@ -1,0 +1,80 @@
+//! The native bodies' I/O: an [`HttpClient`] over reqwest (rustls, timeouts)
+//! and a [`Clock`] and [`Sleep`] over the system clock and tokio.
+
+use invalidator_core::driver::Sleep;
+use invalidator_core::io::{Clock, HttpClient, HttpRequest, HttpResponse, TransportError};
+use invalidator_core::Timestamp;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Sends requests with reqwest; every request has a deadline.
+#[derive(Clone)]
+pub struct ReqwestClient {
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+impl ReqwestClient {
+    pub fn new(timeout: Duration) -> Self {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5).min(timeout))
+            .timeout(timeout)
+            .build()
+            .expect("a TLS backend is compiled in");
+        ReqwestClient { client, timeout }
+    }
+}
+
+impl Default for ReqwestClient {
+    fn default() -> Self {
+        ReqwestClient::new(Duration::from_secs(30))
+    }
+}
+
+impl HttpClient for ReqwestClient {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let request = reqwest::Request::try_from(request).map_err(|e| TransportError::Other(e.to_string()))?;
+        let response = self.client.execute(request).await.map_err(|e| self.transport_error(e))?;
+        let mut builder = http::Response::builder().status(response.status().as_u16());
+        for (name, value) in response.headers() {
+            builder = builder.header(name, value);
+        }
+        let body = response.bytes().await.map_err(|e| self.transport_error(e))?;
+        builder.body(body.to_vec()).map_err(|e| TransportError::Other(e.to_string()))
+    }
+}
+
+impl ReqwestClient {
+    fn transport_error(&self, e: reqwest::Error) -> TransportError {
+        if e.is_timeout() {
+            TransportError::Timeout(self.timeout.as_millis() as u64)
+        } else if e.is_connect() {
+            // The URL says where; the error chain says why (refused, DNS...).
+            let mut why = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                why = format!("{why}: {s}");
+                source = s.source();
+            }
+            TransportError::Connect(why)
+        } else {
+            TransportError::Other(e.to_string())
+        }
+    }
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        Timestamp::from_millis(since.as_millis() as u64)
+    }
+}
+
+impl Sleep for SystemClock {
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
