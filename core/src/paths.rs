@@ -321,3 +321,48 @@ mod tests {
         assert!(!covers("/a/*", "/a"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn path_strategy() -> impl Strategy<Value = String> {
+        proptest::collection::vec(prop_oneof!["[a-c]{1,3}", "[ %é<>*~#]{1,2}", Just("x".to_string())], 1..5)
+            .prop_map(|segs| format!("/{}", segs.join("/")))
+    }
+
+    proptest! {
+        #[test]
+        fn normalized_paths_follow_cloudfront_rules(raw in "\\PC{0,30}") {
+            match normalize(&raw) {
+                Err(PathError::Empty) => prop_assert!(raw.is_empty()),
+                Ok(p) => {
+                    prop_assert!(p.starts_with('/'));
+                    prop_assert!(p.is_ascii());
+                    prop_assert!(p.find('*').is_none_or(|i| i == p.len() - 1));
+                    prop_assert!(!p.bytes().any(|b| b != b'%' && must_encode(b)), "{}", p);
+                    prop_assert_eq!(normalize(&p).unwrap(), p.clone(), "normalising twice changes nothing");
+                }
+            }
+        }
+
+        #[test]
+        fn collapse_covers_every_input_within_budget(
+            raw in proptest::collection::btree_set(path_strategy(), 1..60),
+            max_paths in 1usize..20,
+            max_wildcards in 1usize..15,
+        ) {
+            let input: BTreeSet<String> = raw.iter().map(|p| normalize(p).unwrap()).collect();
+            let budget = Budget { max_paths, max_wildcards };
+            let out = collapse(input.clone(), budget);
+            prop_assert!(budget.fits(&out), "{:?} does not fit {:?}", out, budget);
+            for p in &input {
+                prop_assert!(out.iter().any(|o| covers(o, p)), "{} is not covered by {:?}", p, out);
+            }
+            let batches = split(&out, max_paths.min(7));
+            let rejoined: BTreeSet<String> = batches.iter().flatten().cloned().collect();
+            prop_assert_eq!(rejoined, out);
+        }
+    }
+}

@@ -197,4 +197,6 @@ impl PendingChange {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

@@ -1,0 +1,179 @@
+//! Property: whatever the services answer and whenever changes arrive, no path
+//! that entered the workflow is lost: at every step each accepted change is
+//! pending, being resolved, or covered by a batch; at the end every one of its
+//! paths is covered by a completed batch or by a failed one with its reason.
+
+use super::tests::{change, policy};
+use super::*;
+use crate::cloudfront::{Invalidation, InvalidationStatus};
+use crate::contentful::{LinkedEntry, LinksPage};
+use crate::paths::covers;
+use crate::retry::Failure;
+use crate::webhook::Action;
+use proptest::prelude::*;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Who links to whom (with a cycle: home → child → section → home).
+fn parents(id: &str) -> Vec<LinkedEntry> {
+    let list: &[(&str, &str)] = match id {
+        "child" => &[("section", "section")],
+        "section" => &[("home", "page"), ("about", "page")],
+        "home" => &[("child", "card")],
+        "leaf" => &[("about", "page")],
+        _ => &[],
+    };
+    list.iter()
+        .map(|(id, ct)| LinkedEntry {
+            id: id.to_string(),
+            content_type: Some(ct.to_string()),
+            fields: json!({"slug": {"en-US": id}}).as_object().unwrap().clone(),
+        })
+        .collect()
+}
+
+fn failure(pick: u8) -> Failure {
+    match pick % 3 {
+        0 => Failure::retry_now("HTTP 503"),
+        1 => Failure::retry_later(None, "TooManyInvalidationsInProgress"),
+        _ => Failure::permanent("HTTP 403 AccessDenied"),
+    }
+}
+
+fn answer(command: &Command, pick: u8, ok_bias: u8) -> Event {
+    let ok = pick % 10 < ok_bias;
+    match command {
+        Command::FetchRevision { target } => Event::RevisionFetched {
+            target: target.clone(),
+            result: if ok { Ok(Some(5)) } else { Err(failure(pick)) },
+        },
+        Command::FetchLinks { target, skip } => Event::LinksFetched {
+            target: target.clone(),
+            skip: *skip,
+            result: if ok {
+                let items = parents(&target.id);
+                Ok(LinksPage { total: items.len() as u64, skip: 0, items })
+            } else {
+                Err(failure(pick))
+            },
+        },
+        Command::CreateInvalidation { sequence, .. } => Event::InvalidationCreated {
+            sequence: *sequence,
+            result: if ok {
+                let status = if pick % 2 == 0 { InvalidationStatus::InProgress } else { InvalidationStatus::Completed };
+                Ok(Invalidation { id: format!("I{sequence}"), status, create_time: None })
+            } else {
+                Err(failure(pick))
+            },
+        },
+        Command::GetInvalidation { sequence, .. } => Event::InvalidationChecked {
+            sequence: *sequence,
+            result: if ok {
+                let status = if pick % 3 == 0 { InvalidationStatus::InProgress } else { InvalidationStatus::Completed };
+                Ok(Invalidation { id: format!("I{sequence}"), status, create_time: None })
+            } else {
+                Err(failure(pick))
+            },
+        },
+        other => panic!("not a request: {other:?}"),
+    }
+}
+
+fn accepted_paths(wf: &Workflow, accepted: &BTreeMap<String, Vec<String>>) -> Result<(), String> {
+    for (tracking, paths) in accepted {
+        let waiting = wf.pending.iter().any(|p| p.tracking_id == *tracking)
+            || wf.resolution.as_ref().is_some_and(|r| r.changes.iter().any(|p| p.tracking_id == *tracking));
+        if waiting {
+            continue;
+        }
+        for p in paths {
+            if !wf.all_batches().any(|b| b.paths.iter().any(|q| covers(q, p))) {
+                return Err(format!("path {p} of {tracking} is in no batch"));
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_accepted_path_is_lost(
+        picks in proptest::collection::vec(any::<u8>(), 50..400),
+        arrivals in proptest::collection::vec((0usize..5, 0u8..4, 0usize..40), 1..6),
+        distributions in 1usize..3,
+        ok_bias in 5u8..10,
+    ) {
+        let policy = policy(&[
+            ("HISTORY_LIMIT", "10000"),
+            ("FRESHNESS_MAX_WAIT_SECONDS", "3"),
+            ("BATCH_MAX_PATHS", "3"),
+            ("RETRY_MAX_ATTEMPTS", "3"),
+            ("BATCH_TIMEOUT_SECONDS", "600"),
+        ]);
+        let ids = ["child", "section", "home", "leaf", "about"];
+        let mut wf = Workflow::new((0..distributions).map(|d| format!("E{d}")).collect());
+        let mut now = Timestamp::from_secs(1_800_000_000);
+        let mut accepted: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut outbox: Vec<Command> = Vec::new();
+        let mut wake: Option<Timestamp> = None;
+        let mut arrivals = arrivals;
+        let mut i = 0usize;
+        for round in 0..5000usize {
+            let pick = picks[i % picks.len()];
+            i += 1;
+            let event = if let Some(pos) = arrivals.iter().position(|a| a.2 <= round) {
+                let (who, action, _) = arrivals.remove(pos);
+                let action = [Action::Publish, Action::Unpublish, Action::Archive, Action::Delete][action as usize];
+                let slug = action.is_publish().then_some(ids[who]);
+                let c = change(ids[who], "page", slug, action);
+                let own = policy.rules.render("page", ids[who], &c.fields.clone().unwrap_or_default()).paths;
+                accepted.entry(c.tracking_id.clone()).or_insert(own);
+                Event::ChangeAccepted { change: c }
+            } else if !outbox.is_empty() {
+                let command = outbox.remove(pick as usize % outbox.len());
+                answer(&command, picks[(i * 7) % picks.len()], ok_bias)
+            } else if let Some(at) = wake.take() {
+                now = now.max(at);
+                Event::TimerFired
+            } else if arrivals.is_empty() {
+                break;
+            } else {
+                // Idle: let time pass until the next arrival.
+                arrivals.iter_mut().for_each(|a| a.2 = 0);
+                continue;
+            };
+            let (next, commands) = step(&wf, &policy, event, now, pick as u64);
+            wf = next;
+            for c in commands {
+                match c {
+                    Command::WakeAt { at } => wake = Some(at),
+                    Command::NextBatch => {}
+                    Command::Finished => wake = None,
+                    request => outbox.push(request),
+                }
+            }
+            if let Err(lost) = accepted_paths(&wf, &accepted) {
+                prop_assert!(false, "round {}: {}", round, lost);
+            }
+        }
+        prop_assert!(wf.is_finished(), "did not finish: {:?}", wf.phase);
+        prop_assert!(!accepted.is_empty() && !wf.history.is_empty(), "nothing was exercised");
+        for (tracking, paths) in &accepted {
+            for p in paths {
+                for d in &wf.distributions {
+                    let ended = wf.history.iter().filter(|b| &b.distribution_id == d).any(|b| {
+                        b.paths.iter().any(|q| covers(q, p))
+                            && match &b.state {
+                                BatchState::Completed => true,
+                                BatchState::Failed { reason } => !reason.is_empty(),
+                                _ => false,
+                            }
+                    });
+                    prop_assert!(ended, "{} of {} never ended on {}", p, tracking, d);
+                }
+            }
+        }
+    }
+}
