@@ -58,10 +58,7 @@ fn collection_url(settings: &ContentfulSettings, collection: &str) -> String {
 
 fn get(url: String, settings: &ContentfulSettings) -> HttpRequest {
     http::Request::get(url)
-        .header(
-            "authorization",
-            format!("Bearer {}", settings.delivery_token.expose()),
-        )
+        .header("authorization", format!("Bearer {}", settings.delivery_token.expose()))
         .header("accept", "application/json")
         .body(Vec::new())
         .expect("a URL built from validated settings is valid")
@@ -102,9 +99,7 @@ pub fn classify_error(response: &HttpResponse) -> Failure {
         .ok()
         .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_default();
-    let reason = format!("Contentful Delivery API answered HTTP {status} {detail}")
-        .trim_end()
-        .to_string();
+    let reason = format!("Contentful Delivery API answered HTTP {status} {detail}").trim_end().to_string();
     match status {
         429 => {
             let reset = response
@@ -138,57 +133,26 @@ fn malformed(what: &str) -> Failure {
 /// Reads one `links_to_*` page.
 pub fn read_links_page(response: &HttpResponse) -> Result<LinksPage, Failure> {
     let v = json_of(response)?;
-    let total = v
-        .get("total")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| malformed("total"))?;
+    let total = v.get("total").and_then(Value::as_u64).ok_or_else(|| malformed("total"))?;
     let skip = v.get("skip").and_then(Value::as_u64).unwrap_or(0);
-    let items = v
-        .get("items")
-        .and_then(Value::as_array)
-        .ok_or_else(|| malformed("items"))?;
+    let items = v.get("items").and_then(Value::as_array).ok_or_else(|| malformed("items"))?;
     let mut entries = Vec::with_capacity(items.len());
     for item in items {
         let sys = item.get("sys").ok_or_else(|| malformed("sys on an item"))?;
-        let id = sys
-            .get("id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| malformed("sys.id on an item"))?;
-        let content_type = sys
-            .pointer("/contentType/sys/id")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let fields = item
-            .get("fields")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        entries.push(LinkedEntry {
-            id: id.to_string(),
-            content_type,
-            fields,
-        });
+        let id = sys.get("id").and_then(Value::as_str).ok_or_else(|| malformed("sys.id on an item"))?;
+        let content_type = sys.pointer("/contentType/sys/id").and_then(Value::as_str).map(str::to_string);
+        let fields = item.get("fields").and_then(Value::as_object).cloned().unwrap_or_default();
+        entries.push(LinkedEntry { id: id.to_string(), content_type, fields });
     }
-    Ok(LinksPage {
-        total,
-        skip,
-        items: entries,
-    })
+    Ok(LinksPage { total, skip, items: entries })
 }
 
 /// Reads the freshness probe: the served revision, or `None` when not served.
 pub fn read_revision(response: &HttpResponse) -> Result<Option<u64>, Failure> {
     let v = json_of(response)?;
-    let items = v
-        .get("items")
-        .and_then(Value::as_array)
-        .ok_or_else(|| malformed("items"))?;
+    let items = v.get("items").and_then(Value::as_array).ok_or_else(|| malformed("items"))?;
     // Served without a revision (an old API) counts as revision 0.
-    Ok(items.first().map(|item| {
-        item.pointer("/sys/revision")
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
-    }))
+    Ok(items.first().map(|item| item.pointer("/sys/revision").and_then(Value::as_u64).unwrap_or(0)))
 }
 
 #[cfg(test)]
@@ -207,38 +171,19 @@ mod tests {
     }
 
     fn response(status: u16, body: &str) -> HttpResponse {
-        http::Response::builder()
-            .status(status)
-            .body(body.as_bytes().to_vec())
-            .unwrap()
+        http::Response::builder().status(status).body(body.as_bytes().to_vec()).unwrap()
     }
 
     #[test]
     fn builds_link_queries() {
-        let r = links_request(
-            &settings(),
-            &LinkTarget {
-                kind: EntityKind::Asset,
-                id: "a b&c".into(),
-            },
-            1000,
-        );
+        let r = links_request(&settings(), &LinkTarget { kind: EntityKind::Asset, id: "a b&c".into() }, 1000);
         assert_eq!(
             r.uri().to_string(),
             "http://127.0.0.1:9/spaces/sp1/environments/master/entries?links_to_asset=a%20b%26c&locale=*&include=0&skip=1000&limit=1000"
         );
         assert_eq!(r.headers()["authorization"], "Bearer tok");
-        let r = revision_request(
-            &settings(),
-            &LinkTarget {
-                kind: EntityKind::Entry,
-                id: "e1".into(),
-            },
-        );
-        assert!(r
-            .uri()
-            .to_string()
-            .ends_with("/entries?sys.id=e1&select=sys.id,sys.revision&limit=1"));
+        let r = revision_request(&settings(), &LinkTarget { kind: EntityKind::Entry, id: "e1".into() });
+        assert!(r.uri().to_string().ends_with("/entries?sys.id=e1&select=sys.id,sys.revision&limit=1"));
     }
 
     #[test]
@@ -250,11 +195,7 @@ mod tests {
         assert_eq!(page.items.len(), 2);
         assert_eq!(page.items[0].content_type.as_deref(), Some("page"));
         assert_eq!(page.next_skip(), Some(2));
-        let last = read_links_page(&response(
-            200,
-            r#"{"total":3,"skip":2,"items":[{"sys":{"id":"p3"}}]}"#,
-        ))
-        .unwrap();
+        let last = read_links_page(&response(200, r#"{"total":3,"skip":2,"items":[{"sys":{"id":"p3"}}]}"#)).unwrap();
         assert_eq!(last.next_skip(), None);
         // A server that stops short must not make the walk loop forever.
         let empty = read_links_page(&response(200, r#"{"total":9,"skip":4,"items":[]}"#)).unwrap();
@@ -269,46 +210,20 @@ mod tests {
             .body(br#"{"message":"slow down"}"#.to_vec())
             .unwrap();
         let f = read_links_page(&limited).unwrap_err();
-        assert_eq!(
-            f.class,
-            Class::RetryLater {
-                after_ms: Some(3000)
-            }
-        );
+        assert_eq!(f.class, Class::RetryLater { after_ms: Some(3000) });
         assert!(f.reason.contains("slow down"));
-        assert_eq!(
-            read_links_page(&response(503, "")).unwrap_err().class,
-            Class::RetryNow
-        );
-        assert_eq!(
-            read_links_page(&response(401, "{}")).unwrap_err().class,
-            Class::Permanent
-        );
-        assert_eq!(
-            read_links_page(&response(200, "{nope")).unwrap_err().class,
-            Class::RetryNow
-        );
-        assert_eq!(
-            read_links_page(&response(200, r#"{"items":[]}"#))
-                .unwrap_err()
-                .class,
-            Class::RetryNow
-        );
+        assert_eq!(read_links_page(&response(503, "")).unwrap_err().class, Class::RetryNow);
+        assert_eq!(read_links_page(&response(401, "{}")).unwrap_err().class, Class::Permanent);
+        assert_eq!(read_links_page(&response(200, "{nope")).unwrap_err().class, Class::RetryNow);
+        assert_eq!(read_links_page(&response(200, r#"{"items":[]}"#)).unwrap_err().class, Class::RetryNow);
     }
 
     #[test]
     fn reads_the_served_revision() {
         assert_eq!(
-            read_revision(&response(
-                200,
-                r#"{"total":1,"items":[{"sys":{"id":"e","revision":4}}]}"#
-            ))
-            .unwrap(),
+            read_revision(&response(200, r#"{"total":1,"items":[{"sys":{"id":"e","revision":4}}]}"#)).unwrap(),
             Some(4)
         );
-        assert_eq!(
-            read_revision(&response(200, r#"{"total":0,"items":[]}"#)).unwrap(),
-            None
-        );
+        assert_eq!(read_revision(&response(200, r#"{"total":0,"items":[]}"#)).unwrap(), None);
     }
 }

@@ -11,7 +11,7 @@ use crate::io::{Clock, HttpClient};
 use crate::retry::Failure;
 use crate::settings::{CloudFrontSettings, ContentfulSettings, Policy};
 use crate::time::Timestamp;
-use crate::workflow::{step, Command, Event, Workflow};
+use crate::workflow::{step_in_place, Command, Event, Workflow};
 use futures::future::LocalBoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::VecDeque;
@@ -57,14 +57,7 @@ pub async fn run<H: HttpClient, C: Clock>(
         while let Some(event) = events.pop_front() {
             steps += 1;
             let now = services.clock.now();
-            let (next, commands) = step(
-                &workflow,
-                services.policy,
-                event,
-                now,
-                splitmix(seed ^ steps),
-            );
-            workflow = next;
+            let commands = step_in_place(&mut workflow, services.policy, event, now, splitmix(seed ^ steps));
             rest = None;
             for command in commands {
                 match command {
@@ -86,9 +79,7 @@ pub async fn run<H: HttpClient, C: Clock>(
             continue;
         }
         match rest.take() {
-            Some(Stop::SleepUntil(at)) if at <= services.clock.now() => {
-                events.push_back(Event::TimerFired)
-            }
+            Some(Stop::SleepUntil(at)) if at <= services.clock.now() => events.push_back(Event::TimerFired),
             Some(stop) => return (workflow, stop),
             // Nothing in flight and nothing asked for cannot happen; wake now to be safe.
             None => return (workflow, Stop::SleepUntil(services.clock.now())),
@@ -122,13 +113,7 @@ pub async fn run_to_end<H: HttpClient, C: Clock, S: Sleep>(
             Stop::SleepUntil(at) => sleeper.sleep(services.clock.now().until(at)).await,
         }
         round += 1;
-        (workflow, stop) = run(
-            workflow,
-            Event::TimerFired,
-            services,
-            splitmix(seed.wrapping_add(round)),
-        )
-        .await;
+        (workflow, stop) = run(workflow, Event::TimerFired, services, splitmix(seed.wrapping_add(round))).await;
     }
 }
 
@@ -143,14 +128,7 @@ async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Services<'_, H, 
     match command {
         Command::FetchRevision { target } => {
             let result = match s.contentful {
-                Some(cs) => {
-                    send(
-                        s,
-                        Ok(contentful::revision_request(cs, &target)),
-                        contentful::read_revision,
-                    )
-                    .await
-                }
+                Some(cs) => send(s, Ok(contentful::revision_request(cs, &target)), contentful::read_revision).await,
                 None => Err(no_contentful()),
             };
             Event::RevisionFetched { target, result }
@@ -158,27 +136,13 @@ async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Services<'_, H, 
         Command::FetchLinks { target, skip } => {
             let result = match s.contentful {
                 Some(cs) => {
-                    send(
-                        s,
-                        Ok(contentful::links_request(cs, &target, skip)),
-                        contentful::read_links_page,
-                    )
-                    .await
+                    send(s, Ok(contentful::links_request(cs, &target, skip)), contentful::read_links_page).await
                 }
                 None => Err(no_contentful()),
             };
-            Event::LinksFetched {
-                target,
-                skip,
-                result,
-            }
+            Event::LinksFetched { target, skip, result }
         }
-        Command::CreateInvalidation {
-            sequence,
-            distribution_id,
-            paths,
-            caller_reference,
-        } => {
+        Command::CreateInvalidation { sequence, distribution_id, paths, caller_reference } => {
             let request = cloudfront::create_invalidation(
                 s.cloudfront,
                 &distribution_id,
@@ -186,26 +150,11 @@ async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Services<'_, H, 
                 &caller_reference,
                 s.clock.now(),
             );
-            Event::InvalidationCreated {
-                sequence,
-                result: send(s, request, cloudfront::read_invalidation).await,
-            }
+            Event::InvalidationCreated { sequence, result: send(s, request, cloudfront::read_invalidation).await }
         }
-        Command::GetInvalidation {
-            sequence,
-            distribution_id,
-            invalidation_id,
-        } => {
-            let request = cloudfront::get_invalidation(
-                s.cloudfront,
-                &distribution_id,
-                &invalidation_id,
-                s.clock.now(),
-            );
-            Event::InvalidationChecked {
-                sequence,
-                result: send(s, request, cloudfront::read_invalidation).await,
-            }
+        Command::GetInvalidation { sequence, distribution_id, invalidation_id } => {
+            let request = cloudfront::get_invalidation(s.cloudfront, &distribution_id, &invalidation_id, s.clock.now());
+            Event::InvalidationChecked { sequence, result: send(s, request, cloudfront::read_invalidation).await }
         }
         Command::WakeAt { .. } | Command::NextBatch | Command::Finished => {
             unreachable!("the driver keeps control commands to itself")
@@ -214,9 +163,7 @@ async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Services<'_, H, 
 }
 
 fn no_contentful() -> Failure {
-    Failure::permanent(
-        "Contentful settings are not configured (CONTENTFUL_SPACE_ID, CONTENTFUL_DELIVERY_TOKEN)",
-    )
+    Failure::permanent("Contentful settings are not configured (CONTENTFUL_SPACE_ID, CONTENTFUL_DELIVERY_TOKEN)")
 }
 
 async fn send<H: HttpClient, C: Clock, T>(

@@ -83,11 +83,8 @@ pub fn is_wildcard(path: &str) -> bool {
 /// Removes every path that a wildcard in the set already covers (a wildcard
 /// `/a*` covers every other path that starts with `/a`).
 pub fn minimize(paths: BTreeSet<String>) -> BTreeSet<String> {
-    let prefixes: HashSet<String> = paths
-        .iter()
-        .filter(|p| is_wildcard(p))
-        .map(|p| p[..p.len() - 1].to_string())
-        .collect();
+    let prefixes: HashSet<String> =
+        paths.iter().filter(|p| is_wildcard(p)).map(|p| p[..p.len() - 1].to_string()).collect();
     if prefixes.is_empty() {
         return paths;
     }
@@ -95,11 +92,7 @@ pub fn minimize(paths: BTreeSet<String>) -> BTreeSet<String> {
         .into_iter()
         .filter(|p| {
             // Covered when some shorter prefix of p is a wildcard's prefix.
-            let own = if is_wildcard(p) {
-                p.len() - 1
-            } else {
-                p.len() + 1
-            };
+            let own = if is_wildcard(p) { p.len() - 1 } else { p.len() + 1 };
             !(0..=p.len()).any(|i| i != own && p.is_char_boundary(i) && prefixes.contains(&p[..i]))
         })
         .collect()
@@ -114,8 +107,7 @@ pub struct Budget {
 
 impl Budget {
     fn fits(&self, paths: &BTreeSet<String>) -> bool {
-        paths.len() <= self.max_paths
-            && paths.iter().filter(|p| is_wildcard(p)).count() <= self.max_wildcards
+        paths.len() <= self.max_paths && paths.iter().filter(|p| is_wildcard(p)).count() <= self.max_wildcards
     }
 }
 
@@ -148,14 +140,8 @@ pub fn collapse(paths: BTreeSet<String>, budget: Budget) -> BTreeSet<String> {
             }
             let prefix = format!("/{}", key.join("/"));
             // If the prefix itself is a member, `/blog*` covers it and `/blog/...`.
-            let exact = members
-                .iter()
-                .any(|m| **m == prefix || **m == format!("{prefix}*"));
-            let wildcard = if exact {
-                format!("{}*", prefix.trim_end_matches('*'))
-            } else {
-                format!("{prefix}/*")
-            };
+            let exact = members.iter().any(|m| **m == prefix || **m == format!("{prefix}*"));
+            let wildcard = if exact { format!("{}*", prefix.trim_end_matches('*')) } else { format!("{prefix}/*") };
             next.insert(wildcard);
         }
         current = minimize(next);
@@ -174,9 +160,7 @@ pub fn split(paths: &BTreeSet<String>, max_paths: usize) -> Vec<Vec<String>> {
     let mut batches: Vec<(Vec<String>, usize)> = Vec::new();
     for p in paths {
         let w = usize::from(is_wildcard(p));
-        let slot = batches
-            .iter_mut()
-            .find(|(b, wc)| b.len() < max_paths && wc + w <= WILDCARDS_PER_BATCH);
+        let slot = batches.iter_mut().find(|(b, wc)| b.len() < max_paths && wc + w <= WILDCARDS_PER_BATCH);
         match slot {
             Some((b, wc)) => {
                 b.push(p.clone());
@@ -206,14 +190,8 @@ mod tests {
         assert_eq!(normalize("about").unwrap(), "/about");
         assert_eq!(normalize("/a b").unwrap(), "/a%20b");
         assert_eq!(normalize("/é").unwrap(), "/%C3%A9");
-        assert_eq!(
-            normalize("/x?y=1&z=:@$,;+!'()").unwrap(),
-            "/x?y=1&z=:@$,;+!'()"
-        );
-        assert_eq!(
-            normalize("/{a}|^~[]`\"<>#").unwrap(),
-            "/%7Ba%7D%7C%5E%7E%5B%5D%60%22%3C%3E%23"
-        );
+        assert_eq!(normalize("/x?y=1&z=:@$,;+!'()").unwrap(), "/x?y=1&z=:@$,;+!'()");
+        assert_eq!(normalize("/{a}|^~[]`\"<>#").unwrap(), "/%7Ba%7D%7C%5E%7E%5B%5D%60%22%3C%3E%23");
         assert_eq!(normalize("/100%").unwrap(), "/100%25");
         assert_eq!(normalize("/a%20b").unwrap(), "/a%20b");
         assert_eq!(normalize("/tab\there").unwrap(), "/tab%09here");
@@ -228,9 +206,7 @@ mod tests {
 
     #[test]
     fn wildcards_cover_what_they_match() {
-        let out = minimize(set(&[
-            "/a", "/a/b", "/a/*", "/ab", "/b*", "/b/c", "/b", "/c",
-        ]));
+        let out = minimize(set(&["/a", "/a/b", "/a/*", "/ab", "/b*", "/b/c", "/b", "/c"]));
         assert_eq!(out, set(&["/a", "/a/*", "/ab", "/b*", "/c"]));
         assert_eq!(minimize(set(&["/*", "/x", "/y*"])), set(&["/*"]));
     }
@@ -238,72 +214,31 @@ mod tests {
     #[test]
     fn collapse_keeps_a_fitting_set() {
         let s = set(&["/a", "/b"]);
-        assert_eq!(
-            collapse(
-                s.clone(),
-                Budget {
-                    max_paths: 2,
-                    max_wildcards: 1
-                }
-            ),
-            s
-        );
+        assert_eq!(collapse(s.clone(), Budget { max_paths: 2, max_wildcards: 1 }), s);
     }
 
     #[test]
     fn collapse_groups_the_deepest_shared_prefixes_first() {
-        let s = set(&[
-            "/blog/2024/a",
-            "/blog/2024/b",
-            "/blog/2025/c",
-            "/shop/x",
-            "/",
-        ]);
-        let out = collapse(
-            s.clone(),
-            Budget {
-                max_paths: 4,
-                max_wildcards: 2,
-            },
-        );
+        let s = set(&["/blog/2024/a", "/blog/2024/b", "/blog/2025/c", "/shop/x", "/"]);
+        let out = collapse(s.clone(), Budget { max_paths: 4, max_wildcards: 2 });
         assert_eq!(out, set(&["/", "/blog/2024/*", "/blog/2025/c", "/shop/x"]));
-        let out = collapse(
-            s,
-            Budget {
-                max_paths: 3,
-                max_wildcards: 2,
-            },
-        );
+        let out = collapse(s, Budget { max_paths: 3, max_wildcards: 2 });
         assert_eq!(out, set(&["/", "/blog/*", "/shop/x"]));
     }
 
     #[test]
     fn collapse_counts_wildcards_and_ends_at_slash_star() {
         let many: BTreeSet<String> = (0..40).map(|i| format!("/p{i}/*")).collect();
-        let out = collapse(
-            many.clone(),
-            Budget {
-                max_paths: 1000,
-                max_wildcards: 15,
-            },
-        );
+        let out = collapse(many.clone(), Budget { max_paths: 1000, max_wildcards: 15 });
         assert_eq!(out, set(&["/*"]));
-        let out = collapse(
-            set(&["/blog", "/blog/a", "/blog/b"]),
-            Budget {
-                max_paths: 1,
-                max_wildcards: 1,
-            },
-        );
+        let out = collapse(set(&["/blog", "/blog/a", "/blog/b"]), Budget { max_paths: 1, max_wildcards: 1 });
         assert_eq!(out, set(&["/blog*"]));
     }
 
     #[test]
     fn split_respects_paths_and_wildcards_per_batch() {
-        let s: BTreeSet<String> = (0..25)
-            .map(|i| format!("/w{i:02}*"))
-            .chain((0..5).map(|i| format!("/p{i}")))
-            .collect();
+        let s: BTreeSet<String> =
+            (0..25).map(|i| format!("/w{i:02}*")).chain((0..5).map(|i| format!("/p{i}"))).collect();
         let batches = split(&s, 10);
         let total: usize = batches.iter().map(Vec::len).sum();
         assert_eq!(total, 30);

@@ -31,24 +31,13 @@ pub struct Failure {
 
 impl Failure {
     pub fn retry_now(reason: impl Into<String>) -> Self {
-        Failure {
-            class: Class::RetryNow,
-            reason: reason.into(),
-        }
+        Failure { class: Class::RetryNow, reason: reason.into() }
     }
     pub fn retry_later(after: Option<Duration>, reason: impl Into<String>) -> Self {
-        Failure {
-            class: Class::RetryLater {
-                after_ms: after.map(|d| d.as_millis() as u64),
-            },
-            reason: reason.into(),
-        }
+        Failure { class: Class::RetryLater { after_ms: after.map(|d| d.as_millis() as u64) }, reason: reason.into() }
     }
     pub fn permanent(reason: impl Into<String>) -> Self {
-        Failure {
-            class: Class::Permanent,
-            reason: reason.into(),
-        }
+        Failure { class: Class::Permanent, reason: reason.into() }
     }
 }
 
@@ -64,32 +53,15 @@ pub fn backoff(attempt: u32, base: Duration, cap: Duration, entropy: u64) -> Dur
     let exp = attempt.saturating_sub(1).min(30);
     let full = base.saturating_mul(1u32 << exp).min(cap).as_millis() as u64;
     let half = full / 2;
-    Duration::from_millis(
-        half + if half == 0 {
-            0
-        } else {
-            entropy % (full - half + 1)
-        },
-    )
+    Duration::from_millis(half + if half == 0 { 0 } else { entropy % (full - half + 1) })
 }
 
 /// The delay before retrying `failure` for the `attempt`-th time (1-based).
-pub fn delay(
-    failure: &Failure,
-    attempt: u32,
-    base: Duration,
-    cap: Duration,
-    entropy: u64,
-) -> Duration {
+pub fn delay(failure: &Failure, attempt: u32, base: Duration, cap: Duration, entropy: u64) -> Duration {
     match failure.class {
         Class::RetryLater { after_ms: Some(ms) } => Duration::from_millis(ms).max(base),
         // Busy services get the slower schedule: start at 10x the base.
-        Class::RetryLater { after_ms: None } => backoff(
-            attempt,
-            base.saturating_mul(10),
-            cap.max(base * 10),
-            entropy,
-        ),
+        Class::RetryLater { after_ms: None } => backoff(attempt, base.saturating_mul(10), cap.max(base * 10), entropy),
         _ => backoff(attempt, base, cap, entropy),
     }
 }
@@ -106,11 +78,7 @@ mod tests {
             let full = (1000u64 << (attempt - 1)).min(60_000);
             for entropy in [0, 1, 12345, u64::MAX] {
                 let d = backoff(attempt, base, cap, entropy).as_millis() as u64;
-                assert!(
-                    d >= full / 2 && d <= full,
-                    "attempt {attempt}: {d} not in [{}, {full}]",
-                    full / 2
-                );
+                assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d} not in [{}, {full}]", full / 2);
             }
         }
         assert_eq!(backoff(1, base, cap, 0), Duration::from_millis(500));
@@ -120,14 +88,8 @@ mod tests {
     #[test]
     fn a_stated_wait_is_honoured() {
         let f = Failure::retry_later(Some(Duration::from_secs(7)), "429");
-        assert_eq!(
-            delay(&f, 3, Duration::from_secs(1), Duration::from_secs(60), 9),
-            Duration::from_secs(7)
-        );
+        assert_eq!(delay(&f, 3, Duration::from_secs(1), Duration::from_secs(60), 9), Duration::from_secs(7));
         let busy = Failure::retry_later(None, "TooManyInvalidationsInProgress");
-        assert!(
-            delay(&busy, 1, Duration::from_secs(1), Duration::from_secs(60), 0)
-                >= Duration::from_secs(5)
-        );
+        assert!(delay(&busy, 1, Duration::from_secs(1), Duration::from_secs(60), 0) >= Duration::from_secs(5));
     }
 }

@@ -25,11 +25,7 @@ pub enum RulesError {
     #[error("must be a JSON object of content type id to a list of path templates")]
     Shape,
     #[error("template {template:?} for {content_type:?}: {problem}")]
-    Template {
-        content_type: String,
-        template: String,
-        problem: &'static str,
-    },
+    Template { content_type: String, template: String, problem: &'static str },
 }
 
 /// One piece of a parsed template.
@@ -58,11 +54,7 @@ impl Template {
         while let Some(open) = rest.find('{') {
             let close = rest[open..].find('}').ok_or("has a '{' without '}'")? + open;
             let name = &rest[open + 1..close];
-            if name.is_empty()
-                || !name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
-            {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
                 return Err("placeholders are {field} or {sys.id}");
             }
             if open > 0 {
@@ -77,10 +69,7 @@ impl Template {
         if !rest.is_empty() {
             parts.push(Part::Text(rest.to_string()));
         }
-        Ok(Template {
-            source: source.to_string(),
-            parts,
-        })
+        Ok(Template { source: source.to_string(), parts })
     }
 
     pub fn source(&self) -> &str {
@@ -129,8 +118,7 @@ pub struct PathRules {
 
 impl PathRules {
     pub fn parse(json: &str) -> Result<PathRules, RulesError> {
-        let value: Value =
-            serde_json::from_str(json).map_err(|e| RulesError::Json(e.to_string()))?;
+        let value: Value = serde_json::from_str(json).map_err(|e| RulesError::Json(e.to_string()))?;
         let Value::Object(map) = value else {
             return Err(RulesError::Shape);
         };
@@ -144,12 +132,11 @@ impl PathRules {
                 let Value::String(source) = item else {
                     return Err(RulesError::Shape);
                 };
-                let template =
-                    Template::parse(&source).map_err(|problem| RulesError::Template {
-                        content_type: content_type.clone(),
-                        template: source.clone(),
-                        problem,
-                    })?;
+                let template = Template::parse(&source).map_err(|problem| RulesError::Template {
+                    content_type: content_type.clone(),
+                    template: source.clone(),
+                    problem,
+                })?;
                 templates.push(template);
             }
             if content_type == "always" {
@@ -192,12 +179,7 @@ impl PathRules {
     }
 
     /// Renders every template of `content_type` over the entry's fields.
-    pub fn render(
-        &self,
-        content_type: &str,
-        entry_id: &str,
-        fields: &Map<String, Value>,
-    ) -> Rendered {
+    pub fn render(&self, content_type: &str, entry_id: &str, fields: &Map<String, Value>) -> Rendered {
         let mut out = Rendered::default();
         for template in self.by_type.get(content_type).into_iter().flatten() {
             let locales = locales_of(template, fields);
@@ -256,12 +238,7 @@ fn scalar(v: &Value) -> Option<String> {
 
 /// A field's value in `locale`; a field with a single locale (not localized in
 /// the content model) serves every locale.
-fn field_value(
-    name: &str,
-    entry_id: &str,
-    fields: &Map<String, Value>,
-    locale: Option<&str>,
-) -> Option<String> {
+fn field_value(name: &str, entry_id: &str, fields: &Map<String, Value>, locale: Option<&str>) -> Option<String> {
     if name == "sys.id" {
         return Some(entry_id.to_string());
     }
@@ -294,37 +271,22 @@ mod tests {
         let r = rules();
         let plain = r.render("page", "e1", &fields(json!({"slug": "about"})));
         assert_eq!(plain.paths, ["/about", "/about/*"]);
-        let localized = r.render(
-            "page",
-            "e1",
-            &fields(json!({"slug": {"en-US": "about", "de": "ueber-uns"}})),
-        );
-        assert_eq!(
-            localized.paths,
-            ["/ueber-uns", "/about", "/ueber-uns/*", "/about/*"]
-        );
+        let localized = r.render("page", "e1", &fields(json!({"slug": {"en-US": "about", "de": "ueber-uns"}})));
+        assert_eq!(localized.paths, ["/ueber-uns", "/about", "/ueber-uns/*", "/about/*"]);
         assert!(localized.fallbacks.is_empty());
     }
 
     #[test]
     fn a_single_locale_field_serves_every_locale() {
         let r = rules();
-        let f =
-            fields(json!({"category": {"en-US": "news"}, "slug": {"en-US": "hi", "fr": "salut"}}));
-        assert_eq!(
-            r.render("post", "e", &f).paths,
-            ["/blog/news/hi", "/blog/news/salut"]
-        );
+        let f = fields(json!({"category": {"en-US": "news"}, "slug": {"en-US": "hi", "fr": "salut"}}));
+        assert_eq!(r.render("post", "e", &f).paths, ["/blog/news/hi", "/blog/news/salut"]);
     }
 
     #[test]
     fn values_are_encoded_and_sys_id_works() {
         let r = rules();
-        assert_eq!(
-            r.render("page", "e", &fields(json!({"slug": "a b/é"})))
-                .paths[0],
-            "/a%20b/%C3%A9"
-        );
+        assert_eq!(r.render("page", "e", &fields(json!({"slug": "a b/é"}))).paths[0], "/a%20b/%C3%A9");
         assert_eq!(r.render("byId", "abc123", &Map::new()).paths, ["/e/abc123"]);
     }
 
@@ -341,10 +303,7 @@ mod tests {
     #[test]
     fn unknown_content_types_add_nothing_and_always_is_kept() {
         let r = rules();
-        assert!(r
-            .render("author", "e", &fields(json!({"slug": "x"})))
-            .paths
-            .is_empty());
+        assert!(r.render("author", "e", &fields(json!({"slug": "x"}))).paths.is_empty());
         assert!(!r.has_rule_for("author"));
         assert_eq!(r.always(), ["/", "/sitemap.xml"]);
     }

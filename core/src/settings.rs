@@ -22,10 +22,7 @@ pub struct SettingsError {
 }
 
 fn bad(name: &'static str, problem: impl Into<String>) -> SettingsError {
-    SettingsError {
-        name,
-        problem: problem.into(),
-    }
+    SettingsError { name, problem: problem.into() }
 }
 
 /// Reads one setting: unset and empty are the same.
@@ -46,62 +43,33 @@ fn endpoint(map: &SettingsMap, name: &'static str, default: &str) -> Result<Stri
     let rest = value
         .strip_prefix("https://")
         .or_else(|| value.strip_prefix("http://"))
-        .ok_or_else(|| {
-            bad(
-                name,
-                format!("must start with https:// or http://, got {value:?}"),
-            )
-        })?;
+        .ok_or_else(|| bad(name, format!("must start with https:// or http://, got {value:?}")))?;
     let host = rest.trim_end_matches('/');
     if host.is_empty() || host.contains(['/', '?', '#', ' ']) {
-        return Err(bad(
-            name,
-            format!("must be a scheme and host[:port] with no path, got {value:?}"),
-        ));
+        return Err(bad(name, format!("must be a scheme and host[:port] with no path, got {value:?}")));
     }
     Ok(value.trim_end_matches('/').to_string())
 }
 
-fn number(
-    map: &SettingsMap,
-    name: &'static str,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, SettingsError> {
+fn number(map: &SettingsMap, name: &'static str, default: u64, min: u64, max: u64) -> Result<u64, SettingsError> {
     let Some(raw) = get(map, name) else {
         return Ok(default);
     };
-    let n: u64 = raw
-        .parse()
-        .map_err(|_| bad(name, format!("must be a whole number, got {raw:?}")))?;
+    let n: u64 = raw.parse().map_err(|_| bad(name, format!("must be a whole number, got {raw:?}")))?;
     if n < min || n > max {
-        return Err(bad(
-            name,
-            format!("must be between {min} and {max}, got {n}"),
-        ));
+        return Err(bad(name, format!("must be between {min} and {max}, got {n}")));
     }
     Ok(n)
 }
 
 /// Seconds, decimals allowed ("0.5"), kept to the millisecond.
-fn seconds(
-    map: &SettingsMap,
-    name: &'static str,
-    default_ms: u64,
-    max_secs: u64,
-) -> Result<Duration, SettingsError> {
+fn seconds(map: &SettingsMap, name: &'static str, default_ms: u64, max_secs: u64) -> Result<Duration, SettingsError> {
     let Some(raw) = get(map, name) else {
         return Ok(Duration::from_millis(default_ms));
     };
-    let secs: f64 = raw
-        .parse()
-        .map_err(|_| bad(name, format!("must be a number of seconds, got {raw:?}")))?;
+    let secs: f64 = raw.parse().map_err(|_| bad(name, format!("must be a number of seconds, got {raw:?}")))?;
     if !secs.is_finite() || secs < 0.0 || secs > max_secs as f64 {
-        return Err(bad(
-            name,
-            format!("must be between 0 and {max_secs} seconds, got {raw}"),
-        ));
+        return Err(bad(name, format!("must be between 0 and {max_secs} seconds, got {raw}")));
     }
     Ok(Duration::from_millis((secs * 1000.0).round() as u64))
 }
@@ -149,10 +117,7 @@ impl CloudFrontSettings {
         let mut distribution_ids = Vec::new();
         for id in required(map, NAME)?.split(',').map(str::trim) {
             if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                return Err(bad(
-                    NAME,
-                    format!("each id must be letters and digits (like E2EXAMPLE123), got {id:?}"),
-                ));
+                return Err(bad(NAME, format!("each id must be letters and digits (like E2EXAMPLE123), got {id:?}")));
             }
             if !distribution_ids.iter().any(|d| d == id) {
                 distribution_ids.push(id.to_string());
@@ -160,11 +125,7 @@ impl CloudFrontSettings {
         }
         Ok(CloudFrontSettings {
             distribution_ids,
-            endpoint: endpoint(
-                map,
-                "CLOUDFRONT_ENDPOINT",
-                "https://cloudfront.amazonaws.com",
-            )?,
+            endpoint: endpoint(map, "CLOUDFRONT_ENDPOINT", "https://cloudfront.amazonaws.com")?,
             credentials: AwsCredentials::from_map(map)?,
         })
     }
@@ -179,23 +140,13 @@ pub struct ContentfulSettings {
     pub endpoint: String,
 }
 
-fn identifier(
-    map: &SettingsMap,
-    name: &'static str,
-    default: Option<&str>,
-) -> Result<String, SettingsError> {
+fn identifier(map: &SettingsMap, name: &'static str, default: Option<&str>) -> Result<String, SettingsError> {
     let value = match default {
         Some(d) => get(map, name).unwrap_or(d),
         None => required(map, name)?,
     };
-    if !value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-    {
-        return Err(bad(
-            name,
-            format!("must be letters, digits, '-', '_' or '.', got {value:?}"),
-        ));
+    if !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.') {
+        return Err(bad(name, format!("must be letters, digits, '-', '_' or '.', got {value:?}")));
     }
     Ok(value.to_string())
 }
@@ -225,11 +176,13 @@ impl WebhookSettings {
         const NAME: &str = "CONTENTFUL_WEBHOOK_SECRET";
         let secret = match get(map, NAME) {
             Some(s) => {
-                let ok = s.len() == 64
-                    && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b));
+                let ok = s.len() == 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b));
                 if !ok {
                     // The value is secret: describe it, never echo it.
-                    return Err(bad(NAME, "must be exactly 64 characters of A-Z a-z 0-9 + / = _ - (as Contentful generates)"));
+                    return Err(bad(
+                        NAME,
+                        "must be exactly 64 characters of A-Z a-z 0-9 + / = _ - (as Contentful generates)",
+                    ));
                 }
                 Some(Secret::new(s))
             }
@@ -243,8 +196,7 @@ impl WebhookSettings {
         };
         Ok(WebhookSettings {
             secret,
-            max_body_bytes: number(map, "WEBHOOK_MAX_BODY_BYTES", 1 << 20, 1024, 64 << 20)?
-                as usize,
+            max_body_bytes: number(map, "WEBHOOK_MAX_BODY_BYTES", 1 << 20, 1024, 64 << 20)? as usize,
             ttl: seconds(map, "WEBHOOK_TTL_SECONDS", 30_000, 3600)?,
         })
     }
@@ -283,8 +235,7 @@ pub struct Policy {
 
 impl Policy {
     pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
-        let rules = PathRules::parse(required(map, "PATH_RULES")?)
-            .map_err(|e| bad("PATH_RULES", e.to_string()))?;
+        let rules = PathRules::parse(required(map, "PATH_RULES")?).map_err(|e| bad("PATH_RULES", e.to_string()))?;
         let policy = Policy {
             rules,
             walk_max_depth: number(map, "WALK_MAX_DEPTH", 10, 1, 100)? as u32,
@@ -306,16 +257,10 @@ impl Policy {
             return Err(bad("POLL_FIRST_SECONDS", "must be more than 0"));
         }
         if policy.poll_max < policy.poll_first {
-            return Err(bad(
-                "POLL_MAX_SECONDS",
-                "must be at least POLL_FIRST_SECONDS",
-            ));
+            return Err(bad("POLL_MAX_SECONDS", "must be at least POLL_FIRST_SECONDS"));
         }
         if policy.retry_max < policy.retry_base {
-            return Err(bad(
-                "RETRY_MAX_SECONDS",
-                "must be at least RETRY_BASE_SECONDS",
-            ));
+            return Err(bad("RETRY_MAX_SECONDS", "must be at least RETRY_BASE_SECONDS"));
         }
         Ok(policy)
     }
@@ -349,10 +294,7 @@ mod tests {
         [
             ("CLOUDFRONT_DISTRIBUTION_ID", "E2EXAMPLE123"),
             ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-            (
-                "AWS_SECRET_ACCESS_KEY",
-                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            ),
+            ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
             ("CONTENTFUL_SPACE_ID", "space1"),
             ("CONTENTFUL_DELIVERY_TOKEN", "cda-token-value"),
             ("CONTENTFUL_WEBHOOK_SECRET", "a".repeat(64).leak()),
@@ -379,12 +321,7 @@ mod tests {
 
     #[test]
     fn a_missing_setting_is_named() {
-        for name in [
-            "CLOUDFRONT_DISTRIBUTION_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "CONTENTFUL_SPACE_ID",
-            "PATH_RULES",
-        ] {
+        for name in ["CLOUDFRONT_DISTRIBUTION_ID", "AWS_SECRET_ACCESS_KEY", "CONTENTFUL_SPACE_ID", "PATH_RULES"] {
             let mut m = full();
             m.remove(name);
             let err = Settings::from_map(&m).unwrap_err();
@@ -412,20 +349,14 @@ mod tests {
         }
         let mut m = full();
         m.insert("CONTENTFUL_WEBHOOK_SECRET".into(), "hunter2-secret".into());
-        assert!(!Settings::from_map(&m)
-            .unwrap_err()
-            .to_string()
-            .contains("hunter2"));
+        assert!(!Settings::from_map(&m).unwrap_err().to_string().contains("hunter2"));
     }
 
     #[test]
     fn unverified_webhooks_need_an_explicit_yes() {
         let mut m = full();
         m.remove("CONTENTFUL_WEBHOOK_SECRET");
-        assert_eq!(
-            WebhookSettings::from_map(&m).unwrap_err().name,
-            "CONTENTFUL_WEBHOOK_SECRET"
-        );
+        assert_eq!(WebhookSettings::from_map(&m).unwrap_err().name, "CONTENTFUL_WEBHOOK_SECRET");
         m.insert("ALLOW_UNVERIFIED_WEBHOOKS".into(), "true".into());
         assert_eq!(WebhookSettings::from_map(&m).unwrap().secret, None);
     }

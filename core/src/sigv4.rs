@@ -30,10 +30,7 @@ pub fn sign_request(
     let identity: Identity = Credentials::new(
         credentials.access_key_id.expose(),
         credentials.secret_access_key.expose(),
-        credentials
-            .session_token
-            .as_ref()
-            .map(|t| t.expose().to_string()),
+        credentials.session_token.as_ref().map(|t| t.expose().to_string()),
         None,
         "invalidator-settings",
     )
@@ -50,13 +47,7 @@ pub fn sign_request(
     let headers: Vec<(&str, &str)> = request
         .headers()
         .iter()
-        .map(|(k, v)| {
-            Ok((
-                k.as_str(),
-                v.to_str()
-                    .map_err(|_| SignError(format!("header {k} is not text")))?,
-            ))
-        })
+        .map(|(k, v)| Ok((k.as_str(), v.to_str().map_err(|_| SignError(format!("header {k} is not text")))?)))
         .collect::<Result<_, SignError>>()?;
     let uri = request.uri().to_string();
     let signable = SignableRequest::new(
@@ -66,9 +57,7 @@ pub fn sign_request(
         SignableBody::Bytes(request.body()),
     )
     .map_err(|e| SignError(e.to_string()))?;
-    let (instructions, _signature) = sign(signable, &params)
-        .map_err(|e| SignError(e.to_string()))?
-        .into_parts();
+    let (instructions, _signature) = sign(signable, &params).map_err(|e| SignError(e.to_string()))?.into_parts();
     instructions.apply_to_request_http1x(request);
     Ok(())
 }

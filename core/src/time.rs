@@ -23,10 +23,7 @@ impl Timestamp {
     }
     /// This instant plus `d`, saturating.
     pub fn plus(self, d: Duration) -> Self {
-        Timestamp(
-            self.0
-                .saturating_add(d.as_millis().min(u64::MAX as u128) as u64),
-        )
+        Timestamp(self.0.saturating_add(d.as_millis().min(u64::MAX as u128) as u64))
     }
     /// How long from `self` until `later` (zero when `later` is not later).
     pub fn until(self, later: Timestamp) -> Duration {

@@ -56,7 +56,9 @@ fn item(id: &str, content_type: &str, slug: &str) -> Value {
 }
 
 fn links(items: Vec<Value>) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({"sys": {"type": "Array"}, "total": items.len(), "skip": 0, "limit": 1000, "items": items}))
+    ResponseTemplate::new(200).set_body_json(
+        json!({"sys": {"type": "Array"}, "total": items.len(), "skip": 0, "limit": 1000, "items": items}),
+    )
 }
 
 async fn linked_from(cda: &MockServer, id: &str, response: ResponseTemplate) {
@@ -91,9 +93,20 @@ fn error(status: u16, code: &str) -> ResponseTemplate {
 /// Mounts `first` for the first `times` CreateInvalidations, then 201 InProgress.
 async fn create_answers(cf: &MockServer, first: Option<(ResponseTemplate, u64)>) {
     if let Some((r, times)) = first {
-        Mock::given(method("POST")).and(path(CREATE)).respond_with(r).up_to_n_times(times).with_priority(1).mount(cf).await;
+        Mock::given(method("POST"))
+            .and(path(CREATE))
+            .respond_with(r)
+            .up_to_n_times(times)
+            .with_priority(1)
+            .mount(cf)
+            .await;
     }
-    Mock::given(method("POST")).and(path(CREATE)).respond_with(invalidation("InProgress")).with_priority(5).mount(cf).await;
+    Mock::given(method("POST"))
+        .and(path(CREATE))
+        .respond_with(invalidation("InProgress"))
+        .with_priority(5)
+        .mount(cf)
+        .await;
 }
 
 /// InProgress `in_progress` times, then Completed.
@@ -127,7 +140,10 @@ async fn run(w: &World, body: Value) -> (Workflow, VirtualClock) {
     let body = serde_json::to_vec(&body).unwrap();
     let mut request = WebhookRequest::new("POST", "/webhooks/contentful", body);
     request.push_header("X-Contentful-Topic", "ContentManagement.Entry.publish");
-    request.push_header("X-Contentful-Signed-Headers", "x-contentful-signed-headers,x-contentful-timestamp,x-contentful-topic");
+    request.push_header(
+        "X-Contentful-Signed-Headers",
+        "x-contentful-signed-headers,x-contentful-timestamp,x-contentful-topic",
+    );
     request.push_header("X-Contentful-Timestamp", &START.as_millis().to_string());
     let signature = webhook::sign(SECRET, &webhook::canonical_request(&request).unwrap());
     request.push_header("X-Contentful-Signature", &signature);
@@ -162,7 +178,10 @@ async fn webhook_to_completed() {
     Mock::given(method("GET"))
         .and(path(ENTRIES))
         .and(query_param("sys.id", "child"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total": 1, "items": [{"sys": {"id": "child", "revision": 2}}]})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"total": 1, "items": [{"sys": {"id": "child", "revision": 2}}]})),
+        )
         .mount(&w.cda)
         .await;
     two_level_graph(&w.cda).await;
@@ -269,13 +288,16 @@ async fn contentful_429_waits_for_the_reset() {
 #[tokio::test]
 async fn contentful_paging_reads_every_page() {
     let w = world(&[]).await;
-    let pages = [(0, vec![item("p1", "page", "one"), item("p2", "page", "two")]), (2, vec![item("p3", "page", "three")])];
+    let pages =
+        [(0, vec![item("p1", "page", "one"), item("p2", "page", "two")]), (2, vec![item("p3", "page", "three")])];
     for (skip, items) in pages {
         Mock::given(method("GET"))
             .and(path(ENTRIES))
             .and(query_param("links_to_entry", "child"))
             .and(query_param("skip", skip.to_string()))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total": 3, "skip": skip, "limit": 2, "items": items})))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"total": 3, "skip": skip, "limit": 2, "items": items})),
+            )
             .mount(&w.cda)
             .await;
     }

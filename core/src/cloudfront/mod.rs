@@ -4,12 +4,8 @@
 mod request;
 mod response;
 
-pub use request::{
-    caller_reference, create_invalidation, get_invalidation, invalidation_batch_xml,
-};
-pub use response::{
-    classify_error, parse_invalidation, read_invalidation, Invalidation, InvalidationStatus,
-};
+pub use request::{caller_reference, create_invalidation, get_invalidation, invalidation_batch_xml};
+pub use response::{classify_error, parse_invalidation, read_invalidation, Invalidation, InvalidationStatus};
 
 /// The API version in every CloudFront path.
 pub const API_VERSION: &str = "2020-05-31";

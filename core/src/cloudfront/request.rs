@@ -22,10 +22,7 @@ pub fn caller_reference(distribution_id: &str, paths: &[String], sequence: u64) 
         h.update(b"\n");
         h.update(p.as_bytes());
     }
-    format!(
-        "invalidator-{sequence}-{}",
-        &hex::encode(h.finalize())[..32]
-    )
+    format!("invalidator-{sequence}-{}", &hex::encode(h.finalize())[..32])
 }
 
 /// The `InvalidationBatch` document. Paths are written as XML text, escaped by
@@ -33,27 +30,23 @@ pub fn caller_reference(distribution_id: &str, paths: &[String], sequence: u64) 
 pub fn invalidation_batch_xml(paths: &[String], caller_reference: &str) -> Vec<u8> {
     let mut w = Writer::new(Vec::new());
     let text = |w: &mut Writer<Vec<u8>>, name: &str, value: &str| {
-        w.create_element(name)
-            .write_text_content(BytesText::new(value))
-            .map(|_| ())
+        w.create_element(name).write_text_content(BytesText::new(value)).map(|_| ())
     };
     let result: std::io::Result<()> = (|| {
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-        w.create_element("InvalidationBatch")
-            .with_attribute(("xmlns", XML_NAMESPACE))
-            .write_inner_content(|w| {
-                w.create_element("Paths").write_inner_content(|w| {
-                    text(w, "Quantity", &paths.len().to_string())?;
-                    w.create_element("Items").write_inner_content(|w| {
-                        for p in paths {
-                            text(w, "Path", p)?;
-                        }
-                        Ok(())
-                    })?;
+        w.create_element("InvalidationBatch").with_attribute(("xmlns", XML_NAMESPACE)).write_inner_content(|w| {
+            w.create_element("Paths").write_inner_content(|w| {
+                text(w, "Quantity", &paths.len().to_string())?;
+                w.create_element("Items").write_inner_content(|w| {
+                    for p in paths {
+                        text(w, "Path", p)?;
+                    }
                     Ok(())
                 })?;
-                text(w, "CallerReference", caller_reference)
+                Ok(())
             })?;
+            text(w, "CallerReference", caller_reference)
+        })?;
         Ok(())
     })();
     result.expect("writing XML into a Vec cannot fail");
@@ -61,10 +54,7 @@ pub fn invalidation_batch_xml(paths: &[String], caller_reference: &str) -> Vec<u
 }
 
 fn url(settings: &CloudFrontSettings, distribution_id: &str, suffix: &str) -> String {
-    format!(
-        "{}/{API_VERSION}/distribution/{distribution_id}/invalidation{suffix}",
-        settings.endpoint
-    )
+    format!("{}/{API_VERSION}/distribution/{distribution_id}/invalidation{suffix}", settings.endpoint)
 }
 
 /// `POST /2020-05-31/distribution/{id}/invalidation`, signed for `now`.
@@ -91,17 +81,11 @@ pub fn get_invalidation(
     now: Timestamp,
 ) -> Result<HttpRequest, SignError> {
     if invalidation_id.is_empty() || !invalidation_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(SignError::from_http(format!(
-            "{invalidation_id:?} is not an invalidation id"
-        )));
+        return Err(SignError::from_http(format!("{invalidation_id:?} is not an invalidation id")));
     }
-    let mut request = http::Request::get(url(
-        settings,
-        distribution_id,
-        &format!("/{invalidation_id}"),
-    ))
-    .body(Vec::new())
-    .map_err(|e| SignError::from_http(e.to_string()))?;
+    let mut request = http::Request::get(url(settings, distribution_id, &format!("/{invalidation_id}")))
+        .body(Vec::new())
+        .map_err(|e| SignError::from_http(e.to_string()))?;
     sign_request(&mut request, &settings.credentials, "cloudfront", now)?;
     Ok(request)
 }

@@ -33,10 +33,9 @@ struct InvalidationXml {
 /// Parses an `Invalidation` document. `Status` is compared case-insensitively
 /// (an emulator answers `COMPLETED`).
 pub fn parse_invalidation(body: &[u8]) -> Result<Invalidation, String> {
-    let text =
-        std::str::from_utf8(body).map_err(|_| "Invalidation document is not UTF-8".to_string())?;
-    let doc: InvalidationXml = quick_xml::de::from_str(text)
-        .map_err(|e| format!("Invalidation document is malformed: {e}"))?;
+    let text = std::str::from_utf8(body).map_err(|_| "Invalidation document is not UTF-8".to_string())?;
+    let doc: InvalidationXml =
+        quick_xml::de::from_str(text).map_err(|e| format!("Invalidation document is malformed: {e}"))?;
     let id = doc.id.trim().to_string();
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(format!("Invalidation document has an unusable Id {id:?}"));
@@ -44,17 +43,9 @@ pub fn parse_invalidation(body: &[u8]) -> Result<Invalidation, String> {
     let status = match doc.status.trim().to_ascii_lowercase().as_str() {
         "inprogress" => InvalidationStatus::InProgress,
         "completed" => InvalidationStatus::Completed,
-        other => {
-            return Err(format!(
-                "Invalidation document has an unknown Status {other:?}"
-            ))
-        }
+        other => return Err(format!("Invalidation document has an unknown Status {other:?}")),
     };
-    Ok(Invalidation {
-        id,
-        status,
-        create_time: doc.create_time.map(|t| t.trim().to_string()),
-    })
+    Ok(Invalidation { id, status, create_time: doc.create_time.map(|t| t.trim().to_string()) })
 }
 
 #[derive(Deserialize, Default)]
@@ -82,16 +73,12 @@ pub fn classify_error(status: u16, body: &[u8]) -> Failure {
     let reason = if code.is_empty() {
         format!("CloudFront answered HTTP {status}")
     } else {
-        format!(
-            "CloudFront answered HTTP {status} {code}: {}",
-            parsed.message.trim()
-        )
+        format!("CloudFront answered HTTP {status} {code}: {}", parsed.message.trim())
     };
     match code {
-        "TooManyInvalidationsInProgress"
-        | "Throttling"
-        | "ThrottlingException"
-        | "RequestLimitExceeded" => Failure::retry_later(None, reason),
+        "TooManyInvalidationsInProgress" | "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => {
+            Failure::retry_later(None, reason)
+        }
         "ServiceUnavailable" | "InternalError" | "InternalFailure" => Failure::retry_now(reason),
         _ if status == 429 => Failure::retry_later(None, reason),
         _ if status >= 500 => Failure::retry_now(reason),
@@ -123,10 +110,7 @@ mod tests {
         assert_eq!(inv.id, "I2J0I21PCUYOIK");
         assert_eq!(inv.status, InvalidationStatus::InProgress);
         assert_eq!(inv.create_time.as_deref(), Some("2026-11-24T12:00:00Z"));
-        let done = parse_invalidation(
-            b"<Invalidation><Id>X1</Id><Status>COMPLETED</Status></Invalidation>",
-        )
-        .unwrap();
+        let done = parse_invalidation(b"<Invalidation><Id>X1</Id><Status>COMPLETED</Status></Invalidation>").unwrap();
         assert_eq!(done.status, InvalidationStatus::Completed);
     }
 
@@ -140,11 +124,7 @@ mod tests {
             b"<Invalidation><Id>A</Id><Status>Paused</Status></Invalidation>",
             b"\xff",
         ] {
-            assert!(
-                parse_invalidation(body).is_err(),
-                "{:?}",
-                String::from_utf8_lossy(body)
-            );
+            assert!(parse_invalidation(body).is_err(), "{:?}", String::from_utf8_lossy(body));
         }
     }
 
@@ -158,10 +138,7 @@ mod tests {
             classify_error(400, &error("TooManyInvalidationsInProgress")).class,
             Class::RetryLater { after_ms: None }
         );
-        assert_eq!(
-            classify_error(400, &error("Throttling")).class,
-            Class::RetryLater { after_ms: None }
-        );
+        assert_eq!(classify_error(400, &error("Throttling")).class, Class::RetryLater { after_ms: None });
         assert_eq!(classify_error(503, b"").class, Class::RetryNow);
         assert_eq!(classify_error(500, b"<garbage").class, Class::RetryNow);
         for code in [

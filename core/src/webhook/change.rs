@@ -86,10 +86,7 @@ pub fn tracking_id(topic: &str, body: &[u8]) -> String {
 
 /// Parses `topic` and `body`. Never panics; malformed input is a [`ParseError`].
 pub fn parse(topic: Option<&str>, body: &[u8]) -> Result<Parsed, ParseError> {
-    let topic = topic
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or(ParseError::MissingTopic)?;
+    let topic = topic.map(str::trim).filter(|t| !t.is_empty()).ok_or(ParseError::MissingTopic)?;
     let parts: Vec<&str> = topic.split('.').collect();
     let [domain, entity, action] = parts[..] else {
         return Err(ParseError::BadTopic(topic.into()));
@@ -100,11 +97,7 @@ pub fn parse(topic: Option<&str>, body: &[u8]) -> Result<Parsed, ParseError> {
     let kind = match entity {
         "Entry" => EntityKind::Entry,
         "Asset" => EntityKind::Asset,
-        other => {
-            return Ok(Parsed::Ignored {
-                reason: format!("{other} changes do not change delivered content"),
-            })
-        }
+        other => return Ok(Parsed::Ignored { reason: format!("{other} changes do not change delivered content") }),
     };
     let action = match action {
         "publish" => Action::Publish,
@@ -113,9 +106,7 @@ pub fn parse(topic: Option<&str>, body: &[u8]) -> Result<Parsed, ParseError> {
         "delete" => Action::Delete,
         "create" | "save" | "auto_save" | "unarchive" => {
             return Ok(Parsed::Ignored {
-                reason: format!(
-                    "{entity}.{action} changes a draft only, and drafts are not delivered"
-                ),
+                reason: format!("{entity}.{action} changes a draft only, and drafts are not delivered"),
             })
         }
         other => {
@@ -125,37 +116,18 @@ pub fn parse(topic: Option<&str>, body: &[u8]) -> Result<Parsed, ParseError> {
         }
     };
     let value: Value = serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
-    let sys = value
-        .get("sys")
-        .filter(|s| s.is_object())
-        .ok_or(ParseError::Missing("sys object"))?;
-    let body_type = sys
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or(ParseError::Missing("sys.type"))?;
+    let sys = value.get("sys").filter(|s| s.is_object()).ok_or(ParseError::Missing("sys object"))?;
+    let body_type = sys.get("type").and_then(Value::as_str).ok_or(ParseError::Missing("sys.type"))?;
     let body_kind = match body_type {
         "Entry" | "DeletedEntry" => EntityKind::Entry,
         "Asset" | "DeletedAsset" => EntityKind::Asset,
-        _ => {
-            return Err(ParseError::KindMismatch {
-                body: body_type.into(),
-                topic: entity.into(),
-            })
-        }
+        _ => return Err(ParseError::KindMismatch { body: body_type.into(), topic: entity.into() }),
     };
     if body_kind != kind {
-        return Err(ParseError::KindMismatch {
-            body: body_type.into(),
-            topic: entity.into(),
-        });
+        return Err(ParseError::KindMismatch { body: body_type.into(), topic: entity.into() });
     }
-    let id = sys
-        .get("id")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or(ParseError::Missing("sys.id"))?;
-    let space =
-        str_at(sys, &["space", "sys", "id"]).ok_or(ParseError::Missing("sys.space.sys.id"))?;
+    let id = sys.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or(ParseError::Missing("sys.id"))?;
+    let space = str_at(sys, &["space", "sys", "id"]).ok_or(ParseError::Missing("sys.space.sys.id"))?;
     let environment = str_at(sys, &["environment", "sys", "id"]).unwrap_or("master");
     let content_type = str_at(sys, &["contentType", "sys", "id"]).map(str::to_string);
     let revision = sys.get("revision").and_then(Value::as_u64);
@@ -189,14 +161,8 @@ mod tests {
     #[test]
     fn a_publish_becomes_a_change() {
         let c = change("ContentManagement.Entry.publish", PUBLISH);
-        assert_eq!(
-            (c.kind, c.action, c.id.as_str()),
-            (EntityKind::Entry, Action::Publish, "child1")
-        );
-        assert_eq!(
-            (c.space.as_str(), c.environment.as_str()),
-            ("space1", "master")
-        );
+        assert_eq!((c.kind, c.action, c.id.as_str()), (EntityKind::Entry, Action::Publish, "child1"));
+        assert_eq!((c.space.as_str(), c.environment.as_str()), ("space1", "master"));
         assert_eq!(c.content_type.as_deref(), Some("card"));
         assert_eq!(c.revision, Some(7));
         assert!(c.fields.unwrap().contains_key("slug"));
@@ -205,23 +171,13 @@ mod tests {
 
     #[test]
     fn deleted_spellings_and_assets_are_accepted() {
-        let body =
-            r#"{"sys":{"type":"DeletedEntry","id":"e1","space":{"sys":{"id":"s"}},"revision":3}}"#;
+        let body = r#"{"sys":{"type":"DeletedEntry","id":"e1","space":{"sys":{"id":"s"}},"revision":3}}"#;
         let c = change("ContentManagement.Entry.delete", body);
-        assert_eq!(
-            (c.action, c.content_type, c.fields),
-            (Action::Delete, None, None)
-        );
+        assert_eq!((c.action, c.content_type, c.fields), (Action::Delete, None, None));
         let body = r#"{"sys":{"type":"Asset","id":"a1","space":{"sys":{"id":"s"}}}}"#;
-        assert_eq!(
-            change("ContentManagement.Asset.unpublish", body).kind,
-            EntityKind::Asset
-        );
+        assert_eq!(change("ContentManagement.Asset.unpublish", body).kind, EntityKind::Asset);
         let body = r#"{"sys":{"type":"DeletedAsset","id":"a1","space":{"sys":{"id":"s"}}}}"#;
-        assert_eq!(
-            change("ContentManagement.Asset.archive", body).action,
-            Action::Archive
-        );
+        assert_eq!(change("ContentManagement.Asset.archive", body).action, Action::Archive);
     }
 
     #[test]
@@ -249,26 +205,16 @@ mod tests {
             (Some("Other.Entry.publish"), b"{}"),
             (Some("ContentManagement.Entry.publish"), b"{"),
             (Some("ContentManagement.Entry.publish"), b"[]"),
-            (
-                Some("ContentManagement.Entry.publish"),
-                br#"{"sys":{"type":"Entry"}}"#,
-            ),
+            (Some("ContentManagement.Entry.publish"), br#"{"sys":{"type":"Entry"}}"#),
             (
                 Some("ContentManagement.Entry.publish"),
                 br#"{"sys":{"type":"Asset","id":"a","space":{"sys":{"id":"s"}}}}"#,
             ),
-            (
-                Some("ContentManagement.Entry.publish"),
-                br#"{"sys":{"type":"Entry","id":"a"}}"#,
-            ),
+            (Some("ContentManagement.Entry.publish"), br#"{"sys":{"type":"Entry","id":"a"}}"#),
             (Some("ContentManagement.Entry.publish"), b"\xff\xfe"),
         ];
         for (topic, body) in cases {
-            assert!(
-                parse(topic, body).is_err(),
-                "{topic:?} {:?}",
-                String::from_utf8_lossy(body)
-            );
+            assert!(parse(topic, body).is_err(), "{topic:?} {:?}", String::from_utf8_lossy(body));
         }
     }
 

@@ -36,9 +36,7 @@ impl WebhookError {
     /// which would only help someone forging one.
     pub fn public_reason(&self) -> String {
         match self {
-            WebhookError::Unverified(_) => {
-                "request signature missing, expired or invalid".to_string()
-            }
+            WebhookError::Unverified(_) => "request signature missing, expired or invalid".to_string(),
             other => other.to_string(),
         }
     }
@@ -53,16 +51,12 @@ pub fn accept(
     now: Timestamp,
 ) -> Result<Parsed, WebhookError> {
     if request.body.len() > webhook.max_body_bytes {
-        return Err(WebhookError::TooLarge {
-            size: request.body.len(),
-            limit: webhook.max_body_bytes,
-        });
+        return Err(WebhookError::TooLarge { size: request.body.len(), limit: webhook.max_body_bytes });
     }
     if let Some(secret) = &webhook.secret {
         verify(request, secret.expose(), webhook.ttl, now).map_err(WebhookError::Unverified)?;
     }
-    let parsed = parse(request.header("x-contentful-topic"), &request.body)
-        .map_err(WebhookError::Malformed)?;
+    let parsed = parse(request.header("x-contentful-topic"), &request.body).map_err(WebhookError::Malformed)?;
     Ok(match parsed {
         Parsed::Change(c) if c.space != contentful.space_id || c.environment != contentful.environment => {
             Parsed::Ignored {
@@ -86,11 +80,7 @@ mod tests {
 
     fn settings() -> (WebhookSettings, ContentfulSettings) {
         (
-            WebhookSettings {
-                secret: Some(Secret::new(SECRET)),
-                max_body_bytes: 200,
-                ttl: Duration::from_secs(30),
-            },
+            WebhookSettings { secret: Some(Secret::new(SECRET)), max_body_bytes: 200, ttl: Duration::from_secs(30) },
             ContentfulSettings {
                 space_id: "s".into(),
                 environment: "master".into(),
@@ -119,31 +109,15 @@ mod tests {
     fn answers_map_to_statuses() {
         let (w, c) = settings();
         let ok = r#"{"sys":{"type":"Entry","id":"e","space":{"sys":{"id":"s"}}}}"#;
-        assert!(matches!(
-            accept(&request(ok, TS), &w, &c, Timestamp(TS)),
-            Ok(Parsed::Change(_))
-        ));
+        assert!(matches!(accept(&request(ok, TS), &w, &c, Timestamp(TS)), Ok(Parsed::Change(_))));
         let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(300));
-        assert_eq!(
-            accept(&request(&big, TS), &w, &c, Timestamp(TS))
-                .unwrap_err()
-                .status(),
-            413
-        );
+        assert_eq!(accept(&request(&big, TS), &w, &c, Timestamp(TS)).unwrap_err().status(), 413);
         let err = accept(&request(ok, TS), &w, &c, Timestamp(TS + 30_000)).unwrap_err();
         assert_eq!(err.status(), 401);
         assert!(!err.public_reason().contains("ms"));
-        assert_eq!(
-            accept(&request("{", TS), &w, &c, Timestamp(TS))
-                .unwrap_err()
-                .status(),
-            400
-        );
+        assert_eq!(accept(&request("{", TS), &w, &c, Timestamp(TS)).unwrap_err().status(), 400);
         let other_space = r#"{"sys":{"type":"Entry","id":"e","space":{"sys":{"id":"other"}}}}"#;
-        assert!(matches!(
-            accept(&request(other_space, TS), &w, &c, Timestamp(TS)),
-            Ok(Parsed::Ignored { .. })
-        ));
+        assert!(matches!(accept(&request(other_space, TS), &w, &c, Timestamp(TS)), Ok(Parsed::Ignored { .. })));
     }
 
     #[test]
@@ -156,9 +130,6 @@ mod tests {
             br#"{"sys":{"type":"Entry","id":"e","space":{"sys":{"id":"s"}}}}"#.to_vec(),
         );
         r.push_header("X-Contentful-Topic", "ContentManagement.Entry.publish");
-        assert!(matches!(
-            accept(&r, &w, &c, Timestamp(TS)),
-            Ok(Parsed::Change(_))
-        ));
+        assert!(matches!(accept(&r, &w, &c, Timestamp(TS)), Ok(Parsed::Change(_))));
     }
 }

@@ -14,20 +14,12 @@ pub struct WebhookRequest {
 
 impl WebhookRequest {
     pub fn new(method: &str, target: &str, body: Vec<u8>) -> Self {
-        WebhookRequest {
-            method: method.to_string(),
-            target: target.to_string(),
-            headers: Vec::new(),
-            body,
-        }
+        WebhookRequest { method: method.to_string(), target: target.to_string(), headers: Vec::new(), body }
     }
 
     /// The first value of a header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn push_header(&mut self, name: &str, value: &str) {
@@ -40,7 +32,6 @@ impl WebhookRequest {
     }
 
     pub fn remove_header(&mut self, name: &str) {
-        self.headers
-            .retain(|(n, _)| !n.trim().eq_ignore_ascii_case(name));
+        self.headers.retain(|(n, _)| !n.trim().eq_ignore_ascii_case(name));
     }
 }

@@ -39,7 +39,9 @@ pub enum VerifyError {
     Expired { age_ms: u64, ttl_ms: u64 },
     #[error("x-contentful-signed-headers lists {0}, which the request does not carry")]
     SignedHeaderAbsent(String),
-    #[error("signature does not match: the secret, method, path, a signed header or the body differ from what was signed")]
+    #[error(
+        "signature does not match: the secret, method, path, a signed header or the body differ from what was signed"
+    )]
     Mismatch,
 }
 
@@ -68,16 +70,12 @@ fn percent_encode_except(s: &str, keep: impl Fn(u8) -> bool) -> String {
 
 /// Node's `querystring.escape`: everything but `A-Z a-z 0-9 - . _ ~ ! ' ( ) *`.
 fn querystring_escape(s: &str) -> String {
-    percent_encode_except(s, |b| {
-        b.is_ascii_alphanumeric() || b"-._~!'()*".contains(&b)
-    })
+    percent_encode_except(s, |b| b.is_ascii_alphanumeric() || b"-._~!'()*".contains(&b))
 }
 
 /// JavaScript's `encodeURI`: everything but the unreserved and reserved marks.
 fn encode_uri(s: &str) -> String {
-    percent_encode_except(s, |b| {
-        b.is_ascii_alphanumeric() || b";,/?:@&=+$-_.!~*'()#".contains(&b)
-    })
+    percent_encode_except(s, |b| b.is_ascii_alphanumeric() || b";,/?:@&=+$-_.!~*'()#".contains(&b))
 }
 
 /// The string that is signed, for `request` as verified.
@@ -133,24 +131,15 @@ fn signed_header_names(request: &WebhookRequest) -> Result<(Vec<String>, u64), V
 
 /// HMAC-SHA256 of `message` under `secret`, lowercase hex.
 pub fn sign(secret: &str, message: &str) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(message.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
 /// Checks `request` against `secret` at `now`. `ttl` zero turns the age check off,
 /// as in the toolkit.
-pub fn verify(
-    request: &WebhookRequest,
-    secret: &str,
-    ttl: Duration,
-    now: Timestamp,
-) -> Result<(), VerifyError> {
-    let given = request
-        .header(SIGNATURE)
-        .map(str::trim)
-        .ok_or(VerifyError::MissingSignature)?;
+pub fn verify(request: &WebhookRequest, secret: &str, ttl: Duration, now: Timestamp) -> Result<(), VerifyError> {
+    let given = request.header(SIGNATURE).map(str::trim).ok_or(VerifyError::MissingSignature)?;
     if given.len() != 64 || !given.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(VerifyError::MalformedSignature);
     }
@@ -222,10 +211,7 @@ mod tests {
         m.push_header("x-other", "anything");
         assert_eq!(verify(&m, SECRET, ttl, now), Ok(()));
         let other_secret = SECRET.replace('0', "1");
-        assert_eq!(
-            verify(&r, &other_secret, ttl, now),
-            Err(VerifyError::Mismatch)
-        );
+        assert_eq!(verify(&r, &other_secret, ttl, now), Err(VerifyError::Mismatch));
     }
 
     #[test]
@@ -235,15 +221,9 @@ mod tests {
         assert_eq!(verify(&r, SECRET, ttl, Timestamp(TS + 29_999)), Ok(()));
         assert_eq!(
             verify(&r, SECRET, ttl, Timestamp(TS + 30_000)),
-            Err(VerifyError::Expired {
-                age_ms: 30_000,
-                ttl_ms: 30_000
-            })
+            Err(VerifyError::Expired { age_ms: 30_000, ttl_ms: 30_000 })
         );
-        assert_eq!(
-            verify(&r, SECRET, Duration::ZERO, Timestamp(TS + 90_000_000)),
-            Ok(())
-        );
+        assert_eq!(verify(&r, SECRET, Duration::ZERO, Timestamp(TS + 90_000_000)), Ok(()));
     }
 
     #[test]
@@ -253,30 +233,18 @@ mod tests {
         let r = signed("/h", "{}");
         let mut m = r.clone();
         m.remove_header("x-contentful-signature");
-        assert_eq!(
-            verify(&m, SECRET, ttl, now),
-            Err(VerifyError::MissingSignature)
-        );
+        assert_eq!(verify(&m, SECRET, ttl, now), Err(VerifyError::MissingSignature));
         let mut m = r.clone();
         m.set_header("x-contentful-signature", "zz");
-        assert_eq!(
-            verify(&m, SECRET, ttl, now),
-            Err(VerifyError::MalformedSignature)
-        );
+        assert_eq!(verify(&m, SECRET, ttl, now), Err(VerifyError::MalformedSignature));
         let mut m = r.clone();
         m.set_header("x-contentful-timestamp", "soon");
         assert_eq!(verify(&m, SECRET, ttl, now), Err(VerifyError::BadTimestamp));
         let mut m = r.clone();
         m.set_header("x-contentful-signed-headers", "x-contentful-timestamp");
-        assert_eq!(
-            verify(&m, SECRET, ttl, now),
-            Err(VerifyError::MissingSignedHeaders)
-        );
+        assert_eq!(verify(&m, SECRET, ttl, now), Err(VerifyError::MissingSignedHeaders));
         let mut m = r.clone();
         m.remove_header("x-contentful-topic");
-        assert_eq!(
-            verify(&m, SECRET, ttl, now),
-            Err(VerifyError::SignedHeaderAbsent("x-contentful-topic".into()))
-        );
+        assert_eq!(verify(&m, SECRET, ttl, now), Err(VerifyError::SignedHeaderAbsent("x-contentful-topic".into())));
     }
 }

@@ -27,15 +27,7 @@ pub(super) struct Machine<'p> {
 
 impl<'p> Machine<'p> {
     pub fn new(wf: Workflow, policy: &'p Policy, now: Timestamp, entropy: u64) -> Self {
-        Machine {
-            wf,
-            policy,
-            now,
-            entropy,
-            draws: 0,
-            commands: Vec::new(),
-            hold: false,
-        }
+        Machine { wf, policy, now, entropy, draws: 0, commands: Vec::new(), hold: false }
     }
 
     pub fn run(mut self, event: Event) -> (Workflow, Vec<Command>) {
@@ -48,9 +40,7 @@ impl<'p> Machine<'p> {
     /// A fresh random value for each delay drawn in this step (splitmix64).
     pub fn draw(&mut self) -> u64 {
         self.draws += 1;
-        let mut z = self
-            .entropy
-            .wrapping_add(self.draws.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut z = self.entropy.wrapping_add(self.draws.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
@@ -58,13 +48,7 @@ impl<'p> Machine<'p> {
 
     pub fn retry_delay(&mut self, failure: &Failure, attempt: u32) -> Duration {
         let e = self.draw();
-        retry::delay(
-            failure,
-            attempt,
-            self.policy.retry_base,
-            self.policy.retry_max,
-            e,
-        )
+        retry::delay(failure, attempt, self.policy.retry_base, self.policy.retry_max, e)
     }
 
     pub fn log(&mut self, line: String) {
@@ -77,19 +61,12 @@ impl<'p> Machine<'p> {
     fn apply(&mut self, event: Event) {
         match event {
             Event::ChangeAccepted { change } => self.accept_change(change),
-            Event::PathsRequested { tracking_id, paths } => self.accept(PendingChange {
-                tracking_id,
-                change: None,
-                own_paths: paths,
-                notes: Vec::new(),
-            }),
+            Event::PathsRequested { tracking_id, paths } => {
+                self.accept(PendingChange { tracking_id, change: None, own_paths: paths, notes: Vec::new() })
+            }
             Event::TimerFired => self.recover_lost_requests(),
             Event::RevisionFetched { target, result } => resolve::on_revision(self, target, result),
-            Event::LinksFetched {
-                target,
-                skip,
-                result,
-            } => resolve::on_links(self, target, skip, result),
+            Event::LinksFetched { target, skip, result } => resolve::on_links(self, target, skip, result),
             Event::InvalidationCreated { sequence, result } => {
                 self.on_batch_answer(sequence, BatchState::Submitting, result)
             }
@@ -125,12 +102,7 @@ impl<'p> Machine<'p> {
             }
         }
         let tracking_id = change.tracking_id.clone();
-        self.accept(PendingChange {
-            tracking_id,
-            change: Some(change),
-            own_paths,
-            notes,
-        });
+        self.accept(PendingChange { tracking_id, change: Some(change), own_paths, notes });
     }
 
     fn accept(&mut self, pending: PendingChange) {
@@ -154,11 +126,7 @@ impl<'p> Machine<'p> {
     fn recover_lost_requests(&mut self) {
         let now = self.now;
         if let Some(r) = &mut self.wf.resolution {
-            for req in r
-                .requests
-                .iter_mut()
-                .chain(r.gate.iter_mut().map(|g| &mut g.request))
-            {
+            for req in r.requests.iter_mut().chain(r.gate.iter_mut().map(|g| &mut g.request)) {
                 if req.sent {
                     req.sent = false;
                     req.due = Some(now);
@@ -200,19 +168,15 @@ impl<'p> Machine<'p> {
                     batch.polls += 1;
                 }
                 match inv.status {
-                    crate::cloudfront::InvalidationStatus::Completed => {
-                        self.end_batch(BatchState::Completed)
-                    }
+                    crate::cloudfront::InvalidationStatus::Completed => self.end_batch(BatchState::Completed),
                     crate::cloudfront::InvalidationStatus::InProgress => {
                         let batch = self.wf.batches.front_mut().expect("checked above");
                         if expected == BatchState::InProgress {
                             let grown = batch.poll_interval_ms.saturating_mul(3) / 2;
-                            batch.poll_interval_ms =
-                                grown.min(self.policy.poll_max.as_millis() as u64);
+                            batch.poll_interval_ms = grown.min(self.policy.poll_max.as_millis() as u64);
                         }
                         batch.state = BatchState::InProgress;
-                        batch.due =
-                            Some(self.now.plus(Duration::from_millis(batch.poll_interval_ms)));
+                        batch.due = Some(self.now.plus(Duration::from_millis(batch.poll_interval_ms)));
                         self.wf.phase = Phase::InProgress;
                     }
                 }
@@ -242,14 +206,9 @@ impl<'p> Machine<'p> {
             "checking the invalidation"
         };
         match failure.class {
-            Class::Permanent => self.end_batch(BatchState::Failed {
-                reason: failure.reason,
-            }),
+            Class::Permanent => self.end_batch(BatchState::Failed { reason: failure.reason }),
             Class::RetryNow if errors >= max => self.end_batch(BatchState::Failed {
-                reason: format!(
-                    "gave up {doing} after {errors} attempts: {}",
-                    failure.reason
-                ),
+                reason: format!("gave up {doing} after {errors} attempts: {}", failure.reason),
             }),
             Class::RetryNow | Class::RetryLater { .. } => {
                 let delay = self.retry_delay(&failure, growth);
@@ -271,10 +230,7 @@ impl<'p> Machine<'p> {
             return;
         };
         if let BatchState::Failed { reason } = &state {
-            self.wf.failures.push(format!(
-                "batch {} for {}: {reason}",
-                batch.sequence, batch.distribution_id
-            ));
+            self.wf.failures.push(format!("batch {} for {}: {reason}", batch.sequence, batch.distribution_id));
         }
         batch.state = state;
         batch.finished_at = Some(self.now);
@@ -301,11 +257,7 @@ impl<'p> Machine<'p> {
                 self.hold = true;
             }
         } else {
-            self.wf.phase = if self.wf.failures.is_empty() {
-                Phase::Completed
-            } else {
-                Phase::Failed
-            };
+            self.wf.phase = if self.wf.failures.is_empty() { Phase::Completed } else { Phase::Failed };
         }
     }
 
@@ -388,9 +340,10 @@ impl<'p> Machine<'p> {
             return;
         }
         let in_flight = wf.batches.front().is_some_and(|b| b.sent)
-            || wf.resolution.as_ref().is_some_and(|r| {
-                r.requests.iter().any(|q| q.sent) || r.gate.iter().any(|g| g.request.sent)
-            });
+            || wf
+                .resolution
+                .as_ref()
+                .is_some_and(|r| r.requests.iter().any(|q| q.sent) || r.gate.iter().any(|g| g.request.sent));
         if in_flight {
             self.wf.wake_at = None;
             return;
@@ -401,9 +354,7 @@ impl<'p> Machine<'p> {
             Phase::Submitting | Phase::InProgress => wf.batches.front().and_then(|b| b.due),
             _ => None,
         };
-        let at = next
-            .unwrap_or(self.now)
-            .max(if self.hold { self.now } else { Timestamp(0) });
+        let at = next.unwrap_or(self.now).max(if self.hold { self.now } else { Timestamp(0) });
         self.wf.wake_at = Some(at);
         self.commands.push(Command::WakeAt { at });
     }

@@ -17,8 +17,7 @@ mod resolve;
 mod types;
 
 pub use types::{
-    Batch, BatchState, Command, Event, FreshnessCheck, PendingChange, Phase, Request, Resolution,
-    Workflow,
+    Batch, BatchState, Command, Event, FreshnessCheck, PendingChange, Phase, Request, Resolution, Workflow,
 };
 
 use crate::settings::Policy;
@@ -35,7 +34,24 @@ pub fn step(
     now: Timestamp,
     entropy: u64,
 ) -> (Workflow, Vec<Command>) {
-    machine::Machine::new(workflow.clone(), policy, now, entropy).run(event)
+    let mut next = workflow.clone();
+    let commands = step_in_place(&mut next, policy, event, now, entropy);
+    (next, commands)
+}
+
+/// [`step`] without the copy: the same transition, applied to `workflow`
+/// where it stands. The driver uses it so a large walk costs no clones.
+pub fn step_in_place(
+    workflow: &mut Workflow,
+    policy: &Policy,
+    event: Event,
+    now: Timestamp,
+    entropy: u64,
+) -> Vec<Command> {
+    let taken = std::mem::replace(workflow, Workflow::new(Vec::new()));
+    let (next, commands) = machine::Machine::new(taken, policy, now, entropy).run(event);
+    *workflow = next;
+    commands
 }
 
 /// What the seed's Choice states need to know after a task: wait, go on with
@@ -98,12 +114,7 @@ impl Workflow {
         match self.phase {
             Phase::Idle | Phase::Completed => Route::Done,
             Phase::Failed => Route::Failed,
-            Phase::Submitting
-                if self
-                    .batches
-                    .front()
-                    .is_some_and(|b| b.state == BatchState::Queued) =>
-            {
+            Phase::Submitting if self.batches.front().is_some_and(|b| b.state == BatchState::Queued) => {
                 Route::NextBatch
             }
             _ => Route::Wait,
@@ -119,10 +130,7 @@ impl Workflow {
     /// batches of this run. What a failed run hands back.
     pub fn outstanding_paths(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        let failed = self
-            .history
-            .iter()
-            .filter(|b| matches!(b.state, BatchState::Failed { .. }));
+        let failed = self.history.iter().filter(|b| matches!(b.state, BatchState::Failed { .. }));
         let recent_failed = failed.rev().take_while(|_| !self.failures.is_empty());
         for b in self.batches.iter().chain(recent_failed) {
             for p in &b.paths {
@@ -131,11 +139,7 @@ impl Workflow {
                 }
             }
         }
-        out.extend(
-            self.pending
-                .iter()
-                .flat_map(|c| c.own_paths.iter().cloned()),
-        );
+        out.extend(self.pending.iter().flat_map(|c| c.own_paths.iter().cloned()));
         out
     }
 
@@ -183,10 +187,7 @@ impl Workflow {
                 reason,
             });
         }
-        self.seen
-            .iter()
-            .any(|t| t == tracking_id)
-            .then(|| simple("seen"))
+        self.seen.iter().any(|t| t == tracking_id).then(|| simple("seen"))
     }
 }
 

@@ -40,10 +40,8 @@ pub(super) fn finish_resolution(m: &mut Machine, r: Resolution) {
         }
     }
     if normalized.is_empty() {
-        let line = format!(
-            "{} change(s) map to no path (no rule matches them or anything linking to them)",
-            tracking.len()
-        );
+        let line =
+            format!("{} change(s) map to no path (no rule matches them or anything linking to them)", tracking.len());
         m.log(line);
         for n in notes {
             m.log(n);
@@ -59,22 +57,12 @@ pub(super) fn finish_resolution(m: &mut Machine, r: Resolution) {
 }
 
 /// Merges `paths` with every queued batch and re-plans them per distribution.
-fn plan_batches(
-    m: &mut Machine,
-    new_paths: BTreeSet<String>,
-    tracking: Vec<String>,
-    notes: Vec<String>,
-) {
+fn plan_batches(m: &mut Machine, new_paths: BTreeSet<String>, tracking: Vec<String>, notes: Vec<String>) {
     let mut all = new_paths;
     let mut changes = tracking;
     let mut change_count = changes.len();
     let mut all_notes = notes;
-    let queued: Vec<Batch> =
-        m.wf.batches
-            .iter()
-            .filter(|b| b.state == BatchState::Queued)
-            .cloned()
-            .collect();
+    let queued: Vec<Batch> = m.wf.batches.iter().filter(|b| b.state == BatchState::Queued).cloned().collect();
     m.wf.batches.retain(|b| b.state != BatchState::Queued);
     for b in queued {
         all.extend(b.paths);
@@ -84,10 +72,7 @@ fn plan_batches(
     }
     changes.dedup();
     let before = all.len();
-    let budget = Budget {
-        max_paths: m.policy.path_budget,
-        max_wildcards: m.policy.wildcard_budget,
-    };
+    let budget = Budget { max_paths: m.policy.path_budget, max_wildcards: m.policy.wildcard_budget };
     let planned = paths::collapse(all, budget);
     if planned.len() < before {
         let line = format!(

@@ -43,10 +43,9 @@ fn failure(pick: u8) -> Failure {
 fn answer(command: &Command, pick: u8, ok_bias: u8) -> Event {
     let ok = pick % 10 < ok_bias;
     match command {
-        Command::FetchRevision { target } => Event::RevisionFetched {
-            target: target.clone(),
-            result: if ok { Ok(Some(5)) } else { Err(failure(pick)) },
-        },
+        Command::FetchRevision { target } => {
+            Event::RevisionFetched { target: target.clone(), result: if ok { Ok(Some(5)) } else { Err(failure(pick)) } }
+        }
         Command::FetchLinks { target, skip } => Event::LinksFetched {
             target: target.clone(),
             skip: *skip,

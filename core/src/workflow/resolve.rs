@@ -15,13 +15,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 fn request(target: LinkTarget, skip: u64, now: Timestamp) -> Request {
-    Request {
-        target,
-        skip,
-        attempts: 0,
-        sent: false,
-        due: Some(now),
-    }
+    Request { target, skip, attempts: 0, sent: false, due: Some(now) }
 }
 
 /// Takes every pending change into a new resolution.
@@ -31,24 +25,13 @@ pub(super) fn start(m: &mut Machine) {
     let mut gate = Vec::new();
     let mut visited = BTreeSet::new();
     for c in changes.iter().filter_map(|p| p.change.as_ref()) {
-        let target = LinkTarget {
-            kind: c.kind,
-            id: c.id.clone(),
-        };
+        let target = LinkTarget { kind: c.kind, id: c.id.clone() };
         if c.kind == EntityKind::Entry {
             visited.insert(c.id.clone());
         }
-        if !m.policy.freshness_max_wait.is_zero()
-            && !gate
-                .iter()
-                .any(|g: &FreshnessCheck| g.request.target == target)
-        {
+        if !m.policy.freshness_max_wait.is_zero() && !gate.iter().any(|g: &FreshnessCheck| g.request.target == target) {
             let wants_revision = c.action.is_publish().then_some(c.revision.unwrap_or(0));
-            gate.push(FreshnessCheck {
-                request: request(target, 0, now),
-                wants_revision,
-                confirmed: false,
-            });
+            gate.push(FreshnessCheck { request: request(target, 0, now), wants_revision, confirmed: false });
         }
     }
     m.wf.resolution = Some(Resolution {
@@ -90,26 +73,17 @@ pub(super) fn advance(m: &mut Machine) {
         if r.gate.iter().all(|g| g.confirmed && !g.request.sent) {
             r.walking = true;
             for c in r.changes.iter().filter_map(|p| p.change.as_ref()) {
-                let target = LinkTarget {
-                    kind: c.kind,
-                    id: c.id.clone(),
-                };
+                let target = LinkTarget { kind: c.kind, id: c.id.clone() };
                 if !r.requests.iter().any(|q| q.target == target) {
                     r.requests.push(request(target, 0, now));
                 }
             }
         } else {
-            for g in r
-                .gate
-                .iter_mut()
-                .filter(|g| !g.confirmed && !g.request.sent)
-            {
+            for g in r.gate.iter_mut().filter(|g| !g.confirmed && !g.request.sent) {
                 if g.request.due.is_some_and(|d| d <= now) {
                     g.request.sent = true;
                     g.request.due = None;
-                    m.commands.push(crate::workflow::Command::FetchRevision {
-                        target: g.request.target.clone(),
-                    });
+                    m.commands.push(crate::workflow::Command::FetchRevision { target: g.request.target.clone() });
                 }
             }
             return;
@@ -126,17 +100,10 @@ pub(super) fn advance(m: &mut Machine) {
         if r.cut_short.is_some() {
             r.requests.retain(|q| q.sent);
         }
-        for q in r
-            .requests
-            .iter_mut()
-            .filter(|q| !q.sent && q.due.is_some_and(|d| d <= now))
-        {
+        for q in r.requests.iter_mut().filter(|q| !q.sent && q.due.is_some_and(|d| d <= now)) {
             q.sent = true;
             q.due = None;
-            m.commands.push(crate::workflow::Command::FetchLinks {
-                target: q.target.clone(),
-                skip: q.skip,
-            });
+            m.commands.push(crate::workflow::Command::FetchLinks { target: q.target.clone(), skip: q.skip });
         }
         if !r.requests.is_empty() {
             return;
@@ -153,14 +120,7 @@ pub(super) fn advance(m: &mut Machine) {
                 ));
             } else {
                 for id in next {
-                    r.requests.push(request(
-                        LinkTarget {
-                            kind: EntityKind::Entry,
-                            id,
-                        },
-                        0,
-                        now,
-                    ));
+                    r.requests.push(request(LinkTarget { kind: EntityKind::Entry, id }, 0, now));
                 }
                 continue;
             }
@@ -171,22 +131,14 @@ pub(super) fn advance(m: &mut Machine) {
     }
 }
 
-pub(super) fn on_revision(
-    m: &mut Machine,
-    target: LinkTarget,
-    result: Result<Option<u64>, Failure>,
-) {
+pub(super) fn on_revision(m: &mut Machine, target: LinkTarget, result: Result<Option<u64>, Failure>) {
     let e = m.draw();
     let policy = m.policy;
     let now = m.now;
     let Some(r) = m.wf.resolution.as_mut() else {
         return;
     };
-    let Some(g) = r
-        .gate
-        .iter_mut()
-        .find(|g| g.request.target == target && g.request.sent)
-    else {
+    let Some(g) = r.gate.iter_mut().find(|g| g.request.target == target && g.request.sent) else {
         return;
     };
     g.request.sent = false;
@@ -212,31 +164,17 @@ pub(super) fn on_revision(
 
 fn gate_backoff(policy: &crate::settings::Policy, attempt: u32, entropy: u64) -> Duration {
     let base = (policy.retry_base / 2).max(Duration::from_millis(50));
-    crate::retry::backoff(
-        attempt,
-        base,
-        policy.retry_max.min(Duration::from_secs(10)).max(base),
-        entropy,
-    )
+    crate::retry::backoff(attempt, base, policy.retry_max.min(Duration::from_secs(10)).max(base), entropy)
 }
 
-pub(super) fn on_links(
-    m: &mut Machine,
-    target: LinkTarget,
-    skip: u64,
-    result: Result<LinksPage, Failure>,
-) {
+pub(super) fn on_links(m: &mut Machine, target: LinkTarget, skip: u64, result: Result<LinksPage, Failure>) {
     let policy = m.policy;
     let now = m.now;
     let delay_for = |m: &mut Machine, f: &Failure, attempt: u32| m.retry_delay(f, attempt);
     let Some(r) = m.wf.resolution.as_mut() else {
         return;
     };
-    let Some(i) = r
-        .requests
-        .iter()
-        .position(|q| q.target == target && q.skip == skip && q.sent)
-    else {
+    let Some(i) = r.requests.iter().position(|q| q.target == target && q.skip == skip && q.sent) else {
         return;
     };
     if r.cut_short.is_some() {
@@ -274,18 +212,14 @@ pub(super) fn on_links(
             r.requests[i].sent = false;
             let give_up = match failure.class {
                 Class::Permanent => Some(failure.reason.clone()),
-                Class::RetryNow if attempts >= policy.retry_max_attempts => Some(format!(
-                    "gave up after {attempts} attempts: {}",
-                    failure.reason
-                )),
+                Class::RetryNow if attempts >= policy.retry_max_attempts => {
+                    Some(format!("gave up after {attempts} attempts: {}", failure.reason))
+                }
                 _ => None,
             };
             match give_up {
                 Some(reason) => {
-                    r.cut_short = Some(format!(
-                        "the walk could not read links to {}: {reason}",
-                        target.id
-                    ));
+                    r.cut_short = Some(format!("the walk could not read links to {}: {reason}", target.id));
                 }
                 None => {
                     let delay = delay_for(m, &failure, attempts);
@@ -306,10 +240,7 @@ pub(super) fn on_links(
 
 /// The earliest time something in the resolution is due.
 pub(super) fn next_due(r: &Resolution) -> Option<Timestamp> {
-    let requests = r
-        .requests
-        .iter()
-        .chain(r.gate.iter().filter(|g| !g.confirmed).map(|g| &g.request));
+    let requests = r.requests.iter().chain(r.gate.iter().filter(|g| !g.confirmed).map(|g| &g.request));
     let due = requests.filter_map(|q| q.due).min();
     if r.walking {
         due

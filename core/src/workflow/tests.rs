@@ -10,10 +10,7 @@ use serde_json::json;
 
 pub(crate) fn policy(extra: &[(&str, &str)]) -> Policy {
     let mut map: SettingsMap = [
-        (
-            "PATH_RULES",
-            r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{slug}"],"always":["/"]}"#,
-        ),
+        ("PATH_RULES", r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{slug}"],"always":["/"]}"#),
         ("COLLECT_WINDOW_SECONDS", "2"),
         ("FRESHNESS_MAX_WAIT_SECONDS", "0"),
     ]
@@ -44,34 +41,20 @@ fn entry(id: &str, content_type: &str, slug: &str) -> LinkedEntry {
     LinkedEntry {
         id: id.into(),
         content_type: Some(content_type.into()),
-        fields: json!({"slug": {"en-US": slug}})
-            .as_object()
-            .unwrap()
-            .clone(),
+        fields: json!({"slug": {"en-US": slug}}).as_object().unwrap().clone(),
     }
 }
 
 fn page(items: Vec<LinkedEntry>) -> LinksPage {
-    LinksPage {
-        total: items.len() as u64,
-        skip: 0,
-        items,
-    }
+    LinksPage { total: items.len() as u64, skip: 0, items }
 }
 
 fn target(id: &str) -> LinkTarget {
-    LinkTarget {
-        kind: EntityKind::Entry,
-        id: id.into(),
-    }
+    LinkTarget { kind: EntityKind::Entry, id: id.into() }
 }
 
 fn invalidation(status: InvalidationStatus) -> Invalidation {
-    Invalidation {
-        id: "I1".into(),
-        status,
-        create_time: None,
-    }
+    Invalidation { id: "I1".into(), status, create_time: None }
 }
 
 /// Drives one workflow by hand.
@@ -83,11 +66,7 @@ struct Sim {
 
 impl Sim {
     fn new(policy: Policy) -> Self {
-        Sim {
-            wf: Workflow::new(vec!["E1".into()]),
-            policy,
-            now: Timestamp::from_secs(1_800_000_000),
-        }
+        Sim { wf: Workflow::new(vec!["E1".into()]), policy, now: Timestamp::from_secs(1_800_000_000) }
     }
     fn fire(&mut self, event: Event) -> Vec<Command> {
         let (wf, commands) = step(&self.wf, &self.policy, event, self.now, 7);
@@ -109,31 +88,18 @@ impl Sim {
         self.fire(Event::TimerFired)
     }
     fn created(&mut self, seq: u64, r: Result<Invalidation, Failure>) -> Vec<Command> {
-        self.fire(Event::InvalidationCreated {
-            sequence: seq,
-            result: r,
-        })
+        self.fire(Event::InvalidationCreated { sequence: seq, result: r })
     }
     fn checked(&mut self, seq: u64, r: Result<Invalidation, Failure>) -> Vec<Command> {
-        self.fire(Event::InvalidationChecked {
-            sequence: seq,
-            result: r,
-        })
+        self.fire(Event::InvalidationChecked { sequence: seq, result: r })
     }
     fn links(&mut self, id: &str, items: Vec<LinkedEntry>) -> Vec<Command> {
-        self.fire(Event::LinksFetched {
-            target: target(id),
-            skip: 0,
-            result: Ok(page(items)),
-        })
+        self.fire(Event::LinksFetched { target: target(id), skip: 0, result: Ok(page(items)) })
     }
 }
 
 fn create_paths(commands: &[Command]) -> Vec<String> {
-    match commands
-        .iter()
-        .find(|c| matches!(c, Command::CreateInvalidation { .. }))
-    {
+    match commands.iter().find(|c| matches!(c, Command::CreateInvalidation { .. })) {
         Some(Command::CreateInvalidation { paths, .. }) => paths.clone(),
         _ => panic!("no CreateInvalidation in {commands:?}"),
     }
@@ -142,52 +108,24 @@ fn create_paths(commands: &[Command]) -> Vec<String> {
 #[test]
 fn webhook_to_completed_through_a_two_level_walk() {
     let mut sim = Sim::new(policy(&[]));
-    let c = sim.fire(Event::ChangeAccepted {
-        change: change("child", "card", Some("x"), Action::Publish),
-    });
+    let c = sim.fire(Event::ChangeAccepted { change: change("child", "card", Some("x"), Action::Publish) });
     assert_eq!(sim.wf.phase, Phase::Accepted);
-    assert_eq!(
-        sim.wake_at(&c),
-        sim.now.plus(std::time::Duration::from_secs(2))
-    );
+    assert_eq!(sim.wake_at(&c), sim.now.plus(std::time::Duration::from_secs(2)));
     let c = sim.sleep(&c);
-    assert_eq!(
-        c,
-        vec![Command::FetchLinks {
-            target: target("child"),
-            skip: 0
-        }]
-    );
+    assert_eq!(c, vec![Command::FetchLinks { target: target("child"), skip: 0 }]);
     let c = sim.links("child", vec![entry("section", "section", "s")]);
-    assert_eq!(
-        c,
-        vec![Command::FetchLinks {
-            target: target("section"),
-            skip: 0
-        }]
-    );
+    assert_eq!(c, vec![Command::FetchLinks { target: target("section"), skip: 0 }]);
     let c = sim.links("section", vec![entry("home", "page", "home")]);
-    assert_eq!(
-        c,
-        vec![Command::FetchLinks {
-            target: target("home"),
-            skip: 0
-        }]
-    );
+    assert_eq!(c, vec![Command::FetchLinks { target: target("home"), skip: 0 }]);
     let c = sim.links("home", vec![]);
     assert_eq!(create_paths(&c), ["/", "/home", "/home/*"]);
     assert_eq!(sim.wf.phase, Phase::Submitting);
     let c = sim.created(1, Ok(invalidation(InvalidationStatus::InProgress)));
     assert_eq!(sim.wf.phase, Phase::InProgress);
     assert_eq!(sim.wf.route(), Route::Wait);
-    assert_eq!(
-        sim.now.until(sim.wake_at(&c)),
-        std::time::Duration::from_secs(5)
-    );
+    assert_eq!(sim.now.until(sim.wake_at(&c)), std::time::Duration::from_secs(5));
     let c = sim.sleep(&c);
-    assert!(
-        matches!(&c[..], [Command::GetInvalidation { invalidation_id, .. }] if invalidation_id == "I1")
-    );
+    assert!(matches!(&c[..], [Command::GetInvalidation { invalidation_id, .. }] if invalidation_id == "I1"));
     let c = sim.checked(1, Ok(invalidation(InvalidationStatus::Completed)));
     assert_eq!(c, vec![Command::Finished]);
     assert_eq!(sim.wf.phase, Phase::Completed);
@@ -200,14 +138,8 @@ fn webhook_to_completed_through_a_two_level_walk() {
 
 #[test]
 fn polls_grow_from_five_seconds_to_the_cap() {
-    let mut sim = Sim::new(policy(&[
-        ("COLLECT_WINDOW_SECONDS", "0"),
-        ("PATH_RULES", r#"{"always":["/"]}"#),
-    ]));
-    let c = sim.fire(Event::PathsRequested {
-        tracking_id: "cli".into(),
-        paths: vec!["/a".into()],
-    });
+    let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0"), ("PATH_RULES", r#"{"always":["/"]}"#)]));
+    let c = sim.fire(Event::PathsRequested { tracking_id: "cli".into(), paths: vec!["/a".into()] });
     assert_eq!(create_paths(&c), ["/a"]);
     let mut c = sim.created(1, Ok(invalidation(InvalidationStatus::InProgress)));
     let mut waits = Vec::new();
@@ -216,26 +148,15 @@ fn polls_grow_from_five_seconds_to_the_cap() {
         sim.sleep(&c);
         c = sim.checked(1, Ok(invalidation(InvalidationStatus::InProgress)));
     }
-    assert_eq!(
-        waits,
-        [5000, 7500, 11250, 16875, 25312, 37968, 56952, 60000, 60000]
-    );
+    assert_eq!(waits, [5000, 7500, 11250, 16875, 25312, 37968, 56952, 60000, 60000]);
 }
 
 #[test]
 fn a_cycle_in_the_graph_ends() {
     let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0")]));
-    sim.fire(Event::ChangeAccepted {
-        change: change("a", "post", Some("a"), Action::Publish),
-    });
+    sim.fire(Event::ChangeAccepted { change: change("a", "post", Some("a"), Action::Publish) });
     let c = sim.links("a", vec![entry("b", "page", "b")]);
-    assert_eq!(
-        c,
-        vec![Command::FetchLinks {
-            target: target("b"),
-            skip: 0
-        }]
-    );
+    assert_eq!(c, vec![Command::FetchLinks { target: target("b"), skip: 0 }]);
     // b is linked from a: already visited, so the walk ends here.
     let c = sim.links("b", vec![entry("a", "post", "a")]);
     assert_eq!(create_paths(&c), ["/", "/b", "/b/*", "/blog/a"]);
@@ -244,70 +165,25 @@ fn a_cycle_in_the_graph_ends() {
 #[test]
 fn pages_are_followed_until_total() {
     let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0")]));
-    sim.fire(Event::ChangeAccepted {
-        change: change("a", "post", Some("a"), Action::Publish),
-    });
-    let first = LinksPage {
-        total: 3,
-        skip: 0,
-        items: vec![entry("p1", "page", "one"), entry("p2", "page", "two")],
-    };
-    let c = sim.fire(Event::LinksFetched {
-        target: target("a"),
-        skip: 0,
-        result: Ok(first),
-    });
-    assert_eq!(
-        c,
-        vec![Command::FetchLinks {
-            target: target("a"),
-            skip: 2
-        }]
-    );
-    let second = LinksPage {
-        total: 3,
-        skip: 2,
-        items: vec![entry("p3", "page", "three")],
-    };
-    let c = sim.fire(Event::LinksFetched {
-        target: target("a"),
-        skip: 2,
-        result: Ok(second),
-    });
-    assert_eq!(
-        c.len(),
-        3,
-        "the next level's three requests go out together: {c:?}"
-    );
+    sim.fire(Event::ChangeAccepted { change: change("a", "post", Some("a"), Action::Publish) });
+    let first = LinksPage { total: 3, skip: 0, items: vec![entry("p1", "page", "one"), entry("p2", "page", "two")] };
+    let c = sim.fire(Event::LinksFetched { target: target("a"), skip: 0, result: Ok(first) });
+    assert_eq!(c, vec![Command::FetchLinks { target: target("a"), skip: 2 }]);
+    let second = LinksPage { total: 3, skip: 2, items: vec![entry("p3", "page", "three")] };
+    let c = sim.fire(Event::LinksFetched { target: target("a"), skip: 2, result: Ok(second) });
+    assert_eq!(c.len(), 3, "the next level's three requests go out together: {c:?}");
 }
 
 #[test]
 fn depth_and_size_limits_fall_back_to_everything() {
-    let mut sim = Sim::new(policy(&[
-        ("COLLECT_WINDOW_SECONDS", "0"),
-        ("WALK_MAX_DEPTH", "1"),
-    ]));
-    sim.fire(Event::ChangeAccepted {
-        change: change("a", "post", Some("a"), Action::Publish),
-    });
+    let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0"), ("WALK_MAX_DEPTH", "1")]));
+    sim.fire(Event::ChangeAccepted { change: change("a", "post", Some("a"), Action::Publish) });
     let c = sim.links("a", vec![entry("b", "page", "b")]);
     assert_eq!(create_paths(&c), ["/*"]);
-    assert!(
-        sim.wf.batches[0]
-            .notes
-            .iter()
-            .any(|n| n.contains("WALK_MAX_DEPTH")),
-        "{:?}",
-        sim.wf.batches[0].notes
-    );
+    assert!(sim.wf.batches[0].notes.iter().any(|n| n.contains("WALK_MAX_DEPTH")), "{:?}", sim.wf.batches[0].notes);
 
-    let mut sim = Sim::new(policy(&[
-        ("COLLECT_WINDOW_SECONDS", "0"),
-        ("WALK_MAX_ENTRIES", "2"),
-    ]));
-    sim.fire(Event::ChangeAccepted {
-        change: change("a", "post", Some("a"), Action::Publish),
-    });
+    let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0"), ("WALK_MAX_ENTRIES", "2")]));
+    sim.fire(Event::ChangeAccepted { change: change("a", "post", Some("a"), Action::Publish) });
     let c = sim.links("a", vec![entry("b", "page", "b"), entry("c", "page", "c")]);
     assert_eq!(create_paths(&c), ["/*"]);
 }
@@ -315,56 +191,29 @@ fn depth_and_size_limits_fall_back_to_everything() {
 #[test]
 fn contentful_rate_limits_wait_for_the_reset() {
     let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0")]));
-    sim.fire(Event::ChangeAccepted {
-        change: change("a", "post", Some("a"), Action::Publish),
-    });
+    sim.fire(Event::ChangeAccepted { change: change("a", "post", Some("a"), Action::Publish) });
     let limited = Failure::retry_later(Some(std::time::Duration::from_secs(4)), "429");
-    let c = sim.fire(Event::LinksFetched {
-        target: target("a"),
-        skip: 0,
-        result: Err(limited),
-    });
-    assert_eq!(
-        sim.now.until(sim.wake_at(&c)),
-        std::time::Duration::from_secs(4)
-    );
+    let c = sim.fire(Event::LinksFetched { target: target("a"), skip: 0, result: Err(limited) });
+    assert_eq!(sim.now.until(sim.wake_at(&c)), std::time::Duration::from_secs(4));
     let c = sim.sleep(&c);
-    assert_eq!(
-        c,
-        vec![Command::FetchLinks {
-            target: target("a"),
-            skip: 0
-        }]
-    );
+    assert_eq!(c, vec![Command::FetchLinks { target: target("a"), skip: 0 }]);
 }
 
 #[test]
 fn busy_cloudfront_is_retried_later_without_losing_a_path() {
-    let mut sim = Sim::new(policy(&[
-        ("COLLECT_WINDOW_SECONDS", "0"),
-        ("RETRY_MAX_ATTEMPTS", "2"),
-    ]));
-    sim.fire(Event::ChangeAccepted {
-        change: change("a", "post", Some("a"), Action::Publish),
-    });
+    let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0"), ("RETRY_MAX_ATTEMPTS", "2")]));
+    sim.fire(Event::ChangeAccepted { change: change("a", "post", Some("a"), Action::Publish) });
     let c = sim.links("a", vec![]);
     let paths = create_paths(&c);
     for _ in 0..5 {
         // Busy is not counted against RETRY_MAX_ATTEMPTS.
-        let c = sim.created(
-            1,
-            Err(Failure::retry_later(None, "TooManyInvalidationsInProgress")),
-        );
+        let c = sim.created(1, Err(Failure::retry_later(None, "TooManyInvalidationsInProgress")));
         let c = sim.sleep(&c);
         assert_eq!(create_paths(&c), paths);
     }
     let c = sim.created(1, Err(Failure::retry_now("503")));
     let c = sim.sleep(&c);
-    assert_eq!(
-        create_paths(&c),
-        paths,
-        "the same batch, with the same caller reference"
-    );
+    assert_eq!(create_paths(&c), paths, "the same batch, with the same caller reference");
     sim.created(1, Ok(invalidation(InvalidationStatus::Completed)));
     assert_eq!(sim.wf.phase, Phase::Completed);
 }
@@ -372,68 +221,39 @@ fn busy_cloudfront_is_retried_later_without_losing_a_path() {
 #[test]
 fn permanent_errors_and_exhausted_retries_fail_with_the_paths_kept() {
     let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0")]));
-    sim.fire(Event::ChangeAccepted {
-        change: change("a", "post", Some("a"), Action::Publish),
-    });
+    sim.fire(Event::ChangeAccepted { change: change("a", "post", Some("a"), Action::Publish) });
     sim.links("a", vec![]);
-    let c = sim.created(
-        1,
-        Err(Failure::permanent(
-            "CloudFront answered HTTP 403 AccessDenied: no",
-        )),
-    );
+    let c = sim.created(1, Err(Failure::permanent("CloudFront answered HTTP 403 AccessDenied: no")));
     assert_eq!(c, vec![Command::Finished]);
     assert_eq!(sim.wf.phase, Phase::Failed);
     assert_eq!(sim.wf.route(), Route::Failed);
     assert!(sim.wf.failures[0].contains("AccessDenied"));
     assert_eq!(sim.wf.outstanding_paths(), ["/", "/blog/a"]);
-    assert_eq!(
-        sim.wf.track("t-a-Publish").unwrap().reason.unwrap(),
-        "CloudFront answered HTTP 403 AccessDenied: no"
-    );
+    assert_eq!(sim.wf.track("t-a-Publish").unwrap().reason.unwrap(), "CloudFront answered HTTP 403 AccessDenied: no");
 
-    let mut sim = Sim::new(policy(&[
-        ("COLLECT_WINDOW_SECONDS", "0"),
-        ("RETRY_MAX_ATTEMPTS", "3"),
-    ]));
-    sim.fire(Event::PathsRequested {
-        tracking_id: "x".into(),
-        paths: vec!["/x".into()],
-    });
+    let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0"), ("RETRY_MAX_ATTEMPTS", "3")]));
+    sim.fire(Event::PathsRequested { tracking_id: "x".into(), paths: vec!["/x".into()] });
     for _ in 0..2 {
         let c = sim.created(1, Err(Failure::retry_now("HTTP 503")));
         sim.sleep(&c);
     }
     sim.created(1, Err(Failure::retry_now("HTTP 503")));
     assert_eq!(sim.wf.phase, Phase::Failed);
-    assert!(
-        sim.wf.failures[0].contains("after 3 attempts"),
-        "{:?}",
-        sim.wf.failures
-    );
+    assert!(sim.wf.failures[0].contains("after 3 attempts"), "{:?}", sim.wf.failures);
     assert_eq!(sim.wf.outstanding_paths(), ["/x"]);
 }
 
 #[test]
 fn changes_during_a_batch_join_the_next_one() {
     let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0")]));
-    sim.fire(Event::ChangeAccepted {
-        change: change("a", "post", Some("a"), Action::Publish),
-    });
+    sim.fire(Event::ChangeAccepted { change: change("a", "post", Some("a"), Action::Publish) });
     sim.links("a", vec![]);
     sim.created(1, Ok(invalidation(InvalidationStatus::InProgress)));
     for id in ["b", "c"] {
-        let c = sim.fire(Event::ChangeAccepted {
-            change: change(id, "post", Some(id), Action::Publish),
-        });
-        assert!(
-            matches!(c[..], [Command::WakeAt { .. }]),
-            "nothing new is sent mid-batch: {c:?}"
-        );
+        let c = sim.fire(Event::ChangeAccepted { change: change(id, "post", Some(id), Action::Publish) });
+        assert!(matches!(c[..], [Command::WakeAt { .. }]), "nothing new is sent mid-batch: {c:?}");
     }
-    let c = sim.sleep(&[Command::WakeAt {
-        at: sim.wf.wake_at.unwrap(),
-    }]);
+    let c = sim.sleep(&[Command::WakeAt { at: sim.wf.wake_at.unwrap() }]);
     assert!(matches!(c[..], [Command::GetInvalidation { .. }]));
     let c = sim.checked(1, Ok(invalidation(InvalidationStatus::Completed)));
     assert_eq!(c.len(), 2, "both new changes are walked together: {c:?}");
@@ -456,18 +276,11 @@ fn a_redelivery_is_ignored() {
 fn several_distributions_get_a_batch_each_one_after_another() {
     let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0")]));
     sim.wf = Workflow::new(vec!["E1".into(), "E2".into()]);
-    sim.fire(Event::ChangeAccepted {
-        change: change("a", "post", Some("a"), Action::Publish),
-    });
+    sim.fire(Event::ChangeAccepted { change: change("a", "post", Some("a"), Action::Publish) });
     let c = sim.links("a", vec![]);
-    assert!(
-        matches!(&c[..], [Command::CreateInvalidation { distribution_id, .. }] if distribution_id == "E1")
-    );
+    assert!(matches!(&c[..], [Command::CreateInvalidation { distribution_id, .. }] if distribution_id == "E1"));
     let c = sim.created(1, Ok(invalidation(InvalidationStatus::Completed)));
-    assert!(
-        matches!(c[..], [Command::NextBatch, Command::WakeAt { .. }]),
-        "{c:?}"
-    );
+    assert!(matches!(c[..], [Command::NextBatch, Command::WakeAt { .. }]), "{c:?}");
     assert_eq!(sim.wf.route(), Route::NextBatch);
     let c = sim.fire(Event::TimerFired);
     assert!(
@@ -477,15 +290,9 @@ fn several_distributions_get_a_batch_each_one_after_another() {
 
 #[test]
 fn large_sets_become_several_batches() {
-    let mut sim = Sim::new(policy(&[
-        ("COLLECT_WINDOW_SECONDS", "0"),
-        ("BATCH_MAX_PATHS", "2"),
-    ]));
+    let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0"), ("BATCH_MAX_PATHS", "2")]));
     let paths = vec!["/a".into(), "/b".into(), "/c".into()];
-    let c = sim.fire(Event::PathsRequested {
-        tracking_id: "x".into(),
-        paths,
-    });
+    let c = sim.fire(Event::PathsRequested { tracking_id: "x".into(), paths });
     assert_eq!(create_paths(&c), ["/a", "/b"]);
     assert_eq!(sim.wf.batches.len(), 2);
     assert_eq!(sim.wf.batches[1].paths, ["/c"]);
@@ -493,81 +300,36 @@ fn large_sets_become_several_batches() {
 
 #[test]
 fn the_freshness_gate_waits_then_gives_up_and_says_so() {
-    let mut sim = Sim::new(policy(&[
-        ("COLLECT_WINDOW_SECONDS", "0"),
-        ("FRESHNESS_MAX_WAIT_SECONDS", "3"),
-    ]));
-    let c = sim.fire(Event::ChangeAccepted {
-        change: change("a", "post", Some("a"), Action::Publish),
-    });
-    assert_eq!(
-        c,
-        vec![Command::FetchRevision {
-            target: target("a")
-        }]
-    );
-    let mut c = sim.fire(Event::RevisionFetched {
-        target: target("a"),
-        result: Ok(Some(2)),
-    });
+    let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0"), ("FRESHNESS_MAX_WAIT_SECONDS", "3")]));
+    let c = sim.fire(Event::ChangeAccepted { change: change("a", "post", Some("a"), Action::Publish) });
+    assert_eq!(c, vec![Command::FetchRevision { target: target("a") }]);
+    let mut c = sim.fire(Event::RevisionFetched { target: target("a"), result: Ok(Some(2)) });
     // Served at revision 2, the webhook said 3: not yet.
     while !c.iter().any(|c| matches!(c, Command::FetchLinks { .. })) {
         c = sim.sleep(&c);
-        if c == vec![Command::FetchRevision {
-            target: target("a"),
-        }] {
-            c = sim.fire(Event::RevisionFetched {
-                target: target("a"),
-                result: Ok(Some(2)),
-            });
+        if c == vec![Command::FetchRevision { target: target("a") }] {
+            c = sim.fire(Event::RevisionFetched { target: target("a"), result: Ok(Some(2)) });
         }
     }
     let c = sim.links("a", vec![]);
     assert_eq!(create_paths(&c), ["/", "/blog/a"]);
-    assert!(sim.wf.batches[0]
-        .notes
-        .iter()
-        .any(|n| n.contains("did not confirm")));
+    assert!(sim.wf.batches[0].notes.iter().any(|n| n.contains("did not confirm")));
 
-    let mut sim = Sim::new(policy(&[
-        ("COLLECT_WINDOW_SECONDS", "0"),
-        ("FRESHNESS_MAX_WAIT_SECONDS", "3"),
-    ]));
-    sim.fire(Event::ChangeAccepted {
-        change: change("a", "post", None, Action::Unpublish),
-    });
-    let c = sim.fire(Event::RevisionFetched {
-        target: target("a"),
-        result: Ok(None),
-    });
-    assert_eq!(
-        c,
-        vec![Command::FetchLinks {
-            target: target("a"),
-            skip: 0
-        }],
-        "no longer served: confirmed"
-    );
+    let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0"), ("FRESHNESS_MAX_WAIT_SECONDS", "3")]));
+    sim.fire(Event::ChangeAccepted { change: change("a", "post", None, Action::Unpublish) });
+    let c = sim.fire(Event::RevisionFetched { target: target("a"), result: Ok(None) });
+    assert_eq!(c, vec![Command::FetchLinks { target: target("a"), skip: 0 }], "no longer served: confirmed");
 }
 
 #[test]
 fn timers_are_idempotent_and_lost_requests_are_resent() {
     let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0")]));
-    sim.fire(Event::PathsRequested {
-        tracking_id: "x".into(),
-        paths: vec!["/x".into()],
-    });
+    sim.fire(Event::PathsRequested { tracking_id: "x".into(), paths: vec!["/x".into()] });
     let c = sim.created(1, Ok(invalidation(InvalidationStatus::InProgress)));
     let wake = sim.wake_at(&c);
     // An early or repeated alarm changes nothing.
-    assert_eq!(
-        sim.fire(Event::TimerFired),
-        vec![Command::WakeAt { at: wake }]
-    );
-    assert_eq!(
-        sim.fire(Event::TimerFired),
-        vec![Command::WakeAt { at: wake }]
-    );
+    assert_eq!(sim.fire(Event::TimerFired), vec![Command::WakeAt { at: wake }]);
+    assert_eq!(sim.fire(Event::TimerFired), vec![Command::WakeAt { at: wake }]);
     let c = sim.sleep(&c);
     assert!(matches!(c[..], [Command::GetInvalidation { .. }]));
     // The body died before the answer came: the next alarm asks again.
@@ -582,9 +344,7 @@ fn timers_are_idempotent_and_lost_requests_are_resent() {
 #[test]
 fn unpublished_entries_fall_back_to_their_rules_wildcard() {
     let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0")]));
-    sim.fire(Event::ChangeAccepted {
-        change: change("a", "post", None, Action::Unpublish),
-    });
+    sim.fire(Event::ChangeAccepted { change: change("a", "post", None, Action::Unpublish) });
     let c = sim.links("a", vec![]);
     assert_eq!(create_paths(&c), ["/", "/blog/*"]);
     let mut ch = change("b", "post", None, Action::Delete);
@@ -594,32 +354,17 @@ fn unpublished_entries_fall_back_to_their_rules_wildcard() {
 
 #[test]
 fn changes_that_map_to_nothing_are_logged_not_dropped_silently() {
-    let mut sim = Sim::new(policy(&[
-        ("COLLECT_WINDOW_SECONDS", "0"),
-        ("PATH_RULES", r#"{"page":["/{slug}"]}"#),
-    ]));
-    sim.fire(Event::ChangeAccepted {
-        change: change("a", "author", Some("x"), Action::Publish),
-    });
+    let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0"), ("PATH_RULES", r#"{"page":["/{slug}"]}"#)]));
+    sim.fire(Event::ChangeAccepted { change: change("a", "author", Some("x"), Action::Publish) });
     let c = sim.links("a", vec![]);
     assert_eq!(c, vec![Command::Finished]);
-    assert!(
-        sim.wf.log.iter().any(|l| l.contains("map to no path")),
-        "{:?}",
-        sim.wf.log
-    );
+    assert!(sim.wf.log.iter().any(|l| l.contains("map to no path")), "{:?}", sim.wf.log);
 }
 
 #[test]
 fn batches_time_out_with_the_reason() {
-    let mut sim = Sim::new(policy(&[
-        ("COLLECT_WINDOW_SECONDS", "0"),
-        ("BATCH_TIMEOUT_SECONDS", "20"),
-    ]));
-    sim.fire(Event::PathsRequested {
-        tracking_id: "x".into(),
-        paths: vec!["/x".into()],
-    });
+    let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0"), ("BATCH_TIMEOUT_SECONDS", "20")]));
+    sim.fire(Event::PathsRequested { tracking_id: "x".into(), paths: vec!["/x".into()] });
     let mut c = sim.created(1, Ok(invalidation(InvalidationStatus::InProgress)));
     while sim.wf.phase == Phase::InProgress {
         c = sim.sleep(&c);

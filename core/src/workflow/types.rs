@@ -167,7 +167,9 @@ pub struct Workflow {
 #[serde(rename_all = "snake_case", tag = "event")]
 pub enum Event {
     /// A verified webhook's change.
-    ChangeAccepted { change: Change },
+    ChangeAccepted {
+        change: Change,
+    },
     /// Paths asked for directly (the operator CLI), with a tracking id.
     PathsRequested {
         tracking_id: String,
