@@ -1,10 +1,12 @@
 //! Contentful webhooks in: size cap, signature, topic and body, with the same
 //! answer in every body (202 change stored, 200 ignored, 401, 400, 413).
 
+mod answer;
 mod change;
 mod request;
 mod verify;
 
+pub use answer::answer;
 pub use change::{parse, tracking_id, Action, Change, EntityKind, ParseError, Parsed};
 pub use request::WebhookRequest;
 pub use verify::{canonical_path, canonical_request, sign, verify, VerifyError};

@@ -14,8 +14,10 @@
 mod machine;
 mod plan;
 mod resolve;
+mod status;
 mod types;
 
+pub use status::{state_name, BatchSummary};
 pub use types::{
     Batch, BatchState, Command, Event, FreshnessCheck, PendingChange, Phase, Request, Resolution, Workflow,
 };
@@ -172,13 +174,11 @@ impl Workflow {
             .chain(self.history.iter().rev())
             .find(|b| b.changes.iter().any(|t| t == tracking_id));
         if let Some(b) = batch {
-            let (state, reason) = match &b.state {
-                BatchState::Queued => ("queued", None),
-                BatchState::Submitting => ("submitting", None),
-                BatchState::InProgress => ("in_progress", None),
-                BatchState::Completed => ("completed", None),
-                BatchState::Failed { reason } => ("failed", Some(reason.clone())),
+            let reason = match &b.state {
+                BatchState::Failed { reason } => Some(reason.clone()),
+                _ => None,
             };
+            let state = state_name(&b.state);
             return Some(Tracked {
                 tracking_id: tracking_id.to_string(),
                 state: state.to_string(),

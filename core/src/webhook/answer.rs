@@ -1,0 +1,50 @@
+//! The HTTP answer to a webhook, the same from every body: `202` with a
+//! tracking id once the change is stored, `200` with the reason for topics
+//! that change nothing, `401`/`400`/`413` with a JSON reason.
+
+use super::{Parsed, WebhookError};
+use serde_json::{json, Value};
+
+/// Status and JSON body for the outcome of [`super::accept`]. A body answers
+/// `202` only after it has stored the change.
+pub fn answer(outcome: &Result<Parsed, WebhookError>) -> (u16, Value) {
+    match outcome {
+        Ok(Parsed::Change(c)) => (
+            202,
+            json!({
+                "status": "accepted",
+                "tracking_id": c.tracking_id,
+                "action": c.action,
+                "entity": c.kind,
+                "entry_id": c.id,
+            }),
+        ),
+        Ok(Parsed::Ignored { reason }) => (200, json!({"status": "ignored", "reason": reason})),
+        Err(e) => (e.status(), json!({"status": "rejected", "error": e.public_reason()})),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhook::{parse, ParseError, VerifyError};
+
+    #[test]
+    fn answers_are_json_with_a_reason() {
+        let body = br#"{"sys":{"type":"Entry","id":"e1","space":{"sys":{"id":"s"}}}}"#;
+        let parsed = parse(Some("ContentManagement.Entry.publish"), body).unwrap();
+        let (status, json) = answer(&Ok(parsed));
+        assert_eq!(status, 202);
+        assert_eq!(json["entry_id"], "e1");
+        assert_eq!(json["action"], "publish");
+        assert_eq!(json["tracking_id"].as_str().unwrap().len(), 64);
+        let (status, json) = answer(&Ok(Parsed::Ignored { reason: "drafts".into() }));
+        assert_eq!((status, json["reason"].as_str()), (200, Some("drafts")));
+        let (status, json) =
+            answer(&Err(WebhookError::Unverified(VerifyError::Expired { age_ms: 31_000, ttl_ms: 30_000 })));
+        assert_eq!(status, 401);
+        assert!(!json.to_string().contains("31000"), "no detail that helps a forger");
+        let (status, _) = answer(&Err(WebhookError::Malformed(ParseError::MissingTopic)));
+        assert_eq!(status, 400);
+    }
+}
