@@ -1,0 +1,69 @@
+//! `invalidator-sandbox`: the local CloudFront and Contentful Delivery API
+//! stand-ins as one process, for `make demo` and for trying the bodies by hand.
+//! Prints one line per listening service, then one line per request answered.
+
+use clap::Parser;
+use invalidator_tests::sandbox::{Config, Fault, Fixture, Sandbox};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(about = "Local stand-ins for CloudFront and the Contentful Delivery API")]
+struct Args {
+    /// Port of the CloudFront stand-in (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    cloudfront_port: u16,
+    /// Port of the Delivery API stand-in (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    contentful_port: u16,
+    /// The content graph to serve (JSON).
+    #[arg(long, default_value = "tests/fixtures/content-graph.json")]
+    fixture: std::path::PathBuf,
+    /// Seconds an invalidation stays InProgress.
+    #[arg(long, default_value_t = 7.0)]
+    in_progress_seconds: f64,
+    /// Faults to inject, in order: create:503,create:Throttling,get:503,links:429,...
+    #[arg(long, default_value = "")]
+    faults: String,
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "AKIDEXAMPLE", hide_env_values = true)]
+    access_key_id: String,
+    #[arg(
+        long,
+        env = "AWS_SECRET_ACCESS_KEY",
+        default_value = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        hide_env_values = true
+    )]
+    secret_access_key: String,
+    #[arg(long, env = "CONTENTFUL_DELIVERY_TOKEN", default_value = "demo-delivery-token", hide_env_values = true)]
+    delivery_token: String,
+}
+
+fn fail(message: String) -> ! {
+    eprintln!("invalidator-sandbox: {message}");
+    std::process::exit(2)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args = Args::parse();
+    let text = std::fs::read_to_string(&args.fixture)
+        .unwrap_or_else(|e| fail(format!("cannot read {}: {e}", args.fixture.display())));
+    let fixture = Fixture::from_json(&text).unwrap_or_else(|e| fail(e));
+    let faults = Fault::parse_list(&args.faults).unwrap_or_else(|e| fail(e));
+    if !(args.in_progress_seconds.is_finite() && args.in_progress_seconds >= 0.0) {
+        fail("--in-progress-seconds must be a number of seconds".into());
+    }
+    let config = Config {
+        cloudfront_port: args.cloudfront_port,
+        contentful_port: args.contentful_port,
+        access_key_id: args.access_key_id,
+        secret_access_key: args.secret_access_key,
+        delivery_token: args.delivery_token,
+        in_progress_for: Duration::from_secs_f64(args.in_progress_seconds),
+        fixture,
+        faults,
+    };
+    let sandbox = Sandbox::start(config).await.unwrap_or_else(|e| fail(format!("cannot listen: {e}")));
+    println!("cloudfront listening on {}", sandbox.cloudfront_url());
+    println!("contentful listening on {}", sandbox.contentful_url());
+    let _ = tokio::signal::ctrl_c().await;
+}

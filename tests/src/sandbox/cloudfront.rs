@@ -1,0 +1,348 @@
+//! A CloudFront stand-in that behaves like the real invalidation API where it
+//! matters: every request's SigV4 signature is recomputed and checked; an
+//! invalidation stays InProgress for a set time; CallerReference semantics
+//! (same batch → the same invalidation, other paths → 409
+//! InvalidationBatchAlreadyExists); the limits of 3,000 paths and 15 wildcards
+//! in progress; and faults injected on request (503, Throttling,
+//! TooManyInvalidationsInProgress, AccessDenied).
+
+// Handlers answer early with a ready `Response`: its size does not matter here.
+#![allow(clippy::result_large_err)]
+
+use super::sigv4_check::{self, Expected, Incoming};
+use super::{log_line, now_millis, RequestLog};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use quick_xml::events::Event;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A fault to answer instead of the real thing, for the next matching request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    /// `create` or `get` (CloudFront), `links` or `entry` (Delivery API).
+    pub on: String,
+    /// An HTTP status (`503`) or an error code (`Throttling`, `TooManyInvalidationsInProgress`, `AccessDenied`).
+    pub answer: String,
+}
+
+impl Fault {
+    /// Parses `create:503,get:Throttling,...`.
+    pub fn parse_list(s: &str) -> Result<Vec<Fault>, String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(|f| match f.split_once(':') {
+                Some((on @ ("create" | "get" | "links" | "entry"), answer)) if !answer.is_empty() => {
+                    Ok(Fault { on: on.to_string(), answer: answer.to_string() })
+                }
+                _ => Err(format!("fault {f:?} is not create|get|links|entry:<answer>")),
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredInvalidation {
+    pub id: String,
+    pub distribution_id: String,
+    pub caller_reference: String,
+    pub paths: Vec<String>,
+    pub created_ms: u64,
+    pub completes_ms: u64,
+}
+
+impl StoredInvalidation {
+    fn status(&self, now: u64) -> &'static str {
+        if now >= self.completes_ms {
+            "Completed"
+        } else {
+            "InProgress"
+        }
+    }
+}
+
+pub struct CloudFrontState {
+    pub expected: Expected,
+    pub in_progress_for: Duration,
+    pub invalidations: Mutex<Vec<StoredInvalidation>>,
+    pub faults: Mutex<VecDeque<Fault>>,
+    pub log: RequestLog,
+}
+
+type Shared = Arc<CloudFrontState>;
+
+const MAX_PATHS_IN_PROGRESS: usize = 3000;
+const MAX_WILDCARDS_IN_PROGRESS: usize = 15;
+
+fn xml_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>sandbox</RequestId></ErrorResponse>",
+        quick_xml::escape::escape(code),
+        quick_xml::escape::escape(message)
+    );
+    (status, [("content-type", "text/xml")], body).into_response()
+}
+
+fn invalidation_xml(inv: &StoredInvalidation, now: u64) -> String {
+    let mut paths = String::new();
+    for p in &inv.paths {
+        paths.push_str(&format!("<Path>{}</Path>", quick_xml::escape::escape(p)));
+    }
+    let secs = inv.created_ms / 1000;
+    format!(
+        "<?xml version=\"1.0\"?><Invalidation xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Id>{}</Id><Status>{}</Status><CreateTime>{}</CreateTime><InvalidationBatch><Paths><Quantity>{}</Quantity><Items>{paths}</Items></Paths><CallerReference>{}</CallerReference></InvalidationBatch></Invalidation>",
+        inv.id,
+        inv.status(now),
+        rfc3339(secs),
+        inv.paths.len(),
+        quick_xml::escape::escape(&inv.caller_reference)
+    )
+}
+
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = super::civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+}
+
+/// The batch as sent: paths, the stated quantity and the caller reference.
+fn parse_batch(body: &[u8]) -> Result<(Vec<String>, usize, String), String> {
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut stack: Vec<String> = Vec::new();
+    let (mut paths, mut quantity, mut caller) = (Vec::new(), None, None);
+    loop {
+        match reader.read_event().map_err(|e| format!("malformed XML: {e}"))? {
+            Event::Start(e) => stack.push(String::from_utf8_lossy(e.local_name().as_ref()).into_owned()),
+            Event::End(_) => {
+                stack.pop();
+            }
+            Event::Text(t) => {
+                let text = t.unescape().map_err(|e| format!("malformed XML text: {e}"))?.into_owned();
+                match stack.last().map(String::as_str) {
+                    Some("Path") => paths.push(text),
+                    Some("Quantity") if stack.iter().any(|s| s == "Paths") => {
+                        quantity =
+                            Some(text.trim().parse::<usize>().map_err(|_| "Quantity is not a number".to_string())?)
+                    }
+                    Some("CallerReference") => caller = Some(text),
+                    _ => {}
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Ok((paths, quantity.ok_or("no Paths/Quantity")?, caller.ok_or("no CallerReference")?))
+}
+
+fn check_signature(
+    s: &CloudFrontState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), Response> {
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let incoming = Incoming {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: &headers,
+        body,
+        now_secs: now_millis() / 1000,
+    };
+    sigv4_check::verify(&incoming, &s.expected).map_err(|r| xml_error(StatusCode::FORBIDDEN, r.code, &r.message))
+}
+
+fn take_fault(s: &CloudFrontState, on: &str) -> Option<Response> {
+    let mut faults = s.faults.lock().unwrap();
+    let i = faults.iter().position(|f| f.on == on)?;
+    let fault = faults.remove(i)?;
+    Some(match fault.answer.parse::<u16>() {
+        Ok(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            xml_error(status, "ServiceUnavailable", "injected fault")
+        }
+        Err(_) => {
+            let status = match fault.answer.as_str() {
+                "AccessDenied" => StatusCode::FORBIDDEN,
+                "Throttling" => StatusCode::BAD_REQUEST,
+                "NoSuchDistribution" => StatusCode::NOT_FOUND,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            xml_error(status, &fault.answer, "injected fault")
+        }
+    })
+}
+
+async fn create(
+    State(s): State<Shared>,
+    Path(distribution_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let answer = create_inner(&s, &distribution_id, &method, &uri, &headers, &body);
+    let paths = parse_batch(&body).map(|(p, _, _)| p.len()).unwrap_or(0);
+    s.log.record("cloudfront", &method, &uri, answer.status().as_u16(), format!("{paths} paths"));
+    answer
+}
+
+fn create_inner(
+    s: &CloudFrontState,
+    dist: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    if let Err(refused) = check_signature(s, method, uri, headers, body) {
+        return refused;
+    }
+    if let Some(fault) = take_fault(s, "create") {
+        return fault;
+    }
+    if body.is_empty() {
+        return xml_error(StatusCode::BAD_REQUEST, "MissingBody", "the request has no body");
+    }
+    let (paths, quantity, caller) = match parse_batch(body) {
+        Ok(b) => b,
+        Err(e) => return xml_error(StatusCode::BAD_REQUEST, "MalformedInput", &e),
+    };
+    if quantity != paths.len() {
+        return xml_error(
+            StatusCode::BAD_REQUEST,
+            "InconsistentQuantities",
+            "Quantity differs from the number of paths",
+        );
+    }
+    if paths.is_empty() || paths.len() > MAX_PATHS_IN_PROGRESS {
+        return xml_error(StatusCode::BAD_REQUEST, "BatchTooLarge", "a batch holds 1 to 3000 paths");
+    }
+    for p in &paths {
+        let bad_star = p.find('*').is_some_and(|i| i != p.len() - 1);
+        let unencoded = p.bytes().any(|b| b == b' ' || !b.is_ascii() || b"<>\"{}|\\^`".contains(&b));
+        if !p.starts_with('/') || bad_star || unencoded {
+            return xml_error(StatusCode::BAD_REQUEST, "InvalidArgument", &format!("invalid path {p:?}"));
+        }
+    }
+    let now = now_millis();
+    let mut all = s.invalidations.lock().unwrap();
+    if let Some(existing) = all.iter().find(|i| i.distribution_id == dist && i.caller_reference == caller) {
+        let mut a = existing.paths.clone();
+        let mut b = paths.clone();
+        a.sort();
+        b.sort();
+        if a != b {
+            return xml_error(
+                StatusCode::CONFLICT,
+                "InvalidationBatchAlreadyExists",
+                "the CallerReference was used with other paths",
+            );
+        }
+        return (StatusCode::CREATED, [("content-type", "text/xml")], invalidation_xml(existing, now)).into_response();
+    }
+    let in_progress: Vec<&StoredInvalidation> =
+        all.iter().filter(|i| i.distribution_id == dist && i.status(now) == "InProgress").collect();
+    let busy_paths: usize = in_progress.iter().map(|i| i.paths.len()).sum();
+    let busy_wildcards: usize = in_progress.iter().flat_map(|i| &i.paths).filter(|p| p.ends_with('*')).count();
+    let new_wildcards = paths.iter().filter(|p| p.ends_with('*')).count();
+    if busy_paths + paths.len() > MAX_PATHS_IN_PROGRESS || busy_wildcards + new_wildcards > MAX_WILDCARDS_IN_PROGRESS {
+        return xml_error(
+            StatusCode::BAD_REQUEST,
+            "TooManyInvalidationsInProgress",
+            "more than 3000 paths or 15 wildcards would be in progress",
+        );
+    }
+    let id = format!("I{:013}", all.len() + 1);
+    let inv = StoredInvalidation {
+        id: id.clone(),
+        distribution_id: dist.to_string(),
+        caller_reference: caller,
+        paths,
+        created_ms: now,
+        completes_ms: now + s.in_progress_for.as_millis() as u64,
+    };
+    let xml = invalidation_xml(&inv, now);
+    all.push(inv);
+    let location = format!("/2020-05-31/distribution/{dist}/invalidation/{id}");
+    (StatusCode::CREATED, [("content-type", "text/xml".to_string()), ("location", location)], xml).into_response()
+}
+
+async fn status(
+    State(s): State<Shared>,
+    Path((dist, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let answer =
+        (|| {
+            check_signature(&s, &method, &uri, &headers, b"")?;
+            if let Some(fault) = take_fault(&s, "get") {
+                return Err(fault);
+            }
+            let all = s.invalidations.lock().unwrap();
+            match all.iter().find(|i| i.distribution_id == dist && i.id == id) {
+                Some(inv) => Ok((StatusCode::OK, [("content-type", "text/xml")], invalidation_xml(inv, now_millis()))
+                    .into_response()),
+                None => Err(xml_error(StatusCode::NOT_FOUND, "NoSuchInvalidation", "no such invalidation")),
+            }
+        })()
+        .unwrap_or_else(|r| r);
+    s.log.record("cloudfront", &method, &uri, answer.status().as_u16(), String::new());
+    answer
+}
+
+#[derive(Serialize)]
+struct Listing<'a> {
+    invalidations: &'a [StoredInvalidation],
+    faults_left: Vec<Fault>,
+}
+
+async fn admin_list(State(s): State<Shared>) -> Response {
+    let all = s.invalidations.lock().unwrap();
+    let faults = s.faults.lock().unwrap().iter().cloned().collect();
+    Json(Listing { invalidations: &all, faults_left: faults }).into_response()
+}
+
+async fn admin_faults(State(s): State<Shared>, Json(faults): Json<Vec<Fault>>) -> StatusCode {
+    s.faults.lock().unwrap().extend(faults);
+    StatusCode::NO_CONTENT
+}
+
+/// The stand-in's routes; `/__sandbox/*` is for tests and the demo.
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/2020-05-31/distribution/{dist}/invalidation", post(create))
+        .route("/2020-05-31/distribution/{dist}/invalidation/{id}", get(status))
+        .route("/__sandbox/invalidations", get(admin_list))
+        .route("/__sandbox/faults", post(admin_faults))
+        .route("/__sandbox/requests", get(|State(s): State<Shared>| async move { Json(s.log.all()) }))
+        .fallback(|method: Method, uri: Uri| async move {
+            log_line("cloudfront", &method, &uri, 404, "no such route");
+            xml_error(StatusCode::NOT_FOUND, "NotFound", "no such route in the CloudFront stand-in")
+        })
+        .with_state(state)
+}
+
+/// Paths per distribution, for assertions.
+pub fn paths_by_distribution(all: &[StoredInvalidation]) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for inv in all {
+        out.entry(inv.distribution_id.clone()).or_default().extend(inv.paths.iter().cloned());
+    }
+    out
+}

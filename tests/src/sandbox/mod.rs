@@ -1,0 +1,141 @@
+//! The local stand-ins for CloudFront and the Contentful Delivery API, used by
+//! the end-to-end tests and `make demo` (binary `invalidator-sandbox`). Each
+//! logs one line for every request it answers.
+
+pub mod cloudfront;
+pub mod contentful;
+pub mod sigv4_check;
+
+use axum::http::{Method, Uri};
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use cloudfront::Fault;
+pub use contentful::Fixture;
+
+pub fn now_millis() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+}
+
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// One answered request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Logged {
+    pub at_ms: u64,
+    pub service: &'static str,
+    pub method: String,
+    pub target: String,
+    pub status: u16,
+    pub detail: String,
+}
+
+/// Every request answered, kept (bounded) for `/__sandbox/requests`, and printed.
+#[derive(Clone, Default)]
+pub struct RequestLog(Arc<Mutex<VecDeque<Logged>>>);
+
+impl RequestLog {
+    pub fn record(&self, service: &'static str, method: &Method, uri: &Uri, status: u16, detail: String) {
+        log_line(service, method, uri, status, &detail);
+        let mut log = self.0.lock().unwrap();
+        log.push_back(Logged {
+            at_ms: now_millis(),
+            service,
+            method: method.to_string(),
+            target: uri.to_string(),
+            status,
+            detail,
+        });
+        while log.len() > 10_000 {
+            log.pop_front();
+        }
+    }
+    pub fn all(&self) -> Vec<Logged> {
+        self.0.lock().unwrap().iter().cloned().collect()
+    }
+}
+
+pub(crate) fn log_line(service: &str, method: &Method, uri: &Uri, status: u16, detail: &str) {
+    println!("[{service}] {method} {uri} -> {status} {detail}");
+}
+
+/// How to run the stand-ins.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub cloudfront_port: u16,
+    pub contentful_port: u16,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub delivery_token: String,
+    pub in_progress_for: Duration,
+    pub fixture: Fixture,
+    pub faults: Vec<Fault>,
+}
+
+/// Both stand-ins, running on 127.0.0.1.
+pub struct Sandbox {
+    pub cloudfront: SocketAddr,
+    pub contentful: SocketAddr,
+    pub cloudfront_state: Arc<cloudfront::CloudFrontState>,
+    pub contentful_state: Arc<contentful::ContentfulState>,
+}
+
+impl Sandbox {
+    /// Binds both servers (port 0 picks a free one) and serves them on the current runtime.
+    pub async fn start(config: Config) -> std::io::Result<Sandbox> {
+        let (cf_faults, cda_faults): (Vec<Fault>, Vec<Fault>) =
+            config.faults.into_iter().partition(|f| f.on == "create" || f.on == "get");
+        let cloudfront_state = Arc::new(cloudfront::CloudFrontState {
+            expected: sigv4_check::Expected {
+                access_key_id: config.access_key_id,
+                secret_access_key: config.secret_access_key,
+                region: "us-east-1".into(),
+                service: "cloudfront".into(),
+            },
+            in_progress_for: config.in_progress_for,
+            invalidations: Mutex::new(Vec::new()),
+            faults: Mutex::new(cf_faults.into()),
+            log: RequestLog::default(),
+        });
+        let contentful_state = Arc::new(contentful::ContentfulState {
+            token: config.delivery_token,
+            graph: Mutex::new(config.fixture),
+            faults: Mutex::new(cda_faults.into()),
+            log: RequestLog::default(),
+        });
+        let cf = tokio::net::TcpListener::bind(("127.0.0.1", config.cloudfront_port)).await?;
+        let cda = tokio::net::TcpListener::bind(("127.0.0.1", config.contentful_port)).await?;
+        let (cf_addr, cda_addr) = (cf.local_addr()?, cda.local_addr()?);
+        let cf_app = cloudfront::router(cloudfront_state.clone());
+        let cda_app = contentful::router(contentful_state.clone());
+        tokio::spawn(async move { axum::serve(cf, cf_app).await });
+        tokio::spawn(async move { axum::serve(cda, cda_app).await });
+        Ok(Sandbox { cloudfront: cf_addr, contentful: cda_addr, cloudfront_state, contentful_state })
+    }
+
+    pub fn cloudfront_url(&self) -> String {
+        format!("http://{}", self.cloudfront)
+    }
+    pub fn contentful_url(&self) -> String {
+        format!("http://{}", self.contentful)
+    }
+    pub fn invalidations(&self) -> Vec<cloudfront::StoredInvalidation> {
+        self.cloudfront_state.invalidations.lock().unwrap().clone()
+    }
+    pub fn cloudfront_requests(&self) -> Vec<Logged> {
+        self.cloudfront_state.log.all()
+    }
+}
