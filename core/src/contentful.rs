@@ -92,6 +92,16 @@ pub fn revision_request(settings: &ContentfulSettings, target: &LinkTarget) -> H
     get(url, settings)
 }
 
+/// The entry itself, all locales (to render its own paths).
+pub fn entry_request(settings: &ContentfulSettings, id: &str) -> HttpRequest {
+    let url = format!(
+        "{}?sys.id={}&locale=*&include=0&limit=1",
+        collection_url(settings, "entries"),
+        utf8_percent_encode(id, QUERY_VALUE)
+    );
+    get(url, settings)
+}
+
 /// Why a Delivery API answer is not a success, and what to do about it.
 pub fn classify_error(response: &HttpResponse) -> Failure {
     let status = response.status().as_u16();
@@ -145,6 +155,12 @@ pub fn read_links_page(response: &HttpResponse) -> Result<LinksPage, Failure> {
         entries.push(LinkedEntry { id: id.to_string(), content_type, fields });
     }
     Ok(LinksPage { total, skip, items: entries })
+}
+
+/// Reads [`entry_request`]'s answer: the entry, or `None` when it is not served.
+pub fn read_entry(response: &HttpResponse) -> Result<Option<LinkedEntry>, Failure> {
+    let page = read_links_page(response)?;
+    Ok(page.items.into_iter().next())
 }
 
 /// Reads the freshness probe: the served revision, or `None` when not served.

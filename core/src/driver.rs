@@ -87,6 +87,46 @@ pub async fn run<H: HttpClient, C: Clock>(
     }
 }
 
+/// Runs `event` until the workflow has planned its batches, without creating
+/// any invalidation: the dry run behind `invalidator resolve`. The workflow
+/// returned holds the planned batches; no CloudFront request is sent.
+pub async fn plan_only<H: HttpClient, C: Clock, S: Sleep>(
+    mut workflow: Workflow,
+    event: Event,
+    services: &Services<'_, H, C>,
+    sleeper: &S,
+) -> Workflow {
+    let mut events = VecDeque::from([event]);
+    let mut in_flight: FuturesUnordered<LocalBoxFuture<'_, Event>> = FuturesUnordered::new();
+    let mut outbox: VecDeque<Command> = VecDeque::new();
+    let mut steps = 0u64;
+    loop {
+        while let Some(event) = events.pop_front() {
+            steps += 1;
+            let commands = step_in_place(&mut workflow, services.policy, event, services.clock.now(), splitmix(steps));
+            for command in commands {
+                match command {
+                    Command::CreateInvalidation { .. } | Command::Finished | Command::NextBatch => return workflow,
+                    Command::WakeAt { at } => {
+                        sleeper.sleep(services.clock.now().until(at)).await;
+                        events.push_back(Event::TimerFired);
+                    }
+                    request => outbox.push_back(request),
+                }
+            }
+        }
+        while in_flight.len() < services.concurrency.max(1) {
+            let Some(command) = outbox.pop_front() else { break };
+            in_flight.push(Box::pin(execute(command, services)));
+        }
+        match in_flight.next().await {
+            Some(event) => events.push_back(event),
+            None if events.is_empty() => return workflow,
+            None => {}
+        }
+    }
+}
+
 /// Something that can wait: tokio's sleep natively, a timer in tests.
 #[allow(async_fn_in_trait)]
 pub trait Sleep {

@@ -1,5 +1,6 @@
 //! Cross-crate and end-to-end tests of invalidator, and the local stand-ins
 //! for CloudFront and Contentful that the tests and the demo use.
 
+pub mod binaries;
 pub mod sandbox;
 pub mod virtual_time;
