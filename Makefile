@@ -27,10 +27,16 @@ fmt-check: toolchain
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+TEST_LOG := target/test-output.log
+
 unit: node-deps
-	$(CARGO) test --workspace
+	@mkdir -p target
+	set -o pipefail; $(CARGO) test --workspace --lib --bins --tests 2>&1 | tee $(TEST_LOG)
 
 wasm-core: toolchain
 	$(CARGO) build -p invalidator-core --target wasm32-unknown-unknown --release
 
+# The last line sums every test binary's result, so a reader (or CI) sees one total.
 test: fmt-check clippy unit wasm-core
+	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } \
+	     END { printf "tests: %d passed, %d failed\n", p, f; exit (f > 0 || p == 0) }' $(TEST_LOG)
