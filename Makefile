@@ -13,7 +13,7 @@ help:
 
 # Installs the pinned toolchain of rust-toolchain.toml with its wasm32 target (a no-op once there).
 toolchain:
-	@rustup toolchain install >/dev/null
+	@rustup toolchain install >/dev/null 2>&1 || rustup toolchain install
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -29,7 +29,7 @@ clippy:
 
 TEST_LOG := target/test-output.log
 
-unit: node-deps
+unit: node-deps edge-build
 	@mkdir -p target
 	set -o pipefail; $(CARGO) test --workspace --lib --bins --tests 2>&1 | tee $(TEST_LOG)
 

@@ -3,4 +3,6 @@
 
 pub mod binaries;
 pub mod sandbox;
+pub mod toolkit;
 pub mod virtual_time;
+pub mod wrangler;

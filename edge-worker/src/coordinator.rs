@@ -1,0 +1,182 @@
+//! The Durable Object `InvalidationCoordinator`, one per distribution: it
+//! stores each accepted change before the webhook is answered, and its alarm
+//! runs the core's workflow. No workflow decision is made here: storage,
+//! alarms and fetch are turned into the core's events and commands.
+//!
+//! Webhooks only add `inbox:*` keys (and make sure an alarm is set); only the
+//! alarm reads and writes the workflow, so a webhook arriving while the alarm
+//! awaits CloudFront cannot be overwritten by the alarm's older copy. Alarms
+//! are delivered at least once: the core treats a repeated `TimerFired` as a
+//! no-op, a redelivered change by its tracking id, and a resubmitted batch by
+//! its CallerReference.
+
+use crate::clock::{seed, WorkerClock};
+use crate::fetch_client::FetchClient;
+use crate::settings;
+use invalidator_core::driver::{run, Services, Stop};
+use invalidator_core::io::Clock;
+use invalidator_core::settings::Settings;
+use invalidator_core::webhook::Change;
+use invalidator_core::workflow::{step_in_place, Event, Workflow};
+use serde_json::json;
+use std::time::Duration;
+use worker::{durable_object, DurableObject, Env, ListOptions, Method, Request, Response, Result, State};
+
+const WORKFLOW: &str = "workflow";
+const INBOX: &str = "inbox:";
+/// When settings are broken, look again this much later (a fixed deploy resumes).
+const RETRY_BROKEN_SETTINGS: Duration = Duration::from_secs(60);
+
+#[durable_object]
+pub struct InvalidationCoordinator {
+    state: State,
+    env: Env,
+}
+
+impl DurableObject for InvalidationCoordinator {
+    fn new(state: State, env: Env) -> Self {
+        InvalidationCoordinator { state, env }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let path = req.path();
+        match (req.method(), path.as_str()) {
+            (Method::Post, "/changes") => {
+                let url = req.url()?;
+                let distribution = url.query_pairs().find(|(k, _)| k == "distribution").map(|(_, v)| v.into_owned());
+                let Some(distribution) = distribution else {
+                    return Ok(Response::from_json(&json!({"error": "no distribution"}))?.with_status(400));
+                };
+                let change: Change = req.json().await?;
+                self.store_change(&change, &distribution).await?;
+                Response::from_json(&json!({"stored": change.tracking_id}))
+            }
+            (Method::Get, "/invalidations") => {
+                let wf = self.load().await?;
+                Response::from_json(&json!({
+                    "distributions": wf.as_ref().map(|w| w.distributions.clone()),
+                    "phase": wf.as_ref().map(|w| w.phase),
+                    "waiting_changes": self.inbox().await?.len() + wf.as_ref().map_or(0, |w| w.pending.len()),
+                    "failures": wf.as_ref().map(|w| w.failures.clone()),
+                    "batches": wf.as_ref().map(|w| w.summaries()).unwrap_or_default(),
+                    "log": wf.as_ref().map(|w| w.log.clone()).unwrap_or_default(),
+                }))
+            }
+            (Method::Get, p) if p.starts_with("/invalidations/") => {
+                let id = &p["/invalidations/".len()..];
+                let wf = self.load().await?;
+                let in_inbox = self.inbox().await?.iter().any(|c| c.tracking_id == id);
+                let found = match wf {
+                    _ if in_inbox => Some(json!({"tracking_id": id, "state": "accepted"})),
+                    Some(w) => match id.parse::<u64>() {
+                        Ok(seq) => w.summary(seq).map(|s| json!(s)),
+                        Err(_) => w.track(id).map(|t| json!(t)),
+                    },
+                    None => None,
+                };
+                match found {
+                    Some(v) => Response::from_json(&v),
+                    None => Ok(Response::from_json(&json!({"error": "no such change or batch"}))?.with_status(404)),
+                }
+            }
+            _ => Ok(Response::from_json(&json!({"error": "no such route"}))?.with_status(404)),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let storage = self.state.storage();
+        let map = settings::from_env(&self.env);
+        let settings = match Settings::from_map(&map) {
+            Ok(s) => s,
+            Err(e) => {
+                worker::console_error!("invalidator: {e}; the alarm tries again in {RETRY_BROKEN_SETTINGS:?}");
+                storage.set_alarm(RETRY_BROKEN_SETTINGS).await?;
+                return Response::ok("settings broken");
+            }
+        };
+        let clock = WorkerClock;
+        let mut wf = match self.load().await? {
+            Some(wf) => wf,
+            None => Workflow::new(vec![self.distribution(&settings).await?]),
+        };
+        // Take the inbox into the workflow first, then let the timer send what is due.
+        let inbox = self.inbox().await?;
+        for change in &inbox {
+            step_in_place(
+                &mut wf,
+                &settings.policy,
+                Event::ChangeAccepted { change: change.clone() },
+                clock.now(),
+                seed(),
+            );
+        }
+        storage.put(WORKFLOW, &wf).await?;
+        let keys: Vec<String> = inbox.iter().map(|c| format!("{INBOX}{}", c.tracking_id)).collect();
+        if !keys.is_empty() {
+            storage.delete_multiple(keys).await?;
+        }
+        let http = FetchClient { timeout: Duration::from_secs(20) };
+        let services = Services {
+            http: &http,
+            clock: &clock,
+            cloudfront: &settings.cloudfront,
+            contentful: Some(&settings.contentful),
+            policy: &settings.policy,
+            concurrency: 6,
+        };
+        let (mut wf, mut stop) = run(wf, Event::TimerFired, &services, seed()).await;
+        // The seed's Check-Invalidation-Completion loop: the next batch goes at once.
+        while stop == Stop::NextBatch {
+            storage.put(WORKFLOW, &wf).await?;
+            (wf, stop) = run(wf, Event::TimerFired, &services, seed()).await;
+        }
+        storage.put(WORKFLOW, &wf).await?;
+        // Only storage calls from here on: no webhook can slip in between them.
+        if !self.inbox().await?.is_empty() {
+            storage.set_alarm(0i64).await?;
+        } else if let Stop::SleepUntil(at) = stop {
+            let offset = clock.now().until(at).as_millis() as i64;
+            storage.set_alarm(offset).await?;
+        } else {
+            storage.delete_alarm().await?;
+        }
+        Response::ok("ok")
+    }
+}
+
+impl InvalidationCoordinator {
+    async fn load(&self) -> Result<Option<Workflow>> {
+        self.state.storage().get(WORKFLOW).await
+    }
+
+    async fn inbox(&self) -> Result<Vec<Change>> {
+        let storage = self.state.storage();
+        let map = storage.list_with_options(ListOptions::new().prefix(INBOX)).await?;
+        let mut out = Vec::new();
+        for key in map.keys() {
+            let key = key.map_err(|e| worker::Error::JsError(format!("{e:?}")))?;
+            let key = key.as_string().unwrap_or_default();
+            if let Some(change) = storage.get::<Change>(&key).await? {
+                out.push(change);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores a change for the alarm to pick up, and makes sure an alarm is set.
+    async fn store_change(&self, change: &Change, distribution: &str) -> Result<()> {
+        let storage = self.state.storage();
+        storage.put("distribution", distribution).await?;
+        storage.put(&format!("{INBOX}{}", change.tracking_id), change).await?;
+        if storage.get_alarm().await?.is_none() {
+            storage.set_alarm(0i64).await?;
+        }
+        Ok(())
+    }
+
+    /// The distribution this object serves: its name, which the Worker gave it.
+    async fn distribution(&self, settings: &Settings) -> Result<String> {
+        let stored: Option<String> = self.state.storage().get("distribution").await?;
+        Ok(stored.unwrap_or_else(|| settings.cloudfront.distribution_ids[0].clone()))
+    }
+}

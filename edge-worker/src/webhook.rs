@@ -1,0 +1,106 @@
+//! The Worker's HTTP handlers: the webhook (verify, parse, store in each
+//! distribution's Durable Object, answer) and the status pages.
+
+use crate::clock::WorkerClock;
+use crate::{json_response, settings, COORDINATOR};
+use invalidator_core::io::Clock;
+use invalidator_core::settings::Settings;
+use invalidator_core::webhook::{self, Parsed, WebhookRequest};
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+use worker::{Env, Method, Request, RequestInit, Response, Result};
+
+fn load_settings(env: &Env) -> std::result::Result<Settings, Response> {
+    Settings::from_map(&settings::from_env(env)).map_err(|e| {
+        worker::console_error!("invalidator: {e}");
+        // The message names the setting; settings errors never echo secret values.
+        json_response(500, &json!({"status": "misconfigured", "error": e.to_string()}))
+            .unwrap_or_else(|_| Response::error("misconfigured", 500).expect("a plain response"))
+    })
+}
+
+pub async fn receive(mut req: Request, env: &Env) -> Result<Response> {
+    let settings = match load_settings(env) {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    // Refuse an oversized body before reading it when its length is declared.
+    let declared: Option<usize> = req.headers().get("content-length")?.and_then(|v| v.parse().ok());
+    if let Some(size) = declared.filter(|s| *s > settings.webhook.max_body_bytes) {
+        let err = webhook::WebhookError::TooLarge { size, limit: settings.webhook.max_body_bytes };
+        let (status, body) = webhook::answer(&Err(err));
+        return json_response(status, &body);
+    }
+    let url = req.url()?;
+    let target = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let headers: Vec<(String, String)> = req.headers().entries().collect();
+    let body = req.bytes().await?;
+    let request = WebhookRequest { method: req.method().to_string(), target, headers, body };
+    let outcome = webhook::accept(&request, &settings.webhook, &settings.contentful, WorkerClock.now());
+    if let Ok(Parsed::Change(change)) = &outcome {
+        // 2xx only once every distribution's object has stored the change.
+        let namespace = env.durable_object(COORDINATOR)?;
+        for distribution in &settings.cloudfront.distribution_ids {
+            let stub = namespace.id_from_name(distribution)?.get_stub()?;
+            let mut init = RequestInit::new();
+            init.with_method(Method::Post).with_body(Some(serde_json::to_string(change)?.into()));
+            let url = format!("https://coordinator/changes?distribution={distribution}");
+            let stored = stub.fetch_with_request(Request::new_with_init(&url, &init)?).await;
+            if !matches!(&stored, Ok(r) if r.status_code() == 200) {
+                worker::console_error!("invalidator: could not store change {} for {distribution}", change.tracking_id);
+                return json_response(
+                    503,
+                    &json!({"status": "unavailable", "error": "the change could not be stored; Contentful will retry"}),
+                );
+            }
+        }
+    }
+    let (status, body) = webhook::answer(&outcome);
+    json_response(status, &body)
+}
+
+fn authorized(req: &Request, env: &Env) -> std::result::Result<(), Response> {
+    let token = settings::from_env(env).remove("STATUS_TOKEN").filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return Err(json_response(403, &json!({"error": "status pages are off: set STATUS_TOKEN"})).expect("json"));
+    };
+    let given = req.headers().get("authorization").ok().flatten().unwrap_or_default();
+    let expected = format!("Bearer {token}");
+    if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+        Ok(())
+    } else {
+        Err(json_response(401, &json!({"error": "missing or wrong bearer token"})).expect("json"))
+    }
+}
+
+/// `GET /invalidations` and `GET /invalidations/{id}`, merged over every distribution.
+pub async fn status(req: Request, env: &Env, id: Option<String>) -> Result<Response> {
+    if let Err(r) = authorized(&req, env) {
+        return Ok(r);
+    }
+    let settings = match load_settings(env) {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let namespace = env.durable_object(COORDINATOR)?;
+    let path = match &id {
+        Some(id) if id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+            format!("/invalidations/{id}")
+        }
+        Some(_) => return json_response(400, &json!({"error": "an id is letters, digits, '-' or '_'"})),
+        None => "/invalidations".to_string(),
+    };
+    let mut per_distribution = serde_json::Map::new();
+    let mut found = id.is_none();
+    for distribution in &settings.cloudfront.distribution_ids {
+        let stub = namespace.id_from_name(distribution)?.get_stub()?;
+        let mut answer = stub.fetch_with_str(&format!("https://coordinator{path}")).await?;
+        found |= answer.status_code() == 200;
+        let value: Value = answer.json().await.unwrap_or(Value::Null);
+        per_distribution.insert(distribution.clone(), value);
+    }
+    json_response(if found { 200 } else { 404 }, &Value::Object(per_distribution))
+}

@@ -1,0 +1,34 @@
+# The Worker's build tools, installed into .tools/ once and reused: worker-build
+# and the wasm-bindgen CLI matching Cargo.lock (from crates.io), wasm-opt from
+# npm's binaryen and esbuild from wrangler's own install. Nothing is downloaded
+# from anywhere else: worker-build is told where each tool is.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+WORKER_BUILD_VERSION := 0.8.7
+TOOLS := $(CURDIR)/.tools
+EDGE_ENV := WASM_BINDGEN_BIN=$(TOOLS)/bin/wasm-bindgen \
+	WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
+	ESBUILD_BIN=$(CURDIR)/node_modules/@esbuild/linux-x64/bin/esbuild
+
+.PHONY: tools edge-build
+
+$(TOOLS)/bin/wasm-bindgen-$(WASM_BINDGEN_VERSION):
+	$(CARGO) install --root $(TOOLS) wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@touch $@
+
+$(TOOLS)/bin/worker-build-$(WORKER_BUILD_VERSION):
+	$(CARGO) install --root $(TOOLS) worker-build --version $(WORKER_BUILD_VERSION) --locked
+	@touch $@
+
+tools: toolchain node-deps $(TOOLS)/bin/wasm-bindgen-$(WASM_BINDGEN_VERSION) $(TOOLS)/bin/worker-build-$(WORKER_BUILD_VERSION)
+
+EDGE_SOURCES := $(shell find core/src edge-worker/src -name '*.rs') core/Cargo.toml edge-worker/Cargo.toml Cargo.lock
+
+# The bundle wrangler serves: edge-worker/build/index.js and its wasm, rebuilt
+# only when a source changed.
+edge-build: edge-worker/build/index.js
+
+edge-worker/build/index.js: $(EDGE_SOURCES) | tools
+	@mkdir -p target
+	cd edge-worker && $(EDGE_ENV) $(TOOLS)/bin/worker-build --release 2>&1 | tee $(CURDIR)/target/worker-build.log
+	@! grep -qi "download" target/worker-build.log || { echo "worker-build tried to download a tool: see target/worker-build.log"; exit 1; }
+	@touch $@

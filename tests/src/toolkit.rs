@@ -1,0 +1,44 @@
+//! Webhooks signed by the official `@contentful/node-apps-toolkit` (through
+//! tests/js/sign-webhooks.mjs), as Contentful signs them.
+
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// A webhook to sign: the headers given are signed too.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToSign {
+    pub secret: String,
+    pub method: String,
+    pub path: String,
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    pub body: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<u64>,
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the repository").to_path_buf()
+}
+
+/// Signs every request in one node process; returns the headers to add to each.
+pub fn sign(requests: &[ToSign]) -> Vec<Vec<(String, String)>> {
+    let root = repo_root();
+    let mut child = Command::new("node")
+        .arg(root.join("tests/js/sign-webhooks.mjs"))
+        .current_dir(&root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node runs (Node.js is required for the end-to-end tests)");
+    child.stdin.take().unwrap().write_all(&serde_json::to_vec(requests).unwrap()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "signing failed: {}", String::from_utf8_lossy(&out.stderr));
+    let signed: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(&out.stdout).unwrap();
+    signed
+        .into_iter()
+        .map(|h| h.into_iter().map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string())).collect())
+        .collect()
+}

@@ -1,0 +1,340 @@
+//! The Cloudflare Worker end to end, under the real `wrangler dev` (local
+//! mode), with the CloudFront and Delivery API stand-ins on 127.0.0.1 and
+//! webhooks signed by the official `@contentful/node-apps-toolkit`.
+//! The tests run one at a time: each starts its own wrangler.
+
+use invalidator_core::paths::covers;
+use invalidator_tests::sandbox::{Config, Fault, Fixture, Sandbox};
+use invalidator_tests::toolkit::{self, ToSign};
+use invalidator_tests::wrangler::{tools_present, WranglerDev};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+const SECRET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";
+const STATUS_TOKEN: &str = "status-token-for-tests";
+const DIST: &str = "EDEMO123";
+
+fn fixture() -> Fixture {
+    Fixture::from_json(include_str!("../fixtures/content-graph.json")).unwrap()
+}
+
+async fn sandbox(fixture: Fixture, in_progress: Duration, faults: Vec<Fault>) -> Sandbox {
+    Sandbox::start(Config {
+        cloudfront_port: 0,
+        contentful_port: 0,
+        access_key_id: "AKIDEXAMPLE".into(),
+        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+        delivery_token: "demo-delivery-token".into(),
+        in_progress_for: in_progress,
+        fixture,
+        faults,
+    })
+    .await
+    .unwrap()
+}
+
+fn vars(sb: &Sandbox) -> Vec<(&'static str, String)> {
+    vec![
+        ("CLOUDFRONT_DISTRIBUTION_ID", DIST.into()),
+        ("CLOUDFRONT_ENDPOINT", sb.cloudfront_url()),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".into()),
+        ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into()),
+        ("CONTENTFUL_SPACE_ID", "demo-space".into()),
+        ("CONTENTFUL_DELIVERY_TOKEN", "demo-delivery-token".into()),
+        ("CONTENTFUL_CDA_ENDPOINT", sb.contentful_url()),
+        ("CONTENTFUL_WEBHOOK_SECRET", SECRET.into()),
+        ("STATUS_TOKEN", STATUS_TOKEN.into()),
+        ("PATH_RULES", r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{category}/{slug}"],"always":["/"]}"#.into()),
+        ("COLLECT_WINDOW_SECONDS", "1".into()),
+        ("FRESHNESS_MAX_WAIT_SECONDS", "2".into()),
+        ("POLL_FIRST_SECONDS", "0.5".into()),
+        ("POLL_MAX_SECONDS", "2".into()),
+        ("RETRY_BASE_SECONDS", "0.2".into()),
+        ("RETRY_MAX_SECONDS", "1".into()),
+    ]
+}
+
+/// Starts wrangler off the async runtime (its readiness wait blocks).
+async fn wrangler(dir: &std::path::Path, vars: Vec<(&'static str, String)>) -> WranglerDev {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || WranglerDev::start(&dir, &vars)).await.unwrap()
+}
+
+fn publish_body(id: &str, content_type: &str, revision: u64) -> String {
+    json!({"metadata": {"tags": []}, "fields": {}, "sys": {"type": "Entry", "id": id, "revision": revision,
+        "space": {"sys": {"type": "Link", "linkType": "Space", "id": "demo-space"}},
+        "environment": {"sys": {"id": "master", "type": "Link", "linkType": "Environment"}},
+        "contentType": {"sys": {"type": "Link", "linkType": "ContentType", "id": content_type}}}})
+    .to_string()
+}
+
+/// A publish signed by the toolkit: (headers, body).
+fn signed(bodies: &[String], timestamp: Option<u64>) -> Vec<(Vec<(String, String)>, String)> {
+    let requests: Vec<ToSign> = bodies
+        .iter()
+        .map(|body| ToSign {
+            secret: SECRET.into(),
+            method: "POST".into(),
+            path: "/webhooks/contentful".into(),
+            headers: [
+                ("content-type".to_string(), json!("application/vnd.contentful.management.v1+json")),
+                ("x-contentful-topic".to_string(), json!("ContentManagement.Entry.publish")),
+            ]
+            .into_iter()
+            .collect(),
+            body: body.clone(),
+            timestamp,
+        })
+        .collect();
+    let signatures = toolkit::sign(&requests);
+    requests
+        .into_iter()
+        .zip(signatures)
+        .map(|(r, sig)| {
+            let mut headers: Vec<(String, String)> =
+                r.headers.into_iter().map(|(k, v)| (k, v.as_str().unwrap().to_string())).collect();
+            headers.extend(sig);
+            (headers, r.body)
+        })
+        .collect()
+}
+
+async fn post(w: &WranglerDev, headers: &[(String, String)], body: &str) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let mut req = client.post(w.url("/webhooks/contentful")).body(body.to_string());
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn status_page(w: &WranglerDev) -> Value {
+    let r = reqwest::Client::new().get(w.url("/invalidations")).bearer_auth(STATUS_TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// Waits until every batch on the status page is completed (at least one exists).
+async fn wait_completed(w: &WranglerDev, timeout: Duration) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let page = status_page(w).await;
+        let batches = page[DIST]["batches"].as_array().cloned().unwrap_or_default();
+        if !batches.is_empty() && batches.iter().all(|b| b["state"] == "completed") {
+            return page;
+        }
+        assert!(Instant::now() < deadline, "not completed in {timeout:?}: {page:#}\nwrangler log:\n{}", w.log_text());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publish_two_levels_below_a_page_is_invalidated_and_followed_to_completed() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    if !tools_present() {
+        return;
+    }
+    let sb = sandbox(fixture(), Duration::from_secs(2), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = wrangler(dir.path(), vars(&sb)).await;
+    let health = reqwest::get(w.url("/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    let [(headers, body)]: [_; 1] = signed(&[publish_body("cta-button", "button", 3)], None).try_into().unwrap();
+    let (status, answer) = post(&w, &headers, &body).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["entry_id"], "cta-button");
+    assert_eq!(answer["action"], "publish");
+    let tracking = answer["tracking_id"].as_str().unwrap().to_string();
+
+    let page = wait_completed(&w, Duration::from_secs(60)).await;
+    let invalidations = sb.invalidations();
+    assert_eq!(invalidations.len(), 1, "exactly one CreateInvalidation");
+    assert_eq!(
+        invalidations[0].paths,
+        [
+            "/",
+            "/blog/news/snow%20%C3%A9%20report",
+            "/home",
+            "/home/*",
+            "/startseite",
+            "/startseite/*",
+            "/winter-sale",
+            "/winter-sale/*"
+        ]
+    );
+    let cf = sb.cloudfront_requests();
+    assert!(cf.iter().all(|r| r.status < 300), "every request was correctly signed: {cf:#?}");
+    assert!(cf.iter().any(|r| r.method == "GET"), "GetInvalidation was polled");
+    assert_eq!(page[DIST]["batches"][0]["invalidation_id"], invalidations[0].id.as_str());
+
+    let one = reqwest::Client::new()
+        .get(w.url(&format!("/invalidations/{tracking}")))
+        .bearer_auth(STATUS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 200);
+    let one: Value = one.json().await.unwrap();
+    assert_eq!(one[DIST]["state"], "completed", "{one}");
+    let unauthorized = reqwest::get(w.url("/invalidations")).await.unwrap();
+    assert_eq!(unauthorized.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_publishes_within_a_second_make_one_invalidation() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    if !tools_present() {
+        return;
+    }
+    let mut graph = fixture();
+    for i in 0..20 {
+        graph.entries.push(
+            serde_json::from_value(json!({"id": format!("card-{i}"), "contentType": "card", "revision": 1})).unwrap(),
+        );
+        graph.entries.push(
+            serde_json::from_value(json!({"id": format!("page-{i}"), "contentType": "page",
+                "fields": {"slug": {"en-US": format!("page-{i}")}}, "links": [format!("card-{i}")]}))
+            .unwrap(),
+        );
+    }
+    let sb = sandbox(graph, Duration::from_secs(1), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = vars(&sb);
+    v.retain(|(k, _)| *k != "COLLECT_WINDOW_SECONDS");
+    v.push(("COLLECT_WINDOW_SECONDS", "2".into()));
+    let w = wrangler(dir.path(), v).await;
+    let bodies: Vec<String> = (0..20).map(|i| publish_body(&format!("card-{i}"), "card", 1)).collect();
+    let requests = signed(&bodies, None);
+    let started = Instant::now();
+    for (headers, body) in &requests {
+        let (status, answer) = post(&w, headers, body).await;
+        assert_eq!(status, 202, "{answer}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(2), "the burst took {:?}", started.elapsed());
+    wait_completed(&w, Duration::from_secs(60)).await;
+    let invalidations = sb.invalidations();
+    assert_eq!(invalidations.len(), 1, "one CreateInvalidation for the burst: {invalidations:#?}");
+    // 41 paths with 20 wildcards exceed the 15-wildcard budget: they collapse,
+    // and every one of them is still covered.
+    let sent = &invalidations[0].paths;
+    assert!(sent.iter().filter(|p| p.ends_with('*')).count() <= 15, "{sent:?}");
+    for i in 0..20 {
+        for p in [format!("/page-{i}"), format!("/page-{i}/*"), "/".to_string()] {
+            assert!(sent.iter().any(|s| covers(s, &p)), "{p} not covered by {sent:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_signatures_get_401_and_reach_nothing() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    if !tools_present() {
+        return;
+    }
+    let sb = sandbox(fixture(), Duration::from_secs(1), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = wrangler(dir.path(), vars(&sb)).await;
+    let body = publish_body("cta-button", "button", 3);
+    let [(headers, _)]: [_; 1] = signed(std::slice::from_ref(&body), None).try_into().unwrap();
+    // Tampered body.
+    let (status, answer) = post(&w, &headers, &body.replace("cta-button", "hero-banner")).await;
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer["error"].is_string());
+    // Expired: signed a minute ago.
+    let minute_ago =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64 - 60_000;
+    let [(old, _)]: [_; 1] = signed(std::slice::from_ref(&body), Some(minute_ago)).try_into().unwrap();
+    assert_eq!(post(&w, &old, &body).await.0, 401);
+    // Missing signature.
+    let unsigned: Vec<(String, String)> =
+        headers.iter().filter(|(k, _)| k != "x-contentful-signature").cloned().collect();
+    assert_eq!(post(&w, &unsigned, &body).await.0, 401);
+    // Malformed, and too large, once signed.
+    let [(h, b)]: [_; 1] = signed(&["{not json".to_string()], None).try_into().unwrap();
+    assert_eq!(post(&w, &h, &b).await.0, 400);
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(1_100_000));
+    assert_eq!(post(&w, &headers, &big).await.0, 413);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(sb.cloudfront_requests().is_empty(), "nothing reached CloudFront");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cloudfront_503_then_too_many_then_201_completes_with_every_path() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    if !tools_present() {
+        return;
+    }
+    let faults = Fault::parse_list("create:503,create:TooManyInvalidationsInProgress").unwrap();
+    let sb = sandbox(fixture(), Duration::from_secs(1), faults).await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = wrangler(dir.path(), vars(&sb)).await;
+    let [(headers, body)]: [_; 1] = signed(&[publish_body("hero-banner", "section", 7)], None).try_into().unwrap();
+    assert_eq!(post(&w, &headers, &body).await.0, 202);
+    wait_completed(&w, Duration::from_secs(90)).await;
+    let posts: Vec<u16> = sb.cloudfront_requests().iter().filter(|r| r.method == "POST").map(|r| r.status).collect();
+    assert_eq!(posts, [503, 400, 201]);
+    let inv = sb.invalidations();
+    assert_eq!(inv.len(), 1);
+    assert_eq!(
+        inv[0].paths,
+        ["/", "/home", "/home/*", "/startseite", "/startseite/*", "/winter-sale", "/winter-sale/*"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_wrangler_resumes_from_its_persisted_alarm() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    if !tools_present() {
+        return;
+    }
+    let sb = sandbox(fixture(), Duration::from_secs(8), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = wrangler(dir.path(), vars(&sb)).await;
+    let [(headers, body)]: [_; 1] = signed(&[publish_body("cta-button", "button", 3)], None).try_into().unwrap();
+    assert_eq!(post(&w, &headers, &body).await.0, 202);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sb.invalidations().is_empty() {
+        assert!(Instant::now() < deadline, "no invalidation created:\n{}", w.log_text());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // InProgress now: kill wrangler and workerd outright, then start them again.
+    let gets_before = sb.cloudfront_requests().iter().filter(|r| r.method == "GET").count();
+    w = tokio::task::spawn_blocking(move || {
+        w.restart();
+        w
+    })
+    .await
+    .unwrap();
+    wait_completed(&w, Duration::from_secs(60)).await;
+    assert_eq!(sb.invalidations().len(), 1, "no second invalidation after the restart");
+    let gets_after = sb.cloudfront_requests().iter().filter(|r| r.method == "GET").count();
+    assert!(gets_after > gets_before, "the resumed alarm polled CloudFront");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_delivery_three_times_is_one_invalidation() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    if !tools_present() {
+        return;
+    }
+    let sb = sandbox(fixture(), Duration::from_secs(1), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = wrangler(dir.path(), vars(&sb)).await;
+    let [(headers, body)]: [_; 1] = signed(&[publish_body("cta-button", "button", 3)], None).try_into().unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (status, answer) = post(&w, &headers, &body).await;
+        assert_eq!(status, 202);
+        ids.push(answer["tracking_id"].clone());
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    assert!(ids.windows(2).all(|p| p[0] == p[1]));
+    wait_completed(&w, Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sb.invalidations().len(), 1);
+}
