@@ -2,6 +2,7 @@
 //! for CloudFront and Contentful that the tests and the demo use.
 
 pub mod binaries;
+pub mod runtime_api;
 pub mod sandbox;
 pub mod toolkit;
 pub mod virtual_time;
