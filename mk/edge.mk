@@ -9,7 +9,9 @@ EDGE_ENV := WASM_BINDGEN_BIN=$(TOOLS)/bin/wasm-bindgen \
 	WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
 	ESBUILD_BIN=$(CURDIR)/node_modules/@esbuild/linux-x64/bin/esbuild
 
-.PHONY: tools edge-build
+WASM_FEATURES := $(foreach f,mutable-globals sign-ext nontrapping-float-to-int bulk-memory multivalue reference-types exception-handling,--enable-$(f))
+
+.PHONY: tools edge-build edge-size
 
 $(TOOLS)/bin/wasm-bindgen-$(WASM_BINDGEN_VERSION):
 	$(CARGO) install --root $(TOOLS) wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
@@ -21,7 +23,7 @@ $(TOOLS)/bin/worker-build-$(WORKER_BUILD_VERSION):
 
 tools: toolchain node-deps $(TOOLS)/bin/wasm-bindgen-$(WASM_BINDGEN_VERSION) $(TOOLS)/bin/worker-build-$(WORKER_BUILD_VERSION)
 
-EDGE_SOURCES := $(shell find core/src edge-worker/src -name '*.rs') core/Cargo.toml edge-worker/Cargo.toml Cargo.lock
+EDGE_SOURCES := $(shell find core/src edge-worker/src -name '*.rs') Cargo.toml core/Cargo.toml edge-worker/Cargo.toml Cargo.lock
 
 # The bundle wrangler serves: edge-worker/build/index.js and its wasm, rebuilt
 # only when a source changed.
@@ -31,4 +33,11 @@ edge-worker/build/index.js: $(EDGE_SOURCES) | tools
 	@mkdir -p target
 	cd edge-worker && $(EDGE_ENV) $(TOOLS)/bin/worker-build --release 2>&1 | tee $(CURDIR)/target/worker-build.log
 	@! grep -qi "download" target/worker-build.log || { echo "worker-build tried to download a tool: see target/worker-build.log"; exit 1; }
+	@# worker-build keeps the names section; dropping it saves about a sixth of the bundle.
+	node_modules/.bin/wasm-opt edge-worker/build/index_bg.wasm --strip-debug --strip-producers $(WASM_FEATURES) -o edge-worker/build/index_bg.wasm
 	@touch $@
+
+# The size that counts against the Workers limit: the gzipped bundle.
+edge-size: edge-build
+	@printf 'wasm: %s bytes, gzipped %s; index.js gzipped %s\n' \
+	  $$(wc -c < edge-worker/build/index_bg.wasm) $$(gzip -9 -c edge-worker/build/index_bg.wasm | wc -c) $$(gzip -9 -c edge-worker/build/index.js | wc -c)

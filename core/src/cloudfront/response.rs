@@ -3,6 +3,7 @@
 
 use crate::io::HttpResponse;
 use crate::retry::Failure;
+use quick_xml::events::Event;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,60 +21,66 @@ pub struct Invalidation {
     pub create_time: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct InvalidationXml {
-    #[serde(rename = "Id")]
-    id: String,
-    #[serde(rename = "Status")]
-    status: String,
-    #[serde(rename = "CreateTime", default)]
-    create_time: Option<String>,
+/// The text of each element named in `wanted`, found by its path of element
+/// names from the root (`["Invalidation", "Id"]`); first occurrence wins.
+/// Malformed XML is an error; unknown elements are skipped.
+fn texts<const N: usize>(body: &[u8], wanted: [&[&str]; N]) -> Result<[Option<String>; N], String> {
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut path: Vec<Vec<u8>> = Vec::new();
+    let mut found: [Option<String>; N] = std::array::from_fn(|_| None);
+    loop {
+        match reader.read_event().map_err(|e| format!("malformed XML: {e}"))? {
+            Event::Start(e) => path.push(e.local_name().as_ref().to_vec()),
+            Event::End(_) => {
+                path.pop();
+            }
+            Event::Text(t) => {
+                for (slot, want) in found.iter_mut().zip(wanted.iter()) {
+                    let here = path.len() == want.len() && path.iter().zip(want.iter()).all(|(a, b)| a == b.as_bytes());
+                    if here && slot.is_none() {
+                        *slot = Some(t.unescape().map_err(|e| format!("malformed XML text: {e}"))?.into_owned());
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !path.is_empty() {
+        return Err("malformed XML: the document ends inside an element".into());
+    }
+    Ok(found)
 }
 
 /// Parses an `Invalidation` document. `Status` is compared case-insensitively
 /// (an emulator answers `COMPLETED`).
 pub fn parse_invalidation(body: &[u8]) -> Result<Invalidation, String> {
-    let text = std::str::from_utf8(body).map_err(|_| "Invalidation document is not UTF-8".to_string())?;
-    let doc: InvalidationXml =
-        quick_xml::de::from_str(text).map_err(|e| format!("Invalidation document is malformed: {e}"))?;
-    let id = doc.id.trim().to_string();
+    std::str::from_utf8(body).map_err(|_| "Invalidation document is not UTF-8".to_string())?;
+    let [id, status, create_time] =
+        texts(body, [&["Invalidation", "Id"], &["Invalidation", "Status"], &["Invalidation", "CreateTime"]])
+            .map_err(|e| format!("Invalidation document: {e}"))?;
+    let id = id.unwrap_or_default().trim().to_string();
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(format!("Invalidation document has an unusable Id {id:?}"));
     }
-    let status = match doc.status.trim().to_ascii_lowercase().as_str() {
+    let status = match status.unwrap_or_default().trim().to_ascii_lowercase().as_str() {
         "inprogress" => InvalidationStatus::InProgress,
         "completed" => InvalidationStatus::Completed,
         other => return Err(format!("Invalidation document has an unknown Status {other:?}")),
     };
-    Ok(Invalidation { id, status, create_time: doc.create_time.map(|t| t.trim().to_string()) })
-}
-
-#[derive(Deserialize, Default)]
-struct ErrorXml {
-    #[serde(rename = "Code", default)]
-    code: String,
-    #[serde(rename = "Message", default)]
-    message: String,
-}
-
-#[derive(Deserialize)]
-struct ErrorResponseXml {
-    #[serde(rename = "Error", default)]
-    error: ErrorXml,
+    Ok(Invalidation { id, status, create_time: create_time.map(|t| t.trim().to_string()) })
 }
 
 /// Classifies a non-success answer by its `ErrorResponse` code and status.
 pub fn classify_error(status: u16, body: &[u8]) -> Failure {
-    let parsed = std::str::from_utf8(body)
-        .ok()
-        .and_then(|t| quick_xml::de::from_str::<ErrorResponseXml>(t).ok())
-        .map(|e| e.error)
-        .unwrap_or_default();
-    let code = parsed.code.trim();
+    let [code, message] =
+        texts(body, [&["ErrorResponse", "Error", "Code"], &["ErrorResponse", "Error", "Message"]]).unwrap_or_default();
+    let code = code.unwrap_or_default();
+    let code = code.trim();
     let reason = if code.is_empty() {
         format!("CloudFront answered HTTP {status}")
     } else {
-        format!("CloudFront answered HTTP {status} {code}: {}", parsed.message.trim())
+        format!("CloudFront answered HTTP {status} {code}: {}", message.unwrap_or_default().trim())
     };
     match code {
         "TooManyInvalidationsInProgress" | "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => {

@@ -13,7 +13,7 @@
 
 use super::request::WebhookRequest;
 use crate::time::Timestamp;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::time::Duration;
 use subtle::ConstantTimeEq;

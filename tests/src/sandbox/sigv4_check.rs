@@ -2,7 +2,7 @@
 //! request rebuilt by hand from what arrived (not with the `aws-sigv4` crate
 //! the core signs with), so a signing bug cannot hide behind itself.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 /// What the stand-in expects requests to be signed with.
