@@ -11,7 +11,7 @@ EDGE_ENV := WASM_BINDGEN_BIN=$(TOOLS)/bin/wasm-bindgen \
 
 WASM_FEATURES := $(foreach f,mutable-globals sign-ext nontrapping-float-to-int bulk-memory multivalue reference-types exception-handling,--enable-$(f))
 
-.PHONY: tools edge-build edge-size
+.PHONY: tools edge-build edge-size bench-edge
 
 $(TOOLS)/bin/wasm-bindgen-$(WASM_BINDGEN_VERSION):
 	$(CARGO) install --root $(TOOLS) wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
@@ -41,3 +41,7 @@ edge-worker/build/index.js: $(EDGE_SOURCES) | tools
 edge-size: edge-build
 	@printf 'wasm: %s bytes, gzipped %s; index.js gzipped %s\n' \
 	  $$(wc -c < edge-worker/build/index_bg.wasm) $$(gzip -9 -c edge-worker/build/index_bg.wasm | wc -c) $$(gzip -9 -c edge-worker/build/index.js | wc -c)
+
+# Webhook latency and burst coalescing under wrangler dev (prints numbers).
+bench-edge: edge-build
+	$(CARGO) run --release -q -p invalidator-tests --bin edge-bench

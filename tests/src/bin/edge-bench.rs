@@ -1,0 +1,148 @@
+//! Measures the Worker under the real `wrangler dev` (local mode) against the
+//! stand-ins, and prints the numbers (no assertion: this is a benchmark).
+//!
+//! 1. webhook → 202 latency over N sequential signed publishes (p50, p99);
+//! 2. a burst of B publishes of different entries spread over 2 s: how many
+//!    CreateInvalidation requests reached the CloudFront stand-in.
+//!
+//! Run with `make bench-edge` (or `cargo run --release -p invalidator-tests
+//! --bin edge-bench -- [N] [B]`).
+
+use invalidator_tests::sandbox::{Config, Fixture, Sandbox};
+use invalidator_tests::toolkit::{self, ToSign};
+use invalidator_tests::wrangler::WranglerDev;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";
+
+fn publish(id: &str, revision: usize) -> String {
+    json!({"sys": {"type": "Entry", "id": id, "revision": revision, "space": {"sys": {"id": "demo-space"}},
+        "environment": {"sys": {"id": "master"}}, "contentType": {"sys": {"id": "card"}}}, "fields": {}})
+    .to_string()
+}
+
+fn sign_all(bodies: &[String]) -> Vec<(Vec<(String, String)>, String)> {
+    let requests: Vec<ToSign> = bodies
+        .iter()
+        .map(|b| ToSign {
+            secret: SECRET.into(),
+            method: "POST".into(),
+            path: "/webhooks/contentful".into(),
+            headers: [("x-contentful-topic".to_string(), json!("ContentManagement.Entry.publish"))].into_iter().collect(),
+            body: b.clone(),
+            timestamp: None,
+        })
+        .collect();
+    toolkit::sign(&requests)
+        .into_iter()
+        .zip(bodies)
+        .map(|(mut h, b)| {
+            h.push(("x-contentful-topic".into(), "ContentManagement.Entry.publish".into()));
+            (h, b.clone())
+        })
+        .collect()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let sequential = args.first().copied().unwrap_or(500);
+    let burst = args.get(1).copied().unwrap_or(200);
+    let mut fixture = Fixture::from_json(include_str!("../../fixtures/content-graph.json")).unwrap();
+    for i in 0..burst.max(sequential) {
+        let card = json!({"id": format!("card-{i}"), "contentType": "card", "revision": 1});
+        let page = json!({"id": format!("page-{i}"), "contentType": "page", "fields": {"slug": {"en-US": format!("p{i}")}}, "links": [format!("card-{i}")]});
+        fixture.entries.push(serde_json::from_value(card).unwrap());
+        fixture.entries.push(serde_json::from_value(page).unwrap());
+    }
+    let sb = Sandbox::start(Config {
+        cloudfront_port: 0,
+        contentful_port: 0,
+        access_key_id: "AKIDEXAMPLE".into(),
+        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+        delivery_token: "demo-delivery-token".into(),
+        in_progress_for: Duration::from_secs(2),
+        fixture,
+        faults: vec![],
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let vars: Vec<(&'static str, String)> = vec![
+        ("CLOUDFRONT_DISTRIBUTION_ID", "EBENCH1".into()),
+        ("CLOUDFRONT_ENDPOINT", sb.cloudfront_url()),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".into()),
+        ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into()),
+        ("CONTENTFUL_SPACE_ID", "demo-space".into()),
+        ("CONTENTFUL_DELIVERY_TOKEN", "demo-delivery-token".into()),
+        ("CONTENTFUL_CDA_ENDPOINT", sb.contentful_url()),
+        ("CONTENTFUL_WEBHOOK_SECRET", SECRET.into()),
+        ("STATUS_TOKEN", "bench".into()),
+        ("PATH_RULES", r#"{"page":["/{slug}"],"always":["/"]}"#.into()),
+        ("FRESHNESS_MAX_WAIT_SECONDS", "0".into()),
+        ("POLL_FIRST_SECONDS", "1".into()),
+        ("PATH_BUDGET", "3000".into()),
+        ("BATCH_MAX_PATHS", "3000".into()),
+        ("WALK_MAX_ENTRIES", "5000".into()),
+    ];
+    let wrangler = {
+        let dir = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || WranglerDev::start(&dir, &vars)).await.unwrap()
+    };
+    let client = reqwest::Client::new();
+    let post = |headers: &[(String, String)], body: &str| {
+        let mut r = client.post(wrangler.url("/webhooks/contentful")).body(body.to_string());
+        for (k, v) in headers {
+            r = r.header(k, v);
+        }
+        r.send()
+    };
+
+    // 1. Latency: the same few entries, signed just before sending (30 s TTL).
+    let mut latencies = Vec::with_capacity(sequential);
+    for chunk in (0..sequential).collect::<Vec<_>>().chunks(100) {
+        // Distinct revisions: each is a new publish, not a redelivery.
+        let bodies: Vec<String> = chunk.iter().map(|i| publish(&format!("card-{}", i % 5), 1000 + i)).collect();
+        for (headers, body) in sign_all(&bodies) {
+            let started = Instant::now();
+            let r = post(&headers, &body).await.unwrap();
+            latencies.push(started.elapsed());
+            assert_eq!(r.status().as_u16(), 202);
+        }
+    }
+    latencies.sort();
+    println!(
+        "webhook -> 202, {} sequential signed requests: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        latencies.len(),
+        percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
+        percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
+        latencies.last().unwrap().as_secs_f64() * 1000.0
+    );
+
+    // Let the latency run's own invalidations finish, then count only the burst's.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let before = sb.invalidations().len();
+    let bodies: Vec<String> = (0..burst).map(|i| publish(&format!("card-{i}"), 1)).collect();
+    let signed = sign_all(&bodies);
+    let gap = Duration::from_secs(2) / burst.max(1) as u32;
+    let started = Instant::now();
+    for (i, (headers, body)) in signed.iter().enumerate() {
+        tokio::time::sleep_until((started + gap * i as u32).into()).await;
+        let r = post(headers, body).await.unwrap();
+        assert_eq!(r.status().as_u16(), 202);
+    }
+    let spread = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let created = &sb.invalidations()[before..];
+    let paths: usize = created.iter().map(|i| i.paths.len()).sum();
+    println!(
+        "burst of {burst} publishes over {:.1} s: {} CreateInvalidation request(s), {paths} paths (the seed: {burst} requests)",
+        spread.as_secs_f64(),
+        created.len()
+    );
+}
