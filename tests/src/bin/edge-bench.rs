@@ -29,7 +29,9 @@ fn sign_all(bodies: &[String]) -> Vec<(Vec<(String, String)>, String)> {
             secret: SECRET.into(),
             method: "POST".into(),
             path: "/webhooks/contentful".into(),
-            headers: [("x-contentful-topic".to_string(), json!("ContentManagement.Entry.publish"))].into_iter().collect(),
+            headers: [("x-contentful-topic".to_string(), json!("ContentManagement.Entry.publish"))]
+                .into_iter()
+                .collect(),
             body: b.clone(),
             timestamp: None,
         })
