@@ -5,11 +5,13 @@ CARGO ?= cargo
 
 include $(wildcard mk/*.mk)
 
-.PHONY: help test fmt-check clippy unit wasm-core node-deps toolchain
+.PHONY: help test fmt-check clippy unit wasm-core node-deps toolchain demo demo-lambda
 
 help:
 	@echo "make test   - formatting, lints, every test, and the wasm32 build of the core"
-	@echo "make demo   - not yet: arrives with the demo issue (see README.md)"
+	@echo "make demo   - the whole job on local stand-ins: a signed publish, through the Worker, to Completed"
+	@echo "make demo-lambda - the same through the Lambda functions and the Step Functions state machine"
+	@echo "make bench  - benchmarks that print numbers"
 
 # Installs the pinned toolchain of rust-toolchain.toml with its wasm32 target (a no-op once there).
 toolchain:
@@ -40,3 +42,9 @@ wasm-core: toolchain
 test: fmt-check clippy unit wasm-core
 	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } \
 	     END { printf "tests: %d passed, %d failed\n", p, f; exit (f > 0 || p == 0) }' $(TEST_LOG)
+
+demo: node-deps edge-build
+	$(CARGO) run -q -p invalidator-tests --bin demo
+
+demo-lambda: node-deps
+	$(CARGO) run -q -p invalidator-tests --bin demo -- --lambda

@@ -21,9 +21,12 @@ pub fn binary(package: &str, name: &str) -> PathBuf {
     let out =
         Command::new(cargo).args(["build", "--quiet", "-p", package, "--bin", name]).output().expect("cargo runs");
     assert!(out.status.success(), "building {name} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    // target/<profile>/deps/<test> → target/<profile>/<name>
-    let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    // target/<profile>/deps/<test> or target/<profile>/<bin> → target/<profile>/<name>
+    let exe = std::env::current_exe().expect("executable path");
+    let mut dir = exe.parent().expect("target/<profile>");
+    if dir.ends_with("deps") {
+        dir = dir.parent().expect("target/<profile>");
+    }
     let path = dir.join(name);
     assert!(path.exists(), "{} was not built", path.display());
     built.insert(name.to_string(), path.clone());

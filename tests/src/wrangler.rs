@@ -14,6 +14,16 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+/// Process groups started and not yet killed, for [`kill_all`].
+static GROUPS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// Kills every wrangler this process started and has not stopped yet: for an
+/// interrupted demo, whose owners may still be starting up.
+pub fn kill_all() {
+    for group in GROUPS.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{group}")]).status();
+    }
+}
 
 /// Builds the Worker bundle once (cached by cargo and make across runs).
 pub fn build_worker() -> Result<(), String> {
@@ -142,6 +152,7 @@ impl WranglerDev {
             .process_group(0)
             .spawn()
             .expect("wrangler starts");
+        GROUPS.lock().unwrap_or_else(|e| e.into_inner()).push(child.id());
         self.child = Some(child);
         self.wait_ready();
     }
@@ -174,6 +185,7 @@ impl WranglerDev {
     /// Kills wrangler and workerd (its process group) at once, as a crash would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
+            GROUPS.lock().unwrap_or_else(|e| e.into_inner()).retain(|g| *g != child.id());
             let group = format!("-{}", child.id());
             let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
             let _ = child.wait();

@@ -51,6 +51,16 @@ impl<'p> Machine<'p> {
         retry::delay(failure, attempt, self.policy.retry_base, self.policy.retry_max, e)
     }
 
+    /// Moves to `phase`; every move is one of [`super::TRANSITIONS`].
+    pub fn enter(&mut self, phase: Phase) {
+        debug_assert!(
+            self.wf.phase == phase || super::TRANSITIONS.contains(&(self.wf.phase, phase)),
+            "{:?} -> {phase:?} is not in TRANSITIONS",
+            self.wf.phase
+        );
+        self.wf.phase = phase;
+    }
+
     pub fn log(&mut self, line: String) {
         self.wf.log.push_back(line);
         while self.wf.log.len() > LOG_LIMIT {
@@ -115,7 +125,7 @@ impl<'p> Machine<'p> {
         }
         self.wf.pending.push(pending);
         if self.wf.is_finished() {
-            self.wf.phase = Phase::Accepted;
+            self.enter(Phase::Accepted);
             self.wf.failures.clear();
             self.wf.collect_until = Some(self.now.plus(self.policy.collect_window));
         }
@@ -177,7 +187,7 @@ impl<'p> Machine<'p> {
                         }
                         batch.state = BatchState::InProgress;
                         batch.due = Some(self.now.plus(Duration::from_millis(batch.poll_interval_ms)));
-                        self.wf.phase = Phase::InProgress;
+                        self.enter(Phase::InProgress);
                     }
                 }
             }
@@ -251,13 +261,13 @@ impl<'p> Machine<'p> {
             resolve::start(self);
         } else if let Some(next) = self.wf.batches.front_mut() {
             next.due = Some(self.now);
-            self.wf.phase = Phase::Submitting;
+            self.enter(Phase::Submitting);
             if after_batch {
                 self.commands.push(Command::NextBatch);
                 self.hold = true;
             }
         } else {
-            self.wf.phase = if self.wf.failures.is_empty() { Phase::Completed } else { Phase::Failed };
+            self.enter(if self.wf.failures.is_empty() { Phase::Completed } else { Phase::Failed });
         }
     }
 
@@ -292,7 +302,6 @@ impl<'p> Machine<'p> {
                 batch.state = BatchState::Submitting;
                 batch.deadline = Some(now.plus(timeout));
                 batch.due = Some(now);
-                self.wf.phase = Phase::Submitting;
             }
             if batch.sent || batch.due.is_some_and(|d| d > now) {
                 return;

@@ -56,6 +56,27 @@ pub fn step_in_place(
     commands
 }
 
+/// Every change of [`Phase`] the workflow can make, in the order it can make
+/// them (a single [`step`] may pass through several). Debug builds assert each
+/// move against it; README.md's state diagram is tested against it.
+pub const TRANSITIONS: &[(Phase, Phase)] = &[
+    (Phase::Idle, Phase::Accepted),
+    (Phase::Completed, Phase::Accepted),
+    (Phase::Failed, Phase::Accepted),
+    (Phase::Accepted, Phase::Resolving),
+    (Phase::Resolving, Phase::Submitting),
+    (Phase::Resolving, Phase::Completed),
+    (Phase::Resolving, Phase::Failed),
+    (Phase::Submitting, Phase::InProgress),
+    (Phase::Submitting, Phase::Completed),
+    (Phase::Submitting, Phase::Failed),
+    (Phase::Submitting, Phase::Resolving),
+    (Phase::InProgress, Phase::Submitting),
+    (Phase::InProgress, Phase::Completed),
+    (Phase::InProgress, Phase::Failed),
+    (Phase::InProgress, Phase::Resolving),
+];
+
 /// What the seed's Choice states need to know after a task: wait, go on with
 /// the next batch, or stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -48,7 +48,7 @@ pub(super) fn start(m: &mut Machine) {
         notes: Vec::new(),
         cut_short: None,
     });
-    m.wf.phase = Phase::Resolving;
+    m.enter(Phase::Resolving);
 }
 
 /// Sends what is due; moves from gate to walk to plan when each is done.

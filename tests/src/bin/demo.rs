@@ -1,0 +1,283 @@
+//! `make demo` / `make demo-lambda`: the whole job on local stand-ins.
+//!
+//! Starts the CloudFront and Delivery API stand-ins, then either the Worker
+//! under `wrangler dev` (default) or the AWS body (`--lambda`: the webhook and
+//! workflow functions under a Lambda Runtime API, the state machine in
+//! aws-local-stepfunctions); sends a publish, signed by Contentful's own
+//! toolkit, for an entry two levels below two pages; and shows the workflow
+//! until CloudFront reports Completed. Everything it starts is stopped at the
+//! end, and on Ctrl-C.
+
+use invalidator_tests::runtime_api::RuntimeApi;
+use invalidator_tests::sandbox::{Config, Fixture, Sandbox};
+use invalidator_tests::toolkit::{self, repo_root, ToSign};
+use invalidator_tests::wrangler::WranglerDev;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "demo5ecret-demo5ecret-demo5ecret-demo5ecret-demo5ecret-demo5ecre";
+const DIST: &str = "EDEMO123";
+const RULES: &str = r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{category}/{slug}"],"always":["/"]}"#;
+
+fn say(line: impl AsRef<str>) {
+    println!("\x1b[1m{}\x1b[0m", line.as_ref());
+}
+
+fn settings(sb: &Sandbox) -> Vec<(&'static str, String)> {
+    vec![
+        ("CLOUDFRONT_DISTRIBUTION_ID", DIST.into()),
+        ("CLOUDFRONT_ENDPOINT", sb.cloudfront_url()),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".into()),
+        ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into()),
+        ("CONTENTFUL_SPACE_ID", "demo-space".into()),
+        ("CONTENTFUL_DELIVERY_TOKEN", "demo-delivery-token".into()),
+        ("CONTENTFUL_CDA_ENDPOINT", sb.contentful_url()),
+        ("CONTENTFUL_WEBHOOK_SECRET", SECRET.into()),
+        ("STATUS_TOKEN", "demo-status-token".into()),
+        ("PATH_RULES", RULES.into()),
+        ("COLLECT_WINDOW_SECONDS", "1".into()),
+        ("FRESHNESS_MAX_WAIT_SECONDS", "5".into()),
+    ]
+}
+
+fn signed_publish(path: &str) -> (Vec<(String, String)>, String) {
+    let body = json!({"metadata": {"tags": []}, "fields": {"label": {"en-US": "Shop the sale"}},
+        "sys": {"type": "Entry", "id": "cta-button", "revision": 4,
+            "space": {"sys": {"type": "Link", "linkType": "Space", "id": "demo-space"}},
+            "environment": {"sys": {"id": "master", "type": "Link", "linkType": "Environment"}},
+            "contentType": {"sys": {"type": "Link", "linkType": "ContentType", "id": "button"}}}})
+    .to_string();
+    let headers: serde_json::Map<String, Value> = [
+        ("content-type".to_string(), json!("application/vnd.contentful.management.v1+json")),
+        ("x-contentful-topic".to_string(), json!("ContentManagement.Entry.publish")),
+    ]
+    .into_iter()
+    .collect();
+    let request = ToSign { secret: SECRET.into(), method: "POST".into(), path: path.into(), headers: headers.clone(), body: body.clone(), timestamp: None };
+    let mut all: Vec<(String, String)> = headers.into_iter().map(|(k, v)| (k, v.as_str().unwrap().to_string())).collect();
+    all.extend(toolkit::sign(&[request]).remove(0));
+    (all, body)
+}
+
+async fn sandbox() -> Sandbox {
+    let fixture = Fixture::from_json(&std::fs::read_to_string(repo_root().join("tests/fixtures/content-graph.json")).unwrap()).unwrap();
+    // The Delivery API serves the new revision, as after a real publish.
+    let sb = Sandbox::start(Config {
+        cloudfront_port: 0,
+        contentful_port: 0,
+        access_key_id: "AKIDEXAMPLE".into(),
+        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+        delivery_token: "demo-delivery-token".into(),
+        in_progress_for: Duration::from_secs(12),
+        fixture,
+        faults: vec![],
+    })
+    .await
+    .expect("the stand-ins start");
+    sb.contentful_state.graph.lock().unwrap().entries.iter_mut().filter(|e| e.id == "cta-button").for_each(|e| e.revision = 4);
+    say(format!("CloudFront stand-in on {}, Delivery API stand-in on {}", sb.cloudfront_url(), sb.contentful_url()));
+    sb
+}
+
+fn story() {
+    say("The content graph: cta-button (a button) sits in hero-banner (a section), which both pages");
+    say("'home' (slugs home, startseite) and 'winter-sale' show; a blog post links the button directly.");
+}
+
+async fn worker_demo() -> Result<(), String> {
+    let sb = sandbox().await;
+    say("Starting wrangler dev (local mode, no account)...");
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let vars = settings(&sb);
+    let started = Instant::now();
+    let w = {
+        let dir = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || WranglerDev::start(&dir, &vars)).await.map_err(|e| e.to_string())?
+    };
+    say(format!("Worker ready on {} after {:.1} s", w.url(""), started.elapsed().as_secs_f64()));
+    story();
+    let (headers, body) = signed_publish("/webhooks/contentful");
+    let client = reqwest::Client::new();
+    let mut req = client.post(w.url("/webhooks/contentful")).body(body);
+    for (k, v) in &headers {
+        req = req.header(k, v);
+    }
+    let answer = req.send().await.map_err(|e| e.to_string())?;
+    let status = answer.status().as_u16();
+    let answer: Value = answer.json().await.map_err(|e| e.to_string())?;
+    say(format!("POST /webhooks/contentful (signed by @contentful/node-apps-toolkit) -> {status} {answer}"));
+    let t0 = Instant::now();
+    let mut last = String::new();
+    loop {
+        let page: Value = client
+            .get(w.url("/invalidations"))
+            .bearer_auth("demo-status-token")
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let d = &page[DIST];
+        let batch = &d["batches"][0];
+        let line = if batch.is_null() {
+            format!("workflow {}: collecting and resolving ({} change(s) waiting)", d["phase"].as_str().unwrap_or("starting"), d["waiting_changes"])
+        } else {
+            format!(
+                "workflow {} | batch {} {} | {} paths | invalidation {} | polls {} | retries {}",
+                d["phase"].as_str().unwrap_or("?"),
+                batch["sequence"],
+                batch["state"].as_str().unwrap_or("?"),
+                batch["path_count"],
+                batch["invalidation_id"].as_str().unwrap_or("-"),
+                batch["polls"],
+                batch["attempts"]
+            )
+        };
+        if line != last {
+            println!("[{:5.1}s] {line}", t0.elapsed().as_secs_f64());
+            last = line;
+        }
+        if batch["state"] == "completed" {
+            say(format!("Completed after {:.1} s. Paths invalidated:", t0.elapsed().as_secs_f64()));
+            for p in batch["paths"].as_array().cloned().unwrap_or_default() {
+                println!("  {}", p.as_str().unwrap_or_default());
+            }
+            return Ok(());
+        }
+        if batch["state"] == "failed" || t0.elapsed() > Duration::from_secs(120) {
+            return Err(format!("the demo did not complete: {page:#}\nwrangler log: {}", w.log.display()));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// A child process that is killed when dropped.
+struct Owned(Child);
+impl Drop for Owned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn function(name: &str, api: &RuntimeApi, env: &[(&'static str, String)]) -> Owned {
+    let exe = invalidator_tests::binaries::binary("invalidator-lambda", name);
+    Owned(
+        Command::new(exe)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
+            .envs(api.env())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the function starts"),
+    )
+}
+
+async fn lambda_demo() -> Result<(), String> {
+    let sb = sandbox().await;
+    // A Step Functions stand-in that takes StartExecution and keeps the input.
+    let states = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({"executionArn": "arn:aws:states:us-east-1:123456789012:execution:invalidator:demo", "startDate": 0})))
+        .mount(&states)
+        .await;
+    let mut env = settings(&sb);
+    env.retain(|(k, _)| *k != "COLLECT_WINDOW_SECONDS");
+    env.push(("COLLECT_WINDOW_SECONDS", "0".into()));
+    env.push(("POLL_FIRST_SECONDS", "3".into()));
+    env.push(("STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:invalidator".into()));
+    env.push(("STEPFUNCTIONS_ENDPOINT", states.uri()));
+    let webhook_api = RuntimeApi::start("webhook").await;
+    let workflow_api = RuntimeApi::start("workflow").await;
+    say("Building and starting the webhook and workflow functions under a local Lambda Runtime API...");
+    let _webhook = {
+        let (api, env) = (webhook_api.clone(), env.clone());
+        tokio::task::spawn_blocking(move || function("webhook", &api, &env)).await.map_err(|e| e.to_string())?
+    };
+    let _workflow = {
+        let (api, env) = (workflow_api.clone(), env.clone());
+        tokio::task::spawn_blocking(move || function("workflow", &api, &env)).await.map_err(|e| e.to_string())?
+    };
+    story();
+    let (headers, body) = signed_publish("/");
+    let headers: serde_json::Map<String, Value> = headers.into_iter().map(|(k, v)| (k, json!(v))).collect();
+    let event = json!({"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": headers,
+        "requestContext": {"http": {"method": "POST"}}, "body": body, "isBase64Encoded": false});
+    let answer = webhook_api.invoke(event.to_string().as_bytes(), Duration::from_secs(30)).await.map_err(|e| String::from_utf8_lossy(&e).into_owned())?;
+    let answer: Value = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+    say(format!("webhook function -> {} {}", answer["statusCode"], answer["body"].as_str().unwrap_or_default()));
+    let started = states.received_requests().await.unwrap_or_default();
+    let start = started.first().ok_or("the webhook function started no execution")?;
+    let start: Value = serde_json::from_slice(&start.body).map_err(|e| e.to_string())?;
+    say(format!("StartExecution name {} -> running the state machine (aws-local-stepfunctions):", start["name"].as_str().unwrap_or("?")));
+    let root = repo_root();
+    let mut child = Owned(
+        Command::new("node")
+            .arg("--require")
+            .arg(root.join("tests/js/polyfill.cjs"))
+            .arg(root.join("tests/js/run-state-machine.mjs"))
+            .arg(root.join("native-lambda/state-machine.asl.json"))
+            .arg(workflow_api.invoke_url())
+            .current_dir(&root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("node: {e}"))?,
+    );
+    child.0.stdin.take().unwrap().write_all(start["input"].as_str().unwrap_or("{}").as_bytes()).map_err(|e| e.to_string())?;
+    let stdout = child.0.stdout.take().unwrap();
+    let t0 = Instant::now();
+    let ok = tokio::task::spawn_blocking(move || {
+        let mut ok = false;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let e: Value = serde_json::from_str(&line).unwrap_or(json!({"raw": line}));
+            let at = t0.elapsed().as_secs_f64();
+            match e["event"].as_str() {
+                Some("StateEntered") => println!("[{at:5.1}s] -> {}", e["state"].as_str().unwrap_or("?")),
+                Some("StateExited") if e["route"].is_string() && e["state"].as_str().is_some_and(|s| s.starts_with("Linked") || s.starts_with("Check-Invalidation-Status")) => println!(
+                    "[{at:5.1}s]    {} done: phase {}, route {}, wait {} s",
+                    e["state"].as_str().unwrap_or("?"),
+                    e["phase"].as_str().unwrap_or("?"),
+                    e["route"].as_str().unwrap_or("?"),
+                    e["wait_seconds"]
+                ),
+                Some("ExecutionSucceeded") => ok = true,
+                Some("ExecutionFailed") | Some("StateFailed") => println!("[{at:5.1}s] failed: {e}"),
+                _ => {}
+            }
+        }
+        ok
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    if !ok {
+        return Err("the execution failed".into());
+    }
+    let invalidations = sb.invalidations();
+    say(format!("EndInvalidation after {:.1} s. CloudFront stand-in holds {} invalidation(s):", t0.elapsed().as_secs_f64(), invalidations.len()));
+    for inv in invalidations {
+        println!("  {} on {}: {}", inv.id, inv.distribution_id, inv.paths.join(" "));
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() {
+    let lambda = std::env::args().any(|a| a == "--lambda");
+    let demo = async { if lambda { lambda_demo().await } else { worker_demo().await } };
+    // Everything started is owned by the demo future: dropping it stops it all.
+    let outcome = tokio::select! {
+        r = demo => r,
+        _ = tokio::signal::ctrl_c() => Err("interrupted: stopped everything that was started".into()),
+    };
+    invalidator_tests::wrangler::kill_all();
+    if let Err(e) = outcome {
+        eprintln!("demo: {e}");
+        std::process::exit(1);
+    }
+}
