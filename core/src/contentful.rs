@@ -40,9 +40,11 @@ pub struct LinksPage {
 }
 
 impl LinksPage {
-    /// Where the next page starts, if there is one.
-    pub fn next_skip(&self) -> Option<u64> {
-        let next = self.skip + self.items.len() as u64;
+    /// Where the next page starts after this one, asked for at `requested`
+    /// (not the `skip` the server echoes: one that ignores `skip` must not
+    /// make the walk ask for the same page forever).
+    pub fn next_skip(&self, requested: u64) -> Option<u64> {
+        let next = requested + self.items.len() as u64;
         (next < self.total && !self.items.is_empty()).then_some(next)
     }
 }
@@ -210,12 +212,18 @@ mod tests {
         let page = read_links_page(&response(200, body)).unwrap();
         assert_eq!(page.items.len(), 2);
         assert_eq!(page.items[0].content_type.as_deref(), Some("page"));
-        assert_eq!(page.next_skip(), Some(2));
+        assert_eq!(page.next_skip(0), Some(2));
         let last = read_links_page(&response(200, r#"{"total":3,"skip":2,"items":[{"sys":{"id":"p3"}}]}"#)).unwrap();
-        assert_eq!(last.next_skip(), None);
-        // A server that stops short must not make the walk loop forever.
+        assert_eq!(last.next_skip(2), None);
+        // A server that stops short, or ignores skip, must not make the walk loop forever.
         let empty = read_links_page(&response(200, r#"{"total":9,"skip":4,"items":[]}"#)).unwrap();
-        assert_eq!(empty.next_skip(), None);
+        assert_eq!(empty.next_skip(4), None);
+        let ignores_skip = read_links_page(&response(
+            200,
+            r#"{"total":3,"skip":0,"items":[{"sys":{"id":"p1"}},{"sys":{"id":"p2"}}]}"#,
+        ))
+        .unwrap();
+        assert_eq!(ignores_skip.next_skip(2), None);
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub(super) fn start(m: &mut Machine) {
         requests: Vec::new(),
         next_level: BTreeSet::new(),
         visited,
+        links_seen: 0,
         paths: BTreeSet::new(),
         notes: Vec::new(),
         cut_short: None,
@@ -184,7 +185,8 @@ pub(super) fn on_links(m: &mut Machine, target: LinkTarget, skip: u64, result: R
     match result {
         Ok(page) => {
             r.requests.remove(i);
-            if let Some(next) = page.next_skip() {
+            r.links_seen += page.items.len() as u64;
+            if let Some(next) = page.next_skip(skip) {
                 r.requests.push(request(target, next, now));
             }
             for entry in page.items {

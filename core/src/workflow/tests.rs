@@ -175,6 +175,20 @@ fn pages_are_followed_until_total() {
 }
 
 #[test]
+fn a_server_that_ignores_skip_does_not_loop_the_walk() {
+    let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0")]));
+    sim.fire(Event::ChangeAccepted { change: change("a", "post", Some("a"), Action::Publish) });
+    // Always the first page, whatever skip was asked for.
+    let same = || LinksPage { total: 5, skip: 0, items: vec![entry("p1", "page", "one"), entry("p2", "page", "two")] };
+    let c = sim.fire(Event::LinksFetched { target: target("a"), skip: 0, result: Ok(same()) });
+    assert_eq!(c, vec![Command::FetchLinks { target: target("a"), skip: 2 }]);
+    let c = sim.fire(Event::LinksFetched { target: target("a"), skip: 2, result: Ok(same()) });
+    assert_eq!(c, vec![Command::FetchLinks { target: target("a"), skip: 4 }]);
+    let c = sim.fire(Event::LinksFetched { target: target("a"), skip: 4, result: Ok(same()) });
+    assert!(!c.contains(&Command::FetchLinks { target: target("a"), skip: 6 }), "{c:?}");
+}
+
+#[test]
 fn depth_and_size_limits_fall_back_to_everything() {
     let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0"), ("WALK_MAX_DEPTH", "1")]));
     sim.fire(Event::ChangeAccepted { change: change("a", "post", Some("a"), Action::Publish) });

@@ -80,6 +80,9 @@ pub struct Resolution {
     /// Entries found on this level, to be walked on the next.
     pub next_level: BTreeSet<String>,
     pub visited: BTreeSet<String>,
+    /// Links read so far, repeats included (bounded at 10 x WALK_MAX_ENTRIES).
+    #[serde(default)]
+    pub links_seen: u64,
     pub paths: BTreeSet<String>,
     pub notes: Vec<String>,
     /// Why the walk stopped early, if it did: the plan then falls back to `/*`.

@@ -55,14 +55,24 @@ fn signed_publish(path: &str) -> (Vec<(String, String)>, String) {
     ]
     .into_iter()
     .collect();
-    let request = ToSign { secret: SECRET.into(), method: "POST".into(), path: path.into(), headers: headers.clone(), body: body.clone(), timestamp: None };
-    let mut all: Vec<(String, String)> = headers.into_iter().map(|(k, v)| (k, v.as_str().unwrap().to_string())).collect();
+    let request = ToSign {
+        secret: SECRET.into(),
+        method: "POST".into(),
+        path: path.into(),
+        headers: headers.clone(),
+        body: body.clone(),
+        timestamp: None,
+    };
+    let mut all: Vec<(String, String)> =
+        headers.into_iter().map(|(k, v)| (k, v.as_str().unwrap().to_string())).collect();
     all.extend(toolkit::sign(&[request]).remove(0));
     (all, body)
 }
 
 async fn sandbox() -> Sandbox {
-    let fixture = Fixture::from_json(&std::fs::read_to_string(repo_root().join("tests/fixtures/content-graph.json")).unwrap()).unwrap();
+    let fixture =
+        Fixture::from_json(&std::fs::read_to_string(repo_root().join("tests/fixtures/content-graph.json")).unwrap())
+            .unwrap();
     // The Delivery API serves the new revision, as after a real publish.
     let sb = Sandbox::start(Config {
         cloudfront_port: 0,
@@ -76,7 +86,14 @@ async fn sandbox() -> Sandbox {
     })
     .await
     .expect("the stand-ins start");
-    sb.contentful_state.graph.lock().unwrap().entries.iter_mut().filter(|e| e.id == "cta-button").for_each(|e| e.revision = 4);
+    sb.contentful_state
+        .graph
+        .lock()
+        .unwrap()
+        .entries
+        .iter_mut()
+        .filter(|e| e.id == "cta-button")
+        .for_each(|e| e.revision = 4);
     say(format!("CloudFront stand-in on {}, Delivery API stand-in on {}", sb.cloudfront_url(), sb.contentful_url()));
     sb
 }
@@ -123,7 +140,11 @@ async fn worker_demo() -> Result<(), String> {
         let d = &page[DIST];
         let batch = &d["batches"][0];
         let line = if batch.is_null() {
-            format!("workflow {}: collecting and resolving ({} change(s) waiting)", d["phase"].as_str().unwrap_or("starting"), d["waiting_changes"])
+            format!(
+                "workflow {}: collecting and resolving ({} change(s) waiting)",
+                d["phase"].as_str().unwrap_or("starting"),
+                d["waiting_changes"]
+            )
         } else {
             format!(
                 "workflow {} | batch {} {} | {} paths | invalidation {} | polls {} | retries {}",
@@ -183,7 +204,9 @@ async fn lambda_demo() -> Result<(), String> {
     // A Step Functions stand-in that takes StartExecution and keeps the input.
     let states = wiremock::MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::method("POST"))
-        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({"executionArn": "arn:aws:states:us-east-1:123456789012:execution:invalidator:demo", "startDate": 0})))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(
+            json!({"executionArn": "arn:aws:states:us-east-1:123456789012:execution:invalidator:demo", "startDate": 0}),
+        ))
         .mount(&states)
         .await;
     let mut env = settings(&sb);
@@ -208,13 +231,19 @@ async fn lambda_demo() -> Result<(), String> {
     let headers: serde_json::Map<String, Value> = headers.into_iter().map(|(k, v)| (k, json!(v))).collect();
     let event = json!({"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": headers,
         "requestContext": {"http": {"method": "POST"}}, "body": body, "isBase64Encoded": false});
-    let answer = webhook_api.invoke(event.to_string().as_bytes(), Duration::from_secs(30)).await.map_err(|e| String::from_utf8_lossy(&e).into_owned())?;
+    let answer = webhook_api
+        .invoke(event.to_string().as_bytes(), Duration::from_secs(30))
+        .await
+        .map_err(|e| String::from_utf8_lossy(&e).into_owned())?;
     let answer: Value = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
     say(format!("webhook function -> {} {}", answer["statusCode"], answer["body"].as_str().unwrap_or_default()));
     let started = states.received_requests().await.unwrap_or_default();
     let start = started.first().ok_or("the webhook function started no execution")?;
     let start: Value = serde_json::from_slice(&start.body).map_err(|e| e.to_string())?;
-    say(format!("StartExecution name {} -> running the state machine (aws-local-stepfunctions):", start["name"].as_str().unwrap_or("?")));
+    say(format!(
+        "StartExecution name {} -> running the state machine (aws-local-stepfunctions):",
+        start["name"].as_str().unwrap_or("?")
+    ));
     let root = repo_root();
     let mut child = Owned(
         Command::new("node")
@@ -229,7 +258,13 @@ async fn lambda_demo() -> Result<(), String> {
             .spawn()
             .map_err(|e| format!("node: {e}"))?,
     );
-    child.0.stdin.take().unwrap().write_all(start["input"].as_str().unwrap_or("{}").as_bytes()).map_err(|e| e.to_string())?;
+    child
+        .0
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(start["input"].as_str().unwrap_or("{}").as_bytes())
+        .map_err(|e| e.to_string())?;
     let stdout = child.0.stdout.take().unwrap();
     let t0 = Instant::now();
     let ok = tokio::task::spawn_blocking(move || {
@@ -239,13 +274,20 @@ async fn lambda_demo() -> Result<(), String> {
             let at = t0.elapsed().as_secs_f64();
             match e["event"].as_str() {
                 Some("StateEntered") => println!("[{at:5.1}s] -> {}", e["state"].as_str().unwrap_or("?")),
-                Some("StateExited") if e["route"].is_string() && e["state"].as_str().is_some_and(|s| s.starts_with("Linked") || s.starts_with("Check-Invalidation-Status")) => println!(
-                    "[{at:5.1}s]    {} done: phase {}, route {}, wait {} s",
-                    e["state"].as_str().unwrap_or("?"),
-                    e["phase"].as_str().unwrap_or("?"),
-                    e["route"].as_str().unwrap_or("?"),
-                    e["wait_seconds"]
-                ),
+                Some("StateExited")
+                    if e["route"].is_string()
+                        && e["state"]
+                            .as_str()
+                            .is_some_and(|s| s.starts_with("Linked") || s.starts_with("Check-Invalidation-Status")) =>
+                {
+                    println!(
+                        "[{at:5.1}s]    {} done: phase {}, route {}, wait {} s",
+                        e["state"].as_str().unwrap_or("?"),
+                        e["phase"].as_str().unwrap_or("?"),
+                        e["route"].as_str().unwrap_or("?"),
+                        e["wait_seconds"]
+                    )
+                }
                 Some("ExecutionSucceeded") => ok = true,
                 Some("ExecutionFailed") | Some("StateFailed") => println!("[{at:5.1}s] failed: {e}"),
                 _ => {}
@@ -259,7 +301,11 @@ async fn lambda_demo() -> Result<(), String> {
         return Err("the execution failed".into());
     }
     let invalidations = sb.invalidations();
-    say(format!("EndInvalidation after {:.1} s. CloudFront stand-in holds {} invalidation(s):", t0.elapsed().as_secs_f64(), invalidations.len()));
+    say(format!(
+        "EndInvalidation after {:.1} s. CloudFront stand-in holds {} invalidation(s):",
+        t0.elapsed().as_secs_f64(),
+        invalidations.len()
+    ));
     for inv in invalidations {
         println!("  {} on {}: {}", inv.id, inv.distribution_id, inv.paths.join(" "));
     }
@@ -269,7 +315,13 @@ async fn lambda_demo() -> Result<(), String> {
 #[tokio::main]
 async fn main() {
     let lambda = std::env::args().any(|a| a == "--lambda");
-    let demo = async { if lambda { lambda_demo().await } else { worker_demo().await } };
+    let demo = async {
+        if lambda {
+            lambda_demo().await
+        } else {
+            worker_demo().await
+        }
+    };
     // Everything started is owned by the demo future: dropping it stops it all.
     let outcome = tokio::select! {
         r = demo => r,
