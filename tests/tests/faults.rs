@@ -33,11 +33,14 @@ enum Fault {
     Malformed,
 }
 
+/// An invalidation the fake CloudFront made: id, paths, polls left before Completed.
+type Made = (String, Vec<String>, u32);
+
 /// CloudFront and the Delivery API in one fake, with a fault plan.
 struct World {
     fault: Option<(Where, Fault, usize)>,
-    /// CallerReference → (id, paths, polls left before Completed).
-    invalidations: RefCell<BTreeMap<String, (String, Vec<String>, u32)>>,
+    /// By CallerReference.
+    invalidations: RefCell<BTreeMap<String, Made>>,
     faults_served: RefCell<usize>,
 }
 
