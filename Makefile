@@ -5,7 +5,7 @@ CARGO ?= cargo
 
 include $(wildcard mk/*.mk)
 
-.PHONY: help test fmt-check clippy unit wasm-core node-deps toolchain demo demo-lambda
+.PHONY: help test fmt-check clippy unit wasm-core node-deps toolchain demo demo-lambda bench bench-core
 
 help:
 	@echo "make test   - formatting, lints, every test, and the wasm32 build of the core"
@@ -48,3 +48,9 @@ demo: node-deps edge-build
 
 demo-lambda: node-deps
 	$(CARGO) run -q -p invalidator-tests --bin demo -- --lambda
+
+# Benchmarks print numbers; they never assert on time.
+bench-core:
+	$(CARGO) bench -p invalidator-core --bench core
+
+bench: bench-core bench-edge bench-lambda

@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         .body(body.to_vec())
         .unwrap();
     if let Ok(page) = read_links_page(&response) {
-        let _ = page.next_skip();
+        let _ = page.next_skip(page.skip);
     }
     let _ = read_revision(&response);
     let _ = read_entry(&response);

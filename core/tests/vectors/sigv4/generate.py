@@ -34,13 +34,23 @@ def case(name, method, url, headers, body, token):
     creds = Credentials(ACCESS_KEY, SECRET_KEY, token)
     request = AWSRequest(method=method, url=url, headers=dict(headers), data=body.encode("utf-8"))
     auth = SigV4Auth(creds, "cloudfront", "us-east-1")
+    # Record the canonical request and string to sign exactly as add_auth
+    # computes them (recomputing them afterwards would be wrong: by then the
+    # request carries an Authorization header, which would be canonicalised too).
+    seen = {}
+    canonical_request, string_to_sign = auth.canonical_request, auth.string_to_sign
+    auth.canonical_request = lambda r: seen.setdefault("cr", canonical_request(r))
+    auth.string_to_sign = lambda r, cr: seen.setdefault("sts", string_to_sign(r, cr))
     # botocore's own tests fix the time the same way: SigV4Auth reads it here.
     with mock.patch("botocore.auth.get_current_datetime", return_value=WHEN.replace(tzinfo=None)):
         auth.add_auth(request)
-        canonical = auth.canonical_request(request)
-        string_to_sign = auth.string_to_sign(request, canonical)
+    canonical, string_to_sign = seen["cr"], seen["sts"]
     authorization = request.headers["Authorization"]
     signed = authorization.split("SignedHeaders=")[1].split(",")[0]
+    # The recorded string to sign is the one the signature was made from.
+    assert authorization.endswith("Signature=" + auth.signature(string_to_sign, request)), name
+    assert canonical.split("\n")[-2] == signed, (name, canonical)
+    assert "authorization" not in canonical.lower(), name
     return {
         "name": name,
         "method": method,
