@@ -9,16 +9,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const SECRET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";
 
 async fn sandbox() -> Sandbox {
-    Sandbox::start(Config {
-        cloudfront_port: 0,
-        contentful_port: 0,
-        access_key_id: "AKIDEXAMPLE".into(),
-        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
-        delivery_token: "demo-delivery-token".into(),
-        in_progress_for: Duration::from_millis(800),
-        fixture: Fixture::from_json(include_str!("../fixtures/content-graph.json")).unwrap(),
-        faults: vec![],
-    })
+    Sandbox::start(Config::local(
+        Fixture::from_json(include_str!("../fixtures/content-graph.json")).unwrap(),
+        Duration::from_millis(800),
+        vec![],
+    ))
     .await
     .unwrap()
 }

@@ -21,18 +21,7 @@ fn fixture() -> Fixture {
 }
 
 async fn sandbox(fixture: Fixture, in_progress: Duration, faults: Vec<Fault>) -> Sandbox {
-    Sandbox::start(Config {
-        cloudfront_port: 0,
-        contentful_port: 0,
-        access_key_id: "AKIDEXAMPLE".into(),
-        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
-        delivery_token: "demo-delivery-token".into(),
-        in_progress_for: in_progress,
-        fixture,
-        faults,
-    })
-    .await
-    .unwrap()
+    Sandbox::start(Config::local(fixture, in_progress, faults)).await.unwrap()
 }
 
 fn vars(sb: &Sandbox) -> Vec<(&'static str, String)> {

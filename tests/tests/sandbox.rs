@@ -17,18 +17,7 @@ const FIXTURE: &str = include_str!("../fixtures/content-graph.json");
 async fn sandbox(page_size: usize, faults: Vec<Fault>) -> Sandbox {
     let mut fixture = Fixture::from_json(FIXTURE).unwrap();
     fixture.page_size = page_size;
-    Sandbox::start(Config {
-        cloudfront_port: 0,
-        contentful_port: 0,
-        access_key_id: "AKIDEXAMPLE".into(),
-        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
-        delivery_token: "demo-delivery-token".into(),
-        in_progress_for: Duration::from_millis(600),
-        fixture,
-        faults,
-    })
-    .await
-    .unwrap()
+    Sandbox::start(Config::local(fixture, Duration::from_millis(600), faults)).await.unwrap()
 }
 
 fn settings(sb: &Sandbox, secret: &str) -> Settings {

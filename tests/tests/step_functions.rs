@@ -82,16 +82,11 @@ fn the_asl_names_and_choices_match_the_core() {
 }
 
 async fn sandbox(faults: Vec<Fault>) -> Sandbox {
-    Sandbox::start(Config {
-        cloudfront_port: 0,
-        contentful_port: 0,
-        access_key_id: "AKIDEXAMPLE".into(),
-        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
-        delivery_token: "demo-delivery-token".into(),
-        in_progress_for: Duration::from_millis(2500),
-        fixture: Fixture::from_json(include_str!("../fixtures/content-graph.json")).unwrap(),
+    Sandbox::start(Config::local(
+        Fixture::from_json(include_str!("../fixtures/content-graph.json")).unwrap(),
+        Duration::from_millis(2500),
         faults,
-    })
+    ))
     .await
     .unwrap()
 }

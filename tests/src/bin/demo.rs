@@ -74,18 +74,8 @@ async fn sandbox() -> Sandbox {
         Fixture::from_json(&std::fs::read_to_string(repo_root().join("tests/fixtures/content-graph.json")).unwrap())
             .unwrap();
     // The Delivery API serves the new revision, as after a real publish.
-    let sb = Sandbox::start(Config {
-        cloudfront_port: 0,
-        contentful_port: 0,
-        access_key_id: "AKIDEXAMPLE".into(),
-        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
-        delivery_token: "demo-delivery-token".into(),
-        in_progress_for: Duration::from_secs(12),
-        fixture,
-        faults: vec![],
-    })
-    .await
-    .expect("the stand-ins start");
+    let sb =
+        Sandbox::start(Config::local(fixture, Duration::from_secs(12), vec![])).await.expect("the stand-ins start");
     sb.contentful_state
         .graph
         .lock()

@@ -62,18 +62,7 @@ async fn main() {
         fixture.entries.push(serde_json::from_value(card).unwrap());
         fixture.entries.push(serde_json::from_value(page).unwrap());
     }
-    let sb = Sandbox::start(Config {
-        cloudfront_port: 0,
-        contentful_port: 0,
-        access_key_id: "AKIDEXAMPLE".into(),
-        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
-        delivery_token: "demo-delivery-token".into(),
-        in_progress_for: Duration::from_secs(2),
-        fixture,
-        faults: vec![],
-    })
-    .await
-    .unwrap();
+    let sb = Sandbox::start(Config::local(fixture, Duration::from_secs(2), vec![])).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let vars: Vec<(&'static str, String)> = vec![
         ("CLOUDFRONT_DISTRIBUTION_ID", "EBENCH1".into()),

@@ -85,6 +85,23 @@ pub struct Config {
     pub faults: Vec<Fault>,
 }
 
+impl Config {
+    /// Free ports, the AWS test credentials (`AKIDEXAMPLE`) and the demo's
+    /// Delivery API token: what the tests and the demo use.
+    pub fn local(fixture: Fixture, in_progress_for: Duration, faults: Vec<Fault>) -> Config {
+        Config {
+            cloudfront_port: 0,
+            contentful_port: 0,
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+            delivery_token: "demo-delivery-token".into(),
+            in_progress_for,
+            fixture,
+            faults,
+        }
+    }
+}
+
 /// Both stand-ins, running on 127.0.0.1.
 pub struct Sandbox {
     pub cloudfront: SocketAddr,
