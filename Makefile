@@ -5,7 +5,7 @@ CARGO ?= cargo
 
 include $(wildcard mk/*.mk)
 
-.PHONY: help test fmt-check clippy unit wasm-core node-deps toolchain demo demo-lambda bench bench-core
+.PHONY: help test fmt-check clippy unit wasm-core node-deps toolchain demo demo-lambda bench bench-core bench-model
 
 help:
 	@echo "make test   - formatting, lints, every test, and the wasm32 build of the core"
@@ -53,4 +53,7 @@ demo-lambda: node-deps
 bench-core:
 	$(CARGO) bench -p invalidator-core --bench core
 
-bench: bench-core bench-edge bench-lambda
+bench-model:
+	$(CARGO) run --release -q -p invalidator-tests --bin model-bench
+
+bench: bench-core bench-model bench-edge bench-lambda
