@@ -94,26 +94,54 @@ async fn main() {
         r.send()
     };
 
-    // 1. Latency: the same few entries, signed just before sending (30 s TTL).
-    let mut latencies = Vec::with_capacity(sequential);
-    for chunk in (0..sequential).collect::<Vec<_>>().chunks(100) {
-        // Distinct revisions: each is a new publish, not a redelivery.
-        let bodies: Vec<String> = chunk.iter().map(|i| publish(&format!("card-{}", i % 5), 1000 + i)).collect();
-        for (headers, body) in sign_all(&bodies) {
-            let started = Instant::now();
-            let r = post(&headers, &body).await.unwrap();
-            latencies.push(started.elapsed());
-            assert_eq!(r.status().as_u16(), 202);
+    // 1. Latency at 1, 10 and 50 concurrent senders; distinct revisions make
+    // every request a new publish, signed just before sending (30 s TTL).
+    let mut revision = 1000;
+    for senders in [1usize, 10, 50] {
+        let count = if senders == 1 { sequential } else { sequential.max(senders) };
+        let mut latencies = Vec::with_capacity(count);
+        for chunk in (0..count).collect::<Vec<_>>().chunks(250) {
+            let bodies: Vec<String> = chunk
+                .iter()
+                .map(|i| {
+                    revision += 1;
+                    publish(&format!("card-{}", i % 5), revision)
+                })
+                .collect();
+            let signed = sign_all(&bodies);
+            let queue = std::sync::Arc::new(std::sync::Mutex::new(signed));
+            let mut tasks = Vec::new();
+            for _ in 0..senders {
+                let (queue, client, url) = (queue.clone(), client.clone(), wrangler.url("/webhooks/contentful"));
+                tasks.push(tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    loop {
+                        let Some((headers, body)) = queue.lock().unwrap().pop() else { break };
+                        let mut r = client.post(&url).body(body);
+                        for (k, v) in &headers {
+                            r = r.header(k, v);
+                        }
+                        let started = Instant::now();
+                        let status = r.send().await.unwrap().status().as_u16();
+                        mine.push(started.elapsed());
+                        assert_eq!(status, 202);
+                    }
+                    mine
+                }));
+            }
+            for t in tasks {
+                latencies.extend(t.await.unwrap());
+            }
         }
+        latencies.sort();
+        println!(
+            "webhook -> 202, {} signed requests from {senders} concurrent sender(s): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            latencies.len(),
+            percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
+            percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
+            latencies.last().unwrap().as_secs_f64() * 1000.0
+        );
     }
-    latencies.sort();
-    println!(
-        "webhook -> 202, {} sequential signed requests: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        latencies.len(),
-        percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
-        percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
-        latencies.last().unwrap().as_secs_f64() * 1000.0
-    );
 
     // Let the latency run's own invalidations finish, then count only the burst's.
     tokio::time::sleep(Duration::from_secs(15)).await;
