@@ -195,7 +195,8 @@ async fn twenty_publishes_within_a_second_make_one_invalidation() {
     let dir = tempfile::tempdir().unwrap();
     let mut v = vars(&sb);
     v.retain(|(k, _)| *k != "COLLECT_WINDOW_SECONDS");
-    v.push(("COLLECT_WINDOW_SECONDS", "2".into()));
+    // A window wide enough that a slow CI machine still sends all 20 inside it.
+    v.push(("COLLECT_WINDOW_SECONDS", "5".into()));
     let w = wrangler(dir.path(), v).await;
     let bodies: Vec<String> = (0..20).map(|i| publish_body(&format!("card-{i}"), "card", 1)).collect();
     let requests = signed(&bodies, None);
@@ -204,7 +205,11 @@ async fn twenty_publishes_within_a_second_make_one_invalidation() {
         let (status, answer) = post(&w, headers, body).await;
         assert_eq!(status, 202, "{answer}");
     }
-    assert!(started.elapsed() < Duration::from_secs(2), "the burst took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the burst took {:?}: longer than the window",
+        started.elapsed()
+    );
     wait_completed(&w, Duration::from_secs(60)).await;
     let invalidations = sb.invalidations();
     assert_eq!(invalidations.len(), 1, "one CreateInvalidation for the burst: {invalidations:#?}");
