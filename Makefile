@@ -56,4 +56,6 @@ bench-core:
 bench-model:
 	$(CARGO) run --release -q -p invalidator-tests --bin model-bench
 
-bench: bench-core bench-model bench-edge bench-lambda
+# All of them, several runs each, into BENCHMARKS.md.
+bench: node-deps edge-build
+	tools/bench.sh

@@ -170,8 +170,10 @@ async fn finish(wf: Workflow, event: Event, s: &Settings, clock: &VirtualClock, 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let s = settings();
-    println!("## Contentful cost (requests per walk)");
-    println!("| graph | entries | edges | Delivery API requests | one request per edge |");
+    println!("### Contentful cost (requests per walk)\n");
+    println!(
+        "| graph | entries | edges | Delivery API requests | one request per edge |\n| --- | --- | --- | --- | --- |"
+    );
     for total in [50, 500] {
         let clock = VirtualClock::at(START);
         let (parents, edges) = graph(total);
@@ -187,8 +189,8 @@ async fn main() {
         println!("| 3 levels | {total} | {edges} | {} | {edges} |", http.cda_requests.get());
     }
 
-    println!("\n## Completion lag (CloudFront completes after T)");
-    println!("| T | Worker: seen at, polls | Lambda: seen at, polls | fixed 60 s wait: seen at, polls |");
+    println!("\n### Completion lag (CloudFront completes after T)\n");
+    println!("| T | Worker: seen at, polls | Lambda: seen at, polls | fixed 60 s wait: seen at, polls |\n| --- | --- | --- | --- |");
     for t in [7u64, 30, 90] {
         let clock = VirtualClock::at(START);
         let http = fake(&clock, BTreeMap::new(), Duration::from_secs(t));
@@ -239,8 +241,8 @@ async fn main() {
         );
     }
 
-    println!("\n## Coalescing (publishes arriving within the 2 s collection window)");
-    println!("| burst | CloudFront requests | paths billed | the seed: requests, paths |");
+    println!("\n### Coalescing (publishes arriving within the 2 s collection window)\n");
+    println!("| burst | CloudFront requests | paths billed | the seed: requests, paths |\n| --- | --- | --- | --- |");
     for burst in [10usize, 200, 1000] {
         let clock = VirtualClock::at(START);
         let http = fake(&clock, BTreeMap::new(), Duration::from_secs(5));

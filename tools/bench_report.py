@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Turns the raw outputs of tools/bench.sh into BENCHMARKS.md: median and range per number."""
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+
+out, runs = sys.argv[1], int(sys.argv[2])
+
+
+def read(name):
+    with open(os.path.join(out, name)) as f:
+        return f.read()
+
+
+def fmt(values, unit):
+    if unit == "µs" and min(values) >= 1000:
+        values, unit = [v / 1000 for v in values], "ms"
+    med = statistics.median(values)
+    return f"{med:.4g} {unit} ({min(values):.4g}–{max(values):.4g})"
+
+
+def collect(pattern, files, groups):
+    """{key: [values per run]} for every match of pattern in each file."""
+    found = {}
+    for text in files:
+        for m in re.finditer(pattern, text, re.M):
+            key = m.group(groups[0])
+            found.setdefault(key, []).append([float(m.group(g)) for g in groups[1:]])
+    return found
+
+
+def version(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip().splitlines()[0]
+    except Exception:  # noqa: BLE001 - informative only
+        return "?"
+
+
+cpu = "?"
+with open("/proc/cpuinfo") as f:
+    for line in f:
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+mem = open("/proc/meminfo").readline().split()[1]
+print("# Benchmarks\n")
+print("Written by `make bench` (tools/bench.sh): every number is the median of "
+      f"{runs} runs, with the range in brackets. Machine: {os.cpu_count()} cores, {cpu}, "
+      f"{int(mem) // 1024 // 1024} GiB, {platform.system()} {platform.release()}; "
+      f"{version(['rustc', '--version'])}; node {version(['node', '--version'])}. "
+      "The machine is shared: expect noise.\n")
+
+core = [read(f"core-{i}.txt") for i in range(1, runs + 1)]
+print("## Core (criterion)\n\n`cargo bench -p invalidator-core --bench core -- --warm-up-time 1 --measurement-time 4`\n")
+print("| benchmark | time |\n| --- | --- |")
+units = {"ns": 1e-3, "µs": 1, "us": 1, "ms": 1e3, "s": 1e6}
+for name in ["webhook: verify + parse + plan", "plan: 5,000-entry walk to batches", "sigv4: sign a 50-path CreateInvalidation"]:
+    vals = []
+    for text in core:
+        m = re.search(re.escape(name) + r"\s+time:\s+\[\S+ \S+ (\S+) (\S+)", text)
+        if m:
+            vals.append(float(m.group(1)) * units[m.group(2)])
+    if vals:
+        print(f"| {name} | {fmt(vals, 'µs')} |")
+
+edge = [read(f"edge-{i}.txt") for i in range(1, runs + 1)]
+print("\n## Worker under `wrangler dev` (edge-bench)\n\n`target/release/edge-bench` (stand-ins on 127.0.0.1, webhooks signed by the toolkit)\n")
+print("| senders | p50 | p99 |\n| --- | --- | --- |")
+lat = collect(r"from (\d+) concurrent sender\(s\): p50 ([\d.]+) ms, p99 ([\d.]+) ms", edge, [1, 2, 3])
+for senders, vals in lat.items():
+    print(f"| {senders} | {fmt([v[0] for v in vals], 'ms')} | {fmt([v[1] for v in vals], 'ms')} |")
+burst = collect(r"burst of (\d+) publishes over [\d.]+ s: (\d+) CreateInvalidation request\(s\), (\d+) paths", edge, [1, 2, 3])
+for b, vals in burst.items():
+    print(f"\nBurst of {b} publishes over 2 s: {fmt([v[0] for v in vals], 'CreateInvalidation requests')}, "
+          f"{fmt([v[1] for v in vals], 'paths')} (the seed: {b} requests).")
+
+lam = [read(f"lambda-{i}.txt") for i in range(1, runs + 1)]
+print("\n## Lambda binaries (lambda-bench)\n\n`target/release/lambda-bench` (release, opt-level z, LTO, stripped; local Lambda Runtime API)\n")
+print("| binary | size | cold start to first answer (median of 20 per run) |\n| --- | --- | --- |")
+sizes = collect(r"^(\w+): ([\d.]+) MiB", lam, [1, 2])
+cold = collect(r"^(\w+): cold start to first answer, \d+ runs: median ([\d.]+) ms", lam, [1, 2])
+for name, vals in sizes.items():
+    c = cold.get(name)
+    print(f"| {name} | {fmt([v[0] for v in vals], 'MiB')} | {fmt([v[0] for v in c], 'ms') if c else '—'} |")
+
+print("\n## Model (model-bench: the real driver, virtual time)\n\n`target/release/model-bench`\n")
+print(read("model.txt"))
