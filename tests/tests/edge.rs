@@ -25,24 +25,22 @@ async fn sandbox(fixture: Fixture, in_progress: Duration, faults: Vec<Fault>) ->
 }
 
 fn vars(sb: &Sandbox) -> Vec<(&'static str, String)> {
-    vec![
-        ("CLOUDFRONT_DISTRIBUTION_ID", DIST.into()),
-        ("CLOUDFRONT_ENDPOINT", sb.cloudfront_url()),
-        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".into()),
-        ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into()),
-        ("CONTENTFUL_SPACE_ID", "demo-space".into()),
-        ("CONTENTFUL_DELIVERY_TOKEN", "demo-delivery-token".into()),
-        ("CONTENTFUL_CDA_ENDPOINT", sb.contentful_url()),
-        ("CONTENTFUL_WEBHOOK_SECRET", SECRET.into()),
-        ("STATUS_TOKEN", STATUS_TOKEN.into()),
-        ("PATH_RULES", r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{category}/{slug}"],"always":["/"]}"#.into()),
-        ("COLLECT_WINDOW_SECONDS", "1".into()),
-        ("FRESHNESS_MAX_WAIT_SECONDS", "2".into()),
-        ("POLL_FIRST_SECONDS", "0.5".into()),
-        ("POLL_MAX_SECONDS", "2".into()),
-        ("RETRY_BASE_SECONDS", "0.2".into()),
-        ("RETRY_MAX_SECONDS", "1".into()),
-    ]
+    sb.settings(DIST, SECRET)
+        .into_iter()
+        .chain([
+            ("STATUS_TOKEN", STATUS_TOKEN.into()),
+            (
+                "PATH_RULES",
+                r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{category}/{slug}"],"always":["/"]}"#.into(),
+            ),
+            ("COLLECT_WINDOW_SECONDS", "1".into()),
+            ("FRESHNESS_MAX_WAIT_SECONDS", "2".into()),
+            ("POLL_FIRST_SECONDS", "0.5".into()),
+            ("POLL_MAX_SECONDS", "2".into()),
+            ("RETRY_BASE_SECONDS", "0.2".into()),
+            ("RETRY_MAX_SECONDS", "1".into()),
+        ])
+        .collect()
 }
 
 /// Starts wrangler off the async runtime (its readiness wait blocks).

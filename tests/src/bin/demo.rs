@@ -26,20 +26,15 @@ fn say(line: impl AsRef<str>) {
 }
 
 fn settings(sb: &Sandbox) -> Vec<(&'static str, String)> {
-    vec![
-        ("CLOUDFRONT_DISTRIBUTION_ID", DIST.into()),
-        ("CLOUDFRONT_ENDPOINT", sb.cloudfront_url()),
-        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".into()),
-        ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into()),
-        ("CONTENTFUL_SPACE_ID", "demo-space".into()),
-        ("CONTENTFUL_DELIVERY_TOKEN", "demo-delivery-token".into()),
-        ("CONTENTFUL_CDA_ENDPOINT", sb.contentful_url()),
-        ("CONTENTFUL_WEBHOOK_SECRET", SECRET.into()),
-        ("STATUS_TOKEN", "demo-status-token".into()),
-        ("PATH_RULES", RULES.into()),
-        ("COLLECT_WINDOW_SECONDS", "1".into()),
-        ("FRESHNESS_MAX_WAIT_SECONDS", "5".into()),
-    ]
+    sb.settings(DIST, SECRET)
+        .into_iter()
+        .chain([
+            ("STATUS_TOKEN", "demo-status-token".into()),
+            ("PATH_RULES", RULES.into()),
+            ("COLLECT_WINDOW_SECONDS", "1".into()),
+            ("FRESHNESS_MAX_WAIT_SECONDS", "5".into()),
+        ])
+        .collect()
 }
 
 fn signed_publish(path: &str) -> (Vec<(String, String)>, String) {

@@ -64,23 +64,19 @@ async fn main() {
     }
     let sb = Sandbox::start(Config::local(fixture, Duration::from_secs(2), vec![])).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let vars: Vec<(&'static str, String)> = vec![
-        ("CLOUDFRONT_DISTRIBUTION_ID", "EBENCH1".into()),
-        ("CLOUDFRONT_ENDPOINT", sb.cloudfront_url()),
-        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".into()),
-        ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into()),
-        ("CONTENTFUL_SPACE_ID", "demo-space".into()),
-        ("CONTENTFUL_DELIVERY_TOKEN", "demo-delivery-token".into()),
-        ("CONTENTFUL_CDA_ENDPOINT", sb.contentful_url()),
-        ("CONTENTFUL_WEBHOOK_SECRET", SECRET.into()),
-        ("STATUS_TOKEN", "bench".into()),
-        ("PATH_RULES", r#"{"page":["/{slug}"],"always":["/"]}"#.into()),
-        ("FRESHNESS_MAX_WAIT_SECONDS", "0".into()),
-        ("POLL_FIRST_SECONDS", "1".into()),
-        ("PATH_BUDGET", "3000".into()),
-        ("BATCH_MAX_PATHS", "3000".into()),
-        ("WALK_MAX_ENTRIES", "5000".into()),
-    ];
+    let vars: Vec<(&'static str, String)> = sb
+        .settings("EBENCH1", SECRET)
+        .into_iter()
+        .chain([
+            ("STATUS_TOKEN", "bench".into()),
+            ("PATH_RULES", r#"{"page":["/{slug}"],"always":["/"]}"#.into()),
+            ("FRESHNESS_MAX_WAIT_SECONDS", "0".into()),
+            ("POLL_FIRST_SECONDS", "1".into()),
+            ("PATH_BUDGET", "3000".into()),
+            ("BATCH_MAX_PATHS", "3000".into()),
+            ("WALK_MAX_ENTRIES", "5000".into()),
+        ])
+        .collect();
     let wrangler = {
         let dir = dir.path().to_path_buf();
         tokio::task::spawn_blocking(move || WranglerDev::start(&dir, &vars)).await.unwrap()

@@ -149,6 +149,21 @@ impl Sandbox {
     pub fn contentful_url(&self) -> String {
         format!("http://{}", self.contentful)
     }
+    /// The settings that point a body at these stand-ins, with their credentials.
+    pub fn settings(&self, distribution: &str, webhook_secret: &str) -> Vec<(&'static str, String)> {
+        let expected = &self.cloudfront_state.expected;
+        vec![
+            ("CLOUDFRONT_DISTRIBUTION_ID", distribution.to_string()),
+            ("CLOUDFRONT_ENDPOINT", self.cloudfront_url()),
+            ("AWS_ACCESS_KEY_ID", expected.access_key_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY", expected.secret_access_key.clone()),
+            ("CONTENTFUL_SPACE_ID", self.contentful_state.graph.lock().unwrap().space.clone()),
+            ("CONTENTFUL_DELIVERY_TOKEN", self.contentful_state.token.clone()),
+            ("CONTENTFUL_CDA_ENDPOINT", self.contentful_url()),
+            ("CONTENTFUL_WEBHOOK_SECRET", webhook_secret.to_string()),
+        ]
+    }
+
     pub fn invalidations(&self) -> Vec<cloudfront::StoredInvalidation> {
         self.cloudfront_state.invalidations.lock().unwrap().clone()
     }
