@@ -121,9 +121,9 @@ pub fn classify_error(response: &HttpResponse) -> Failure {
                 .and_then(|v| v.trim().parse::<f64>().ok())
                 .filter(|s| s.is_finite() && *s >= 0.0)
                 .map(|s| Duration::from_millis((s * 1000.0) as u64));
-            Failure::retry_later(reset, reason)
+            Failure::busy(reset, reason)
         }
-        s if s >= 500 => Failure::retry_now(reason),
+        s if s >= 500 => Failure::transient(reason),
         _ => Failure::permanent(reason),
     }
 }
@@ -135,11 +135,11 @@ fn json_of(response: &HttpResponse) -> Result<Value, Failure> {
     }
     // A 2xx we cannot read is the server's (or a proxy's) fault: ask again.
     serde_json::from_slice(response.body())
-        .map_err(|e| Failure::retry_now(format!("Contentful Delivery API answer is not JSON: {e}")))
+        .map_err(|e| Failure::transient(format!("Contentful Delivery API answer is not JSON: {e}")))
 }
 
 fn malformed(what: &str) -> Failure {
-    Failure::retry_now(format!("Contentful Delivery API answer has no {what}"))
+    Failure::transient(format!("Contentful Delivery API answer has no {what}"))
 }
 
 /// Reads one `links_to_*` page.
@@ -234,12 +234,12 @@ mod tests {
             .body(br#"{"message":"slow down"}"#.to_vec())
             .unwrap();
         let f = read_links_page(&limited).unwrap_err();
-        assert_eq!(f.class, Class::RetryLater { after_ms: Some(3000) });
+        assert_eq!(f.class, Class::Busy { after_ms: Some(3000) });
         assert!(f.reason.contains("slow down"));
-        assert_eq!(read_links_page(&response(503, "")).unwrap_err().class, Class::RetryNow);
+        assert_eq!(read_links_page(&response(503, "")).unwrap_err().class, Class::Backoff);
         assert_eq!(read_links_page(&response(401, "{}")).unwrap_err().class, Class::Permanent);
-        assert_eq!(read_links_page(&response(200, "{nope")).unwrap_err().class, Class::RetryNow);
-        assert_eq!(read_links_page(&response(200, r#"{"items":[]}"#)).unwrap_err().class, Class::RetryNow);
+        assert_eq!(read_links_page(&response(200, "{nope")).unwrap_err().class, Class::Backoff);
+        assert_eq!(read_links_page(&response(200, r#"{"items":[]}"#)).unwrap_err().class, Class::Backoff);
     }
 
     #[test]

@@ -10,15 +10,24 @@ use crate::contentful;
 use crate::io::{Clock, HttpClient};
 use crate::retry::Failure;
 use crate::settings::{CloudFrontSettings, ContentfulSettings, Policy};
+use crate::entropy::mix;
 use crate::time::Timestamp;
-use crate::workflow::{step_in_place, Command, Event, Workflow};
+use crate::workflow::{step, Command, Event, Next, Workflow};
 use futures::future::LocalBoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// What a body needs to hand the driver.
-pub struct Services<'a, H, C> {
+/// Requests a Worker keeps open at once: the Workers runtime allows six
+/// simultaneous outgoing connections per request.
+pub const WORKER_CONNECTIONS: usize = 6;
+/// Requests a native body (Lambda, CLI) sends at once: a walk level goes
+/// quickly, and Contentful's rate limit is not provoked.
+pub const NATIVE_CONNECTIONS: usize = 8;
+
+/// What the driver runs a workflow with: the body's HTTP client and clock,
+/// the settings its requests need, and how many may be out at once.
+pub struct Setup<'a, H, C> {
     pub http: &'a H,
     pub clock: &'a C,
     pub cloudfront: &'a CloudFrontSettings,
@@ -34,55 +43,51 @@ pub struct Services<'a, H, C> {
 pub enum Stop {
     /// Deliver `TimerFired` at this time.
     SleepUntil(Timestamp),
-    /// A batch ended and the next is ready: deliver `TimerFired` to submit it.
-    NextBatch,
+    /// A batch ended and the next is ready: deliver `TimerFired` now (a
+    /// body may persist first).
+    GoOn,
     /// Nothing to do until a new change arrives.
     Finished,
 }
 
 /// Runs `event` and everything it leads to, until the workflow must wait.
-/// `seed` is the randomness for backoff jitter.
+/// `entropy` is the body's randomness.
 pub async fn run<H: HttpClient, C: Clock>(
     mut workflow: Workflow,
     event: Event,
-    services: &Services<'_, H, C>,
-    seed: u64,
+    setup: &Setup<'_, H, C>,
+    entropy: u64,
 ) -> (Workflow, Stop) {
     let mut events = VecDeque::from([event]);
     let mut outbox: VecDeque<Command> = VecDeque::new();
     let mut in_flight: FuturesUnordered<LocalBoxFuture<'_, Event>> = FuturesUnordered::new();
-    let mut rest: Option<Stop> = None;
+    let mut next = Next::AwaitAnswers;
     let mut steps: u64 = 0;
     loop {
         while let Some(event) = events.pop_front() {
             steps += 1;
-            let now = services.clock.now();
-            let commands = step_in_place(&mut workflow, services.policy, event, now, splitmix(seed ^ steps));
-            rest = None;
-            for command in commands {
-                match command {
-                    Command::WakeAt { at } => rest = Some(Stop::SleepUntil(at)),
-                    Command::NextBatch => rest = Some(Stop::NextBatch),
-                    Command::Finished => rest = Some(Stop::Finished),
-                    request => outbox.push_back(request),
-                }
-            }
+            let now = setup.clock.now();
+            let step = step(&mut workflow, setup.policy, event, now, mix(entropy ^ steps));
+            outbox.extend(step.commands);
+            next = step.next;
         }
-        while in_flight.len() < services.concurrency.max(1) {
+        while in_flight.len() < setup.concurrency.max(1) {
             let Some(command) = outbox.pop_front() else {
                 break;
             };
-            in_flight.push(Box::pin(execute(command, services)));
+            in_flight.push(Box::pin(execute(command, setup)));
         }
         if let Some(event) = in_flight.next().await {
             events.push_back(event);
             continue;
         }
-        match rest.take() {
-            Some(Stop::SleepUntil(at)) if at <= services.clock.now() => events.push_back(Event::TimerFired),
-            Some(stop) => return (workflow, stop),
-            // Nothing in flight and nothing asked for cannot happen; wake now to be safe.
-            None => return (workflow, Stop::SleepUntil(services.clock.now())),
+        match next {
+            Next::WakeAt(at) if at <= setup.clock.now() => events.push_back(Event::TimerFired),
+            Next::WakeAt(at) => return (workflow, Stop::SleepUntil(at)),
+            Next::GoOn => return (workflow, Stop::GoOn),
+            Next::Finished => return (workflow, Stop::Finished),
+            // Waiting for answers with none in flight cannot happen; wake now to be safe.
+            Next::AwaitAnswers => return (workflow, Stop::SleepUntil(setup.clock.now())),
         }
     }
 }
@@ -93,7 +98,7 @@ pub async fn run<H: HttpClient, C: Clock>(
 pub async fn plan_only<H: HttpClient, C: Clock, S: Sleep>(
     mut workflow: Workflow,
     event: Event,
-    services: &Services<'_, H, C>,
+    setup: &Setup<'_, H, C>,
     sleeper: &S,
 ) -> Workflow {
     let mut events = VecDeque::from([event]);
@@ -103,21 +108,23 @@ pub async fn plan_only<H: HttpClient, C: Clock, S: Sleep>(
     loop {
         while let Some(event) = events.pop_front() {
             steps += 1;
-            let commands = step_in_place(&mut workflow, services.policy, event, services.clock.now(), splitmix(steps));
-            for command in commands {
-                match command {
-                    Command::CreateInvalidation { .. } | Command::Finished | Command::NextBatch => return workflow,
-                    Command::WakeAt { at } => {
-                        sleeper.sleep(services.clock.now().until(at)).await;
-                        events.push_back(Event::TimerFired);
-                    }
-                    request => outbox.push_back(request),
+            let step = step(&mut workflow, setup.policy, event, setup.clock.now(), mix(steps));
+            if step.commands.iter().any(|c| matches!(c, Command::CreateInvalidation { .. })) {
+                return workflow;
+            }
+            outbox.extend(step.commands);
+            match step.next {
+                Next::Finished | Next::GoOn => return workflow,
+                Next::WakeAt(at) if outbox.is_empty() && in_flight.is_empty() => {
+                    sleeper.sleep(setup.clock.now().until(at)).await;
+                    events.push_back(Event::TimerFired);
                 }
+                _ => {}
             }
         }
-        while in_flight.len() < services.concurrency.max(1) {
+        while in_flight.len() < setup.concurrency.max(1) {
             let Some(command) = outbox.pop_front() else { break };
-            in_flight.push(Box::pin(execute(command, services)));
+            in_flight.push(Box::pin(execute(command, setup)));
         }
         match in_flight.next().await {
             Some(event) => events.push_back(event),
@@ -138,33 +145,26 @@ pub trait Sleep {
 pub async fn run_to_end<H: HttpClient, C: Clock, S: Sleep>(
     workflow: Workflow,
     event: Event,
-    services: &Services<'_, H, C>,
+    setup: &Setup<'_, H, C>,
     sleeper: &S,
-    seed: u64,
+    entropy: u64,
     mut on_stop: impl FnMut(&Workflow, Stop),
 ) -> Workflow {
-    let (mut workflow, mut stop) = run(workflow, event, services, seed).await;
+    let (mut workflow, mut stop) = run(workflow, event, setup, entropy).await;
     let mut round = 0u64;
     loop {
         on_stop(&workflow, stop);
         match stop {
             Stop::Finished => return workflow,
-            Stop::NextBatch => {}
-            Stop::SleepUntil(at) => sleeper.sleep(services.clock.now().until(at)).await,
+            Stop::GoOn => {}
+            Stop::SleepUntil(at) => sleeper.sleep(setup.clock.now().until(at)).await,
         }
         round += 1;
-        (workflow, stop) = run(workflow, Event::TimerFired, services, splitmix(seed.wrapping_add(round))).await;
+        (workflow, stop) = run(workflow, Event::TimerFired, setup, mix(entropy.wrapping_add(round))).await;
     }
 }
 
-fn splitmix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Services<'_, H, C>) -> Event {
+async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Setup<'_, H, C>) -> Event {
     match command {
         Command::FetchRevision { target } => {
             let result = match s.contentful {
@@ -196,9 +196,6 @@ async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Services<'_, H, 
             let request = cloudfront::get_invalidation(s.cloudfront, &distribution_id, &invalidation_id, s.clock.now());
             Event::InvalidationChecked { sequence, result: send(s, request, cloudfront::read_invalidation).await }
         }
-        Command::WakeAt { .. } | Command::NextBatch | Command::Finished => {
-            unreachable!("the driver keeps control commands to itself")
-        }
     }
 }
 
@@ -207,7 +204,7 @@ fn no_contentful() -> Failure {
 }
 
 async fn send<H: HttpClient, C: Clock, T>(
-    s: &Services<'_, H, C>,
+    s: &Setup<'_, H, C>,
     request: Result<crate::io::HttpRequest, crate::sigv4::SignError>,
     read: fn(&crate::io::HttpResponse) -> Result<T, Failure>,
 ) -> Result<T, Failure> {

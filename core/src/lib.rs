@@ -7,6 +7,7 @@
 pub mod cloudfront;
 pub mod contentful;
 pub mod driver;
+pub mod entropy;
 pub mod io;
 pub mod time;
 

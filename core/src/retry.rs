@@ -13,10 +13,11 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "class")]
 pub enum Class {
-    /// Transient: retry after a short backoff, a bounded number of times.
-    RetryNow,
+    /// Transient (5xx, a timeout): back off briefly, then retry, a bounded
+    /// number of times in a row (`RETRY_MAX_ATTEMPTS`).
+    Backoff,
     /// The service is busy: retry after `after_ms` (or a longer backoff), without an attempt limit.
-    RetryLater { after_ms: Option<u64> },
+    Busy { after_ms: Option<u64> },
     /// Retrying cannot help.
     Permanent,
     /// The service refused what the request carried (an invalid path, a batch
@@ -33,15 +34,19 @@ pub struct Failure {
 }
 
 impl Failure {
-    pub fn retry_now(reason: impl Into<String>) -> Self {
-        Failure { class: Class::RetryNow, reason: reason.into() }
+    /// A transient failure, retried after a backoff.
+    pub fn transient(reason: impl Into<String>) -> Self {
+        Failure { class: Class::Backoff, reason: reason.into() }
     }
-    pub fn retry_later(after: Option<Duration>, reason: impl Into<String>) -> Self {
-        Failure { class: Class::RetryLater { after_ms: after.map(|d| d.as_millis() as u64) }, reason: reason.into() }
+    /// A busy service, waited out (`after`: the wait it asked for).
+    pub fn busy(after: Option<Duration>, reason: impl Into<String>) -> Self {
+        Failure { class: Class::Busy { after_ms: after.map(|d| d.as_millis() as u64) }, reason: reason.into() }
     }
+    /// A failure no retry can mend.
     pub fn permanent(reason: impl Into<String>) -> Self {
         Failure { class: Class::Permanent, reason: reason.into() }
     }
+    /// A request whose content was refused; a part of it may pass.
     pub fn refused(reason: impl Into<String>) -> Self {
         Failure { class: Class::Refused, reason: reason.into() }
     }
@@ -49,11 +54,11 @@ impl Failure {
 
 impl From<crate::io::TransportError> for Failure {
     fn from(e: crate::io::TransportError) -> Self {
-        Failure::retry_now(e.to_string())
+        Failure::transient(e.to_string())
     }
 }
 
-/// Full-jitter exponential backoff: a delay in `[d/2, d]` where
+/// Exponential backoff with equal jitter: a delay in `[d/2, d]` where
 /// `d = min(cap, base * 2^(attempt-1))`, placed by `entropy`.
 pub fn backoff(attempt: u32, base: Duration, cap: Duration, entropy: u64) -> Duration {
     let exp = attempt.saturating_sub(1).min(30);
@@ -65,9 +70,9 @@ pub fn backoff(attempt: u32, base: Duration, cap: Duration, entropy: u64) -> Dur
 /// The delay before retrying `failure` for the `attempt`-th time (1-based).
 pub fn delay(failure: &Failure, attempt: u32, base: Duration, cap: Duration, entropy: u64) -> Duration {
     match failure.class {
-        Class::RetryLater { after_ms: Some(ms) } => Duration::from_millis(ms).max(base),
+        Class::Busy { after_ms: Some(ms) } => Duration::from_millis(ms).max(base),
         // Busy services get the slower schedule: start at 10x the base.
-        Class::RetryLater { after_ms: None } => backoff(attempt, base.saturating_mul(10), cap.max(base * 10), entropy),
+        Class::Busy { after_ms: None } => backoff(attempt, base.saturating_mul(10), cap.max(base * 10), entropy),
         _ => backoff(attempt, base, cap, entropy),
     }
 }
@@ -93,9 +98,9 @@ mod tests {
 
     #[test]
     fn a_stated_wait_is_honoured() {
-        let f = Failure::retry_later(Some(Duration::from_secs(7)), "429");
+        let f = Failure::busy(Some(Duration::from_secs(7)), "429");
         assert_eq!(delay(&f, 3, Duration::from_secs(1), Duration::from_secs(60), 9), Duration::from_secs(7));
-        let busy = Failure::retry_later(None, "TooManyInvalidationsInProgress");
+        let busy = Failure::busy(None, "TooManyInvalidationsInProgress");
         assert!(delay(&busy, 1, Duration::from_secs(1), Duration::from_secs(60), 0) >= Duration::from_secs(5));
     }
 }

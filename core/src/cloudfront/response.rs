@@ -84,11 +84,11 @@ pub fn classify_error(status: u16, body: &[u8]) -> Failure {
     };
     match code {
         "TooManyInvalidationsInProgress" | "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => {
-            Failure::retry_later(None, reason)
+            Failure::busy(None, reason)
         }
-        "ServiceUnavailable" | "InternalError" | "InternalFailure" => Failure::retry_now(reason),
-        _ if status == 429 => Failure::retry_later(None, reason),
-        _ if status >= 500 => Failure::retry_now(reason),
+        "ServiceUnavailable" | "InternalError" | "InternalFailure" => Failure::transient(reason),
+        _ if status == 429 => Failure::busy(None, reason),
+        _ if status >= 500 => Failure::transient(reason),
         // Something in the batch was refused: a part of it may still pass.
         "InvalidArgument" | "BatchTooLarge" => Failure::refused(reason),
         // NoSuchDistribution, AccessDenied, InconsistentQuantities, MissingBody,
@@ -104,7 +104,7 @@ pub fn read_invalidation(response: &HttpResponse) -> Result<Invalidation, Failur
         return Err(classify_error(status, response.body()));
     }
     // A 2xx whose body cannot be read is the server's fault: ask again.
-    parse_invalidation(response.body()).map_err(Failure::retry_now)
+    parse_invalidation(response.body()).map_err(Failure::transient)
 }
 
 #[cfg(test)]
@@ -145,11 +145,11 @@ mod tests {
     fn errors_are_classified() {
         assert_eq!(
             classify_error(400, &error("TooManyInvalidationsInProgress")).class,
-            Class::RetryLater { after_ms: None }
+            Class::Busy { after_ms: None }
         );
-        assert_eq!(classify_error(400, &error("Throttling")).class, Class::RetryLater { after_ms: None });
-        assert_eq!(classify_error(503, b"").class, Class::RetryNow);
-        assert_eq!(classify_error(500, b"<garbage").class, Class::RetryNow);
+        assert_eq!(classify_error(400, &error("Throttling")).class, Class::Busy { after_ms: None });
+        assert_eq!(classify_error(503, b"").class, Class::Backoff);
+        assert_eq!(classify_error(500, b"<garbage").class, Class::Backoff);
         for code in [
             "AccessDenied",
             "NoSuchDistribution",

@@ -1,5 +1,4 @@
-//! The one state machine of the workflow, shared by both bodies:
-//! `step(state, event, now) -> (state, commands)`.
+//! The one state machine of the workflow, shared by both bodies.
 //!
 //! accepted → resolving (freshness gate, upward walk) → submitting → in
 //! progress (adaptive polling) → completed; a batch that cannot be invalidated
@@ -8,53 +7,120 @@
 //! submitted one after another, each followed to completion. Changes that
 //! arrive while a batch is in flight wait and join the next batch.
 //!
-//! Retries, backoff, the poll schedule and every limit are decided here; the
-//! bodies only run the [`Command`]s and feed back [`Event`]s.
+//! # The no-I/O contract
+//!
+//! A [`Workflow`] does no I/O and reads no clock or randomness: a body feeds
+//! it [`Event`]s with [`step`], passing the time `now` and some `entropy`
+//! (for backoff jitter and the nonce of a plan), and gets back a [`Step`]:
+//! the [`Command`]s to send, and [`Next`], what happens after them.
+//!
+//! - Send every command; deliver each answer as its event, in any order.
+//! - [`Next::WakeAt`]: deliver [`Event::TimerFired`] at that time (a body
+//!   that was stopped may deliver it late, or twice; both are harmless).
+//! - [`Next::GoOn`]: deliver [`Event::TimerFired`] now. The workflow stops
+//!   at a batch's end so that a body can persist between batches.
+//! - [`Next::AwaitAnswers`]: nothing to do until an answer comes.
+//! - [`Next::Finished`]: nothing to do until a new change arrives.
+//!
+//! Time only moves forward: `now` is never earlier than in the last step.
+//! A body that lost its in-flight requests (a restart) delivers
+//! `TimerFired`; what was sent and never answered is sent again, which is
+//! safe because every request is idempotent (a batch's CallerReference is
+//! stored with it).
+//!
+//! Retries, backoff, the poll schedule and every limit are decided here, by
+//! the walk ([`walk`]), the planner ([`plan()`]) and the batch runner
+//! ([`batches`]); the bodies only carry out.
 
-mod machine;
+pub mod batches;
+mod history;
+mod outstanding;
 mod pending;
-mod plan;
-mod resolve;
+pub mod plan;
 mod status;
 mod types;
+pub mod walk;
 
-pub use status::{state_name, BatchSummary};
-pub use types::{
-    Batch, BatchState, ChangedTarget, Command, Event, FreshnessCheck, Pending, Phase, Request, Resolution, Workflow,
-};
+pub use batches::Batches;
+pub use history::History;
+pub use outstanding::{Outstanding, Slot};
+pub use plan::plan;
+pub use status::{BatchSummary, Standing, Tracked};
+pub use types::{Batch, BatchState, ChangedTarget, Command, Event, Pending, Phase};
+pub use walk::Walk;
 
+use crate::contentful::LinkTarget;
+use crate::entropy::Draws;
 use crate::settings::Policy;
 use crate::time::Timestamp;
+use crate::webhook::{Change, EntityKind};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, VecDeque};
 
-/// Advances `workflow` by one event. Pure: the same inputs give the same
-/// outputs. `entropy` is the randomness for backoff jitter.
-pub fn step(
-    workflow: &Workflow,
-    policy: &Policy,
-    event: Event,
-    now: Timestamp,
-    entropy: u64,
-) -> (Workflow, Vec<Command>) {
-    let mut next = workflow.clone();
-    let commands = step_in_place(&mut next, policy, event, now, entropy);
-    (next, commands)
+/// Tracking ids remembered for de-duplication.
+const SEEN_LIMIT: usize = 512;
+/// Log lines kept.
+const LOG_LIMIT: usize = 100;
+
+/// What one [`step`] asks of the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// Requests to send now.
+    pub commands: Vec<Command>,
+    /// What happens once they are sent.
+    pub next: Next,
 }
 
-/// [`step`] without the copy: the same transition, applied to `workflow`
-/// where it stands. The driver uses it so a large walk costs no clones.
-pub fn step_in_place(
-    workflow: &mut Workflow,
-    policy: &Policy,
-    event: Event,
-    now: Timestamp,
-    entropy: u64,
-) -> Vec<Command> {
-    let taken = std::mem::replace(workflow, Workflow::new(Vec::new()));
-    let (next, commands) = machine::Machine::new(taken, policy, now, entropy).run(event);
-    *workflow = next;
-    commands
+/// What happens after a step's commands are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "next", content = "at")]
+pub enum Next {
+    /// Deliver [`Event::TimerFired`] at this time.
+    WakeAt(Timestamp),
+    /// Deliver [`Event::TimerFired`] now: a batch ended and the next is ready.
+    GoOn,
+    /// Requests are out: wait for their answers.
+    AwaitAnswers,
+    /// Nothing to do until a new change arrives.
+    Finished,
+}
+
+/// The whole state of one workflow: what a Durable Object stores and a
+/// Step Functions execution carries. Bounded whatever the load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Workflow {
+    distributions: Vec<String>,
+    stage: Stage,
+    /// Changes waiting for the collection window, or for the walk or batch in flight.
+    pending: Pending,
+    history: History,
+    /// Why this run failed, when it did.
+    failures: Vec<String>,
+    /// Paths this run could not invalidate, kept whole for the report.
+    not_invalidated: BTreeSet<String>,
+    /// Recent decisions worth an operator's eye, newest last.
+    log: VecDeque<String>,
+    /// Tracking ids already accepted, newest last: a redelivery does nothing.
+    seen: VecDeque<String>,
+    next_sequence: u64,
+}
+
+/// What the workflow is doing, each stage with its own data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "stage")]
+enum Stage {
+    /// Nothing has happened yet.
+    Idle,
+    /// Changes are collected until the window closes.
+    Collecting { until: Timestamp },
+    /// Walking from the changes; batches planned earlier wait behind the walk.
+    Walking { walk: Box<Walk>, waiting: Batches },
+    /// Running the planned batches.
+    Running { batches: Batches },
+    /// Every batch completed.
+    Completed,
+    /// Every batch ended, and at least one failed (see `failures`).
+    Failed,
 }
 
 /// Every change of [`Phase`] the workflow can make, in the order it can make
@@ -79,40 +145,24 @@ pub const TRANSITIONS: &[(Phase, Phase)] = &[
     (Phase::InProgress, Phase::Resolving),
 ];
 
-/// What the seed's Choice states need to know after a task: wait, go on with
-/// the next batch, or stop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Route {
-    Wait,
-    NextBatch,
-    Done,
-    Failed,
+/// Advances `workflow` by `event` at `now`. Pure: the same inputs give the
+/// same outputs. `entropy` is randomness from the body.
+pub fn step(workflow: &mut Workflow, policy: &Policy, event: Event, now: Timestamp, entropy: u64) -> Step {
+    let mut cx = Context { policy, now, draws: Draws::new(entropy), commands: Vec::new(), go_on: false };
+    workflow.handle(event, &mut cx);
+    workflow.advance(&mut cx);
+    let next = workflow.next(&cx);
+    Step { commands: cx.commands, next }
 }
 
-impl Route {
-    /// The name the ASL's Choice states compare against.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Route::Wait => "wait",
-            Route::NextBatch => "next_batch",
-            Route::Done => "done",
-            Route::Failed => "failed",
-        }
-    }
-}
-
-/// Where a tracked change stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tracked {
-    pub tracking_id: String,
-    pub state: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub batch: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invalidation_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+/// What one step works with.
+struct Context<'p> {
+    policy: &'p Policy,
+    now: Timestamp,
+    draws: Draws,
+    commands: Vec<Command>,
+    /// A batch ended and the next is ready: the step ends there.
+    go_on: bool,
 }
 
 impl Workflow {
@@ -120,36 +170,88 @@ impl Workflow {
     pub fn new(distributions: Vec<String>) -> Self {
         Workflow {
             distributions,
-            phase: Phase::Idle,
+            stage: Stage::Idle,
             pending: Pending::default(),
-            collect_until: None,
-            resolution: None,
-            batches: VecDeque::new(),
-            history: VecDeque::new(),
+            history: History::default(),
             failures: Vec::new(),
             not_invalidated: BTreeSet::new(),
             log: VecDeque::new(),
             seen: VecDeque::new(),
             next_sequence: 1,
-            wake_at: None,
         }
     }
 
-    /// The route the Step Functions Choice states take once the driver has stopped.
-    pub fn route(&self) -> Route {
-        match self.phase {
-            Phase::Idle | Phase::Completed => Route::Done,
-            Phase::Failed => Route::Failed,
-            Phase::Submitting if self.batches.front().is_some_and(|b| b.state == BatchState::Queued) => {
-                Route::NextBatch
-            }
-            _ => Route::Wait,
+    /// Where the workflow is.
+    pub fn phase(&self) -> Phase {
+        match &self.stage {
+            Stage::Idle => Phase::Idle,
+            Stage::Collecting { .. } => Phase::Accepted,
+            Stage::Walking { .. } => Phase::Resolving,
+            Stage::Running { batches } => match batches.current().map(|b| &b.state) {
+                Some(BatchState::InProgress) => Phase::InProgress,
+                _ => Phase::Submitting,
+            },
+            Stage::Completed => Phase::Completed,
+            Stage::Failed => Phase::Failed,
         }
     }
 
     /// True when nothing is left to do until a new change arrives.
     pub fn is_finished(&self) -> bool {
-        matches!(self.phase, Phase::Idle | Phase::Completed | Phase::Failed)
+        matches!(self.stage, Stage::Idle | Stage::Completed | Stage::Failed)
+    }
+
+    /// The distributions every path is invalidated on.
+    pub fn distributions(&self) -> &[String] {
+        &self.distributions
+    }
+
+    /// Changes waiting for the next walk.
+    pub fn pending(&self) -> &Pending {
+        &self.pending
+    }
+
+    /// Finished batches, oldest first.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Why this run failed, when it did.
+    pub fn failures(&self) -> &[String] {
+        &self.failures
+    }
+
+    /// Paths this run could not invalidate.
+    pub fn not_invalidated(&self) -> &BTreeSet<String> {
+        &self.not_invalidated
+    }
+
+    /// Recent decisions worth an operator's eye, newest last.
+    pub fn log(&self) -> impl DoubleEndedIterator<Item = &String> {
+        self.log.iter()
+    }
+
+    /// Planned batches not finished yet, the current one first.
+    pub fn batches(&self) -> impl DoubleEndedIterator<Item = &Batch> {
+        let batches = match &self.stage {
+            Stage::Walking { waiting, .. } => Some(waiting),
+            Stage::Running { batches } => Some(batches),
+            _ => None,
+        };
+        batches.into_iter().flat_map(Batches::iter)
+    }
+
+    /// Every batch known, oldest first: history, then current and queued.
+    pub fn all_batches(&self) -> impl Iterator<Item = &Batch> {
+        self.history.iter().chain(self.batches())
+    }
+
+    /// The walk in progress, if there is one.
+    pub fn walk(&self) -> Option<&Walk> {
+        match &self.stage {
+            Stage::Walking { walk, .. } => Some(walk),
+            _ => None,
+        }
     }
 
     /// Paths not (yet) invalidated: queued and current batches, what this
@@ -157,7 +259,7 @@ impl Workflow {
     /// failed run hands back.
     pub fn outstanding_paths(&self) -> Vec<String> {
         let mut out: BTreeSet<&String> = BTreeSet::new();
-        out.extend(self.batches.iter().flat_map(|b| &b.paths));
+        out.extend(self.batches().flat_map(|b| &b.paths));
         out.extend(&self.not_invalidated);
         out.extend(&self.pending.paths);
         out.into_iter().cloned().collect()
@@ -169,57 +271,298 @@ impl Workflow {
     /// Functions state) while the walk waits; the walk is a pure read, so
     /// doing it again changes nothing but the requests it costs.
     pub fn restart_walk(&mut self) {
-        let Some(r) = self.resolution.take() else {
+        let (from, stage) = self.take_stage();
+        let Stage::Walking { walk, waiting } = stage else {
+            self.stage = stage;
             return;
         };
-        let waiting = std::mem::replace(&mut self.pending, r.changes);
-        self.pending.absorb(waiting);
-        debug_assert!(TRANSITIONS.contains(&(self.phase, Phase::Accepted)), "{:?} -> Accepted", self.phase);
-        self.phase = Phase::Accepted;
-        self.collect_until = None;
+        let waited = std::mem::replace(&mut self.pending, walk.into_changes());
+        self.pending.absorb(waited);
+        let next = if waiting.is_empty() {
+            Stage::Collecting { until: Timestamp(0) }
+        } else {
+            Stage::Running { batches: waiting }
+        };
+        self.enter_from(from, next);
     }
 
-    /// Every batch known, oldest first: history, then current and queued.
-    pub fn all_batches(&self) -> impl Iterator<Item = &Batch> {
-        self.history.iter().chain(self.batches.iter())
+    /// Takes the stage out to move its data, with the phase it stood for.
+    fn take_stage(&mut self) -> (Phase, Stage) {
+        let from = self.phase();
+        (from, std::mem::replace(&mut self.stage, Stage::Idle))
+    }
+
+    /// Moves to `stage`; every change of phase is one of [`TRANSITIONS`].
+    fn enter(&mut self, stage: Stage) {
+        let from = self.phase();
+        self.enter_from(from, stage);
+    }
+
+    fn enter_from(&mut self, from: Phase, stage: Stage) {
+        self.stage = stage;
+        let to = self.phase();
+        debug_assert!(from == to || TRANSITIONS.contains(&(from, to)), "{from:?} -> {to:?} is not in TRANSITIONS");
+    }
+
+    fn note(&mut self, line: String) {
+        self.log.push_back(pending::shorten(line));
+        while self.log.len() > LOG_LIMIT {
+            self.log.pop_front();
+        }
+    }
+
+    fn handle(&mut self, event: Event, cx: &mut Context) {
+        let (policy, now) = (cx.policy, cx.now);
+        match event {
+            Event::ChangeAccepted { change } => self.accept_change(change, cx),
+            Event::PathsRequested { tracking_id, paths } => self.accept(tracking_id, None, paths, Vec::new(), cx),
+            Event::TimerFired => match &mut self.stage {
+                Stage::Walking { walk, .. } => walk.recover(now),
+                Stage::Running { batches } => batches.recover(now),
+                _ => {}
+            },
+            Event::RevisionFetched { target, result } => {
+                if let Stage::Walking { walk, .. } = &mut self.stage {
+                    walk.on_revision(&target, result, now, policy, &mut cx.draws);
+                }
+            }
+            Event::LinksFetched { target, skip, result } => {
+                let budget = policy.budget(self.distributions.len());
+                if let Stage::Walking { walk, .. } = &mut self.stage {
+                    if let Some(line) = walk.on_links(&target, skip, result, now, policy, budget, &mut cx.draws) {
+                        self.note(line);
+                    }
+                }
+            }
+            Event::InvalidationCreated { sequence, result } => self.on_answer(sequence, true, result, cx),
+            Event::InvalidationChecked { sequence, result } => self.on_answer(sequence, false, result, cx),
+        }
+    }
+
+    fn on_answer(
+        &mut self,
+        sequence: u64,
+        created: bool,
+        result: Result<crate::cloudfront::Invalidation, crate::retry::Failure>,
+        cx: &mut Context,
+    ) {
+        let Stage::Running { batches } = &mut self.stage else {
+            return;
+        };
+        let answer = batches.on_answer(
+            sequence,
+            created,
+            result,
+            cx.now,
+            cx.policy,
+            &mut cx.draws,
+            &mut self.next_sequence,
+        );
+        match answer {
+            batches::Answer::Taken => {}
+            batches::Answer::Log(line) => self.note(line),
+            batches::Answer::Ended(batch) => self.end_batch(batch, cx),
+        }
+    }
+
+    fn accept_change(&mut self, mut change: Change, cx: &mut Context) {
+        let mut own_paths = Vec::new();
+        let mut notes = Vec::new();
+        let fields = change.fields.take().unwrap_or_default();
+        if change.kind == EntityKind::Entry {
+            match &change.content_type {
+                Some(ct) => {
+                    let rendered = cx.policy.rules.render(ct, &change.id, &fields);
+                    own_paths = rendered.paths;
+                    notes = rendered.fallbacks;
+                }
+                // Unpublish and delete payloads may not say the content type:
+                // every rule's wildcard then stands in for the entry's own paths.
+                None => {
+                    own_paths = cx.policy.rules.fallback_wildcards();
+                    if !own_paths.is_empty() {
+                        notes.push(format!(
+                            "entry {} came without a content type: used every rule's wildcard {}",
+                            change.id,
+                            own_paths.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+        let target = ChangedTarget {
+            target: LinkTarget { kind: change.kind, id: change.id },
+            wants_revision: change.action.is_publish().then_some(change.revision.unwrap_or(0)),
+        };
+        self.accept(change.tracking_id, Some(target), own_paths, notes, cx);
+    }
+
+    fn accept(
+        &mut self,
+        tracking_id: String,
+        target: Option<ChangedTarget>,
+        own_paths: Vec<String>,
+        notes: Vec<String>,
+        cx: &mut Context,
+    ) {
+        if self.seen.iter().any(|t| *t == tracking_id) {
+            return; // A redelivery: the first delivery is already in hand.
+        }
+        self.seen.push_back(tracking_id.clone());
+        while self.seen.len() > SEEN_LIMIT {
+            self.seen.pop_front();
+        }
+        let distributions = self.distributions.len();
+        self.pending.add(tracking_id, target, own_paths, notes, cx.policy, distributions);
+        if self.is_finished() {
+            self.failures.clear();
+            self.not_invalidated.clear();
+            self.enter(Stage::Collecting { until: cx.now.plus(cx.policy.collect_window) });
+        }
+    }
+
+    /// Records an ended batch and moves on: new changes first, then the next batch.
+    fn end_batch(&mut self, batch: Batch, cx: &mut Context) {
+        if let BatchState::Failed { reason } = &batch.state {
+            let line = format!("batch {} for {}: {reason}", batch.sequence, batch.distribution_id);
+            self.failures.push(pending::shorten(line));
+            self.not_invalidated.extend(batch.paths.iter().cloned());
+            let budget = cx.policy.budget(1);
+            if !budget.fits(&self.not_invalidated) {
+                self.not_invalidated = crate::paths::collapse(std::mem::take(&mut self.not_invalidated), budget);
+            }
+        }
+        self.history.push(batch, cx.policy.history_limit);
+        let (from, stage) = self.take_stage();
+        let Stage::Running { batches } = stage else {
+            self.stage = stage;
+            return;
+        };
+        cx.go_on = !batches.is_empty() && self.pending.is_empty();
+        self.after(from, batches, cx);
+    }
+
+    /// What comes after a plan or a batch: a walk of the changes that came
+    /// meanwhile, else the next batch, else the end of the run.
+    fn after(&mut self, from: Phase, batches: Batches, cx: &Context) {
+        let next = if !self.pending.is_empty() {
+            let walk = Walk::start(std::mem::take(&mut self.pending), cx.policy, cx.now);
+            Stage::Walking { walk: Box::new(walk), waiting: batches }
+        } else if !batches.is_empty() {
+            Stage::Running { batches }
+        } else if self.failures.is_empty() {
+            Stage::Completed
+        } else {
+            Stage::Failed
+        };
+        self.enter_from(from, next);
+    }
+
+    /// Sends whatever is due, through as many stages as it takes.
+    fn advance(&mut self, cx: &mut Context) {
+        loop {
+            if cx.go_on {
+                return;
+            }
+            match &mut self.stage {
+                Stage::Collecting { until } if *until <= cx.now => {
+                    let walk = Walk::start(std::mem::take(&mut self.pending), cx.policy, cx.now);
+                    self.enter(Stage::Walking { walk: Box::new(walk), waiting: Batches::default() });
+                }
+                Stage::Walking { walk, .. } => match walk.poll(cx.now, cx.policy) {
+                    walk::Poll::Send(commands) => return cx.commands.extend(commands),
+                    walk::Poll::Wait => return,
+                    walk::Poll::Done => self.finish_walk(cx),
+                },
+                Stage::Running { batches } => match batches.poll(cx.now, cx.policy) {
+                    batches::Poll::Send(command) => return cx.commands.push(command),
+                    batches::Poll::Wait => return,
+                    batches::Poll::Ended(batch) => self.end_batch(batch, cx),
+                    batches::Poll::Empty => {
+                        let (from, _) = self.take_stage();
+                        self.after(from, Batches::default(), cx);
+                    }
+                },
+                _ => return,
+            }
+        }
+    }
+
+    /// Plans what the walk found, with the batches that waited behind it.
+    fn finish_walk(&mut self, cx: &mut Context) {
+        let (from, stage) = self.take_stage();
+        let Stage::Walking { walk, mut waiting } = stage else {
+            self.stage = stage;
+            return;
+        };
+        let found = walk.into_found();
+        let queued = waiting.take_queued();
+        let nonce = format!("{}-{:016x}-{}", cx.now.as_millis(), cx.draws.next_value(), found.changes.tracking.join(","));
+        let numbering = plan::Numbering { first_sequence: self.next_sequence, nonce: &nonce, now: cx.now };
+        let planned = plan(found, queued, &self.distributions, cx.policy, numbering);
+        self.next_sequence += planned.batches.len() as u64;
+        for line in planned.log {
+            self.note(line);
+        }
+        waiting.extend(planned.batches);
+        self.after(from, waiting, cx);
+    }
+
+    /// What happens after this step.
+    fn next(&self, cx: &Context) -> Next {
+        if self.is_finished() {
+            return Next::Finished;
+        }
+        let in_flight = match &self.stage {
+            Stage::Walking { walk, .. } => walk.in_flight(),
+            Stage::Running { batches } => batches.in_flight(),
+            _ => false,
+        };
+        if in_flight {
+            return Next::AwaitAnswers;
+        }
+        if cx.go_on {
+            return Next::GoOn;
+        }
+        let at = match &self.stage {
+            Stage::Collecting { until } => Some(*until),
+            Stage::Walking { walk, .. } => walk.next_timeout(),
+            Stage::Running { batches } => batches.next_timeout(),
+            _ => None,
+        };
+        Next::WakeAt(at.unwrap_or(cx.now).max(cx.now))
     }
 
     /// Where the change with `tracking_id` stands, if this workflow knows it.
     pub fn track(&self, tracking_id: &str) -> Option<Tracked> {
-        let simple = |state: &str| Tracked {
+        let simple = |standing| Tracked {
             tracking_id: tracking_id.to_string(),
-            state: state.to_string(),
+            state: standing,
             batch: None,
             invalidation_id: None,
             reason: None,
         };
         if self.pending.holds(tracking_id) {
-            return Some(simple("accepted"));
+            return Some(simple(Standing::Accepted));
         }
-        if self.resolution.as_ref().is_some_and(|r| r.changes.holds(tracking_id)) {
-            return Some(simple("resolving"));
+        if self.walk().is_some_and(|w| w.holds(tracking_id)) {
+            return Some(simple(Standing::Resolving));
         }
-        let batch = self
-            .batches
-            .iter()
-            .rev()
-            .chain(self.history.iter().rev())
-            .find(|b| b.changes.iter().any(|t| t == tracking_id));
+        let batch = self.batches().rev().chain(self.history.iter().rev()).find(|b| b.changes.iter().any(|t| t == tracking_id));
         if let Some(b) = batch {
             let reason = match &b.state {
                 BatchState::Failed { reason } => Some(reason.clone()),
                 _ => None,
             };
-            let state = state_name(&b.state);
             return Some(Tracked {
                 tracking_id: tracking_id.to_string(),
-                state: state.to_string(),
+                state: Standing::of(&b.state),
                 batch: Some(b.sequence),
                 invalidation_id: b.invalidation_id.clone(),
                 reason,
             });
         }
-        self.seen.iter().any(|t| t == tracking_id).then(|| simple("seen"))
+        self.seen.iter().any(|t| t == tracking_id).then(|| simple(Standing::Seen))
     }
 }
 
@@ -228,4 +571,4 @@ mod no_loss_tests;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -20,8 +20,8 @@ fn caller_reference(commands: &[Command]) -> String {
 
 fn request_paths(sim: &mut Sim, tracking_id: &str) -> Vec<Command> {
     let paths = vec!["/home".to_string(), "/about-us".to_string()];
-    let c = sim.fire(Event::PathsRequested { tracking_id: tracking_id.into(), paths });
-    sim.sleep(&c)
+    let _ = sim.fire(Event::PathsRequested { tracking_id: tracking_id.into(), paths });
+    sim.sleep()
 }
 
 #[test]
@@ -37,10 +37,10 @@ fn the_same_paths_in_a_new_run_get_a_new_caller_reference() {
 
     // Even the same tracking id at the same instant differs by the drawn nonce.
     let mut third = Sim::new(policy(&[]));
-    let c = third.fire(Event::PathsRequested { tracking_id: "run-1".into(), paths: vec!["/home".into()] });
-    let now = third.wake_at(&c);
+    let _ = third.fire(Event::PathsRequested { tracking_id: "run-1".into(), paths: vec!["/home".into()] });
+    let now = third.wake_at();
     third.now = now;
-    let (_, with_other_entropy) = step(&third.wf, &third.policy, Event::TimerFired, now, 8);
+    let with_other_entropy = step(&mut third.wf.clone(), &third.policy, Event::TimerFired, now, 8).commands;
     let c = third.fire(Event::TimerFired);
     assert_ne!(caller_reference(&c), caller_reference(&with_other_entropy));
 }
@@ -50,8 +50,8 @@ fn a_retried_submit_resends_the_same_caller_reference() {
     let mut sim = Sim::new(policy(&[]));
     let c = request_paths(&mut sim, "run-1");
     let first = caller_reference(&c);
-    let c = sim.created(1, Err(Failure::retry_now("HTTP 503")));
-    let c = sim.sleep(&c);
+    let _ = sim.created(1, Err(Failure::transient("HTTP 503")));
+    let c = sim.sleep();
     assert_eq!(caller_reference(&c), first, "a retry must get the same invalidation back, never a second");
 }
 
@@ -86,9 +86,9 @@ fn an_overlong_path_is_invalidated_through_its_covering_wildcard() {
     );
     assert!(planned.iter().any(|p| p.ends_with('*') && covers(p, &long)), "the long path is still covered");
     assert!(
-        sim.wf.batches[0].notes.iter().any(|n| n.contains("over CloudFront's 4000")),
+        sim.batch(0).notes.iter().any(|n| n.contains("over CloudFront's 4000")),
         "{:?}",
-        sim.wf.batches[0].notes
+        sim.batch(0).notes
     );
 }
 
@@ -107,21 +107,21 @@ fn answer_refusing_bad(sim: &mut Sim, commands: Vec<Command>) -> Vec<Command> {
             }
             Some(_) => panic!("no polls expected: {c:?}"),
             None if sim.wf.is_finished() => return c,
-            None => c = sim.sleep(&c),
+            None => c = sim.sleep(),
         }
     }
-    panic!("did not finish: {:?}", sim.wf.phase);
+    panic!("did not finish: {:?}", sim.wf.phase());
 }
 
 #[test]
 fn a_refused_batch_is_split_until_the_bad_path_fails_alone() {
     let mut sim = Sim::new(policy(&[]));
     let paths: Vec<String> = ["/a", "/b", "/bad", "/c", "/d", "/e"].map(String::from).to_vec();
-    let c = sim.fire(Event::PathsRequested { tracking_id: "t".into(), paths });
-    let c = sim.sleep(&c);
+    let _ = sim.fire(Event::PathsRequested { tracking_id: "t".into(), paths });
+    let c = sim.sleep();
     answer_refusing_bad(&mut sim, c);
-    assert_eq!(sim.wf.phase, Phase::Failed);
-    let failed: Vec<&Batch> = sim.wf.history.iter().filter(|b| matches!(b.state, BatchState::Failed { .. })).collect();
+    assert_eq!(sim.wf.phase(), Phase::Failed);
+    let failed: Vec<&Batch> = sim.wf.history().iter().filter(|b| matches!(b.state, BatchState::Failed { .. })).collect();
     assert_eq!(failed.len(), 1, "only the bad path fails: {:?}", sim.wf.history);
     assert_eq!(failed[0].paths, ["/bad"]);
     assert!(
@@ -129,9 +129,9 @@ fn a_refused_batch_is_split_until_the_bad_path_fails_alone() {
     );
     assert_eq!(sim.wf.outstanding_paths(), ["/bad"]);
     let completed: usize =
-        sim.wf.history.iter().filter(|b| b.state == BatchState::Completed).map(|b| b.path_count).sum();
+        sim.wf.history().iter().filter(|b| b.state == BatchState::Completed).map(|b| b.path_count).sum();
     assert_eq!(completed, 5, "every other path is invalidated");
-    assert!(sim.wf.log.iter().any(|l| l.contains("split into batches")), "{:?}", sim.wf.log);
+    assert!(sim.wf.log().any(|l| l.contains("split into batches")), "{:?}", sim.wf.log);
 }
 
 #[test]
@@ -148,7 +148,7 @@ fn a_walk_fed_visited_entries_forever_is_cut_short() {
         }
     }
     assert_eq!(create_paths(&c), ["/*"], "the walk falls back to everything");
-    let notes = &sim.wf.batches[0].notes;
+    let notes = &sim.batch(0).notes;
     assert!(notes.iter().any(|n| n.contains("links") && n.contains("WALK_MAX_ENTRIES")), "{notes:?}");
 }
 
@@ -183,8 +183,7 @@ fn notes_do_not_multiply_when_plans_are_merged() {
 fn run_to_end(sim: &mut Sim, mut c: Vec<Command>, mut largest: usize) -> usize {
     for _ in 0..100_000 {
         largest = largest.max(serde_json::to_vec(&sim.wf).unwrap().len());
-        let request = c.iter().find(|c| !matches!(c, Command::WakeAt { .. } | Command::NextBatch | Command::Finished));
-        c = match request.cloned() {
+        c = match c.first().cloned() {
             Some(Command::FetchLinks { target, skip }) => {
                 sim.fire(Event::LinksFetched { target, skip, result: Ok(page(vec![])) })
             }
@@ -195,12 +194,11 @@ fn run_to_end(sim: &mut Sim, mut c: Vec<Command>, mut largest: usize) -> usize {
             Some(Command::GetInvalidation { sequence, .. }) => {
                 sim.checked(sequence, Ok(invalidation(InvalidationStatus::Completed)))
             }
-            Some(other) => panic!("unexpected {other:?}"),
             None if sim.wf.is_finished() => return largest,
-            None => sim.sleep(&c),
+            None => sim.sleep(),
         };
     }
-    panic!("did not finish: {:?}", sim.wf.phase);
+    panic!("did not finish: {:?}", sim.wf.phase());
 }
 
 #[test]
@@ -217,19 +215,19 @@ fn ten_thousand_changes_during_a_batch_keep_the_stored_workflow_bounded() {
         let mut ch = change(&format!("entry-{i:05}"), "post", Some(&slug), Action::Publish);
         ch.tracking_id = format!("tracking-{i:05}-{}", "0".repeat(40));
         // Straight through the step (Sim::fire also round-trips every state through serde).
-        step_in_place(&mut sim.wf, &sim.policy, Event::ChangeAccepted { change: ch }, sim.now, i);
+        step(&mut sim.wf, &sim.policy, Event::ChangeAccepted { change: ch }, sim.now, i);
         if i % 500 == 0 {
             largest = largest.max(serde_json::to_vec(&sim.wf).unwrap().len());
         }
     }
-    assert_eq!(sim.wf.pending.count, 10_000);
+    assert_eq!(sim.wf.pending().count, 10_000);
     let c = sim.created(1, Ok(invalidation(InvalidationStatus::InProgress)));
     let largest = run_to_end(&mut sim, c, largest);
     assert!(largest < LIMIT, "the workflow value reached {largest} bytes");
     // Nothing was lost on the way: the walk could not take 10,000 entries, so
     // the plan fell back to everything.
-    let last = sim.wf.history.back().unwrap();
+    let last = sim.wf.history().last().unwrap();
     assert_eq!(last.state, BatchState::Completed);
-    assert!(sim.wf.history.iter().any(|b| b.paths.iter().any(|p| p == "/*")), "{:?}", sim.wf.history);
+    assert!(sim.wf.history().iter().any(|b| b.paths.iter().any(|p| p == "/*")), "{:?}", sim.wf.history);
     eprintln!("largest stored workflow: {largest} bytes");
 }

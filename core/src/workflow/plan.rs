@@ -1,33 +1,55 @@
-//! From a finished resolution to batches: the paths of every change, the
-//! walked entries and the `always` rule (or `/*` after a walk cut short),
-//! merged with batches still queued, normalised, collapsed to the budget and
-//! split per distribution and batch size.
+//! Planning, a pure function: from what a walk found and the batches still
+//! queued to the batches to submit. The paths of every change and every
+//! walked entry, the `always` rule (or `/*` after a walk cut short),
+//! normalised and fitted to CloudFront's length, merged with the queued
+//! batches, collapsed to the budget and split per distribution and batch size.
 
-use super::machine::Machine;
 use super::pending::push_note;
-use super::types::{Batch, BatchState, Resolution};
+use super::types::Batch;
+use super::walk::Found;
 use crate::paths;
+use crate::settings::Policy;
+use crate::time::Timestamp;
 use std::collections::BTreeSet;
 
 /// Tracking ids kept on a batch (the count is kept in full).
 const CHANGES_KEPT: usize = 20;
 
-pub(super) fn finish_resolution(m: &mut Machine, r: Resolution) {
-    let mut raw: BTreeSet<String> = r.paths;
-    let pending = r.changes;
-    let mut notes = r.notes;
-    for n in pending.notes {
+/// The batches a plan makes, and what is worth an operator's eye.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// To submit in this order; empty when the changes map to no path.
+    pub batches: Vec<Batch>,
+    /// Lines for the workflow's log.
+    pub log: Vec<String>,
+}
+
+/// Where a plan's batches are numbered from, and what makes this
+/// submission unlike any earlier one of the same paths (see [`Batch::queued`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Numbering<'a> {
+    pub first_sequence: u64,
+    pub nonce: &'a str,
+    pub now: Timestamp,
+}
+
+/// Plans `found` together with the batches still `queued`, for `distributions`.
+pub fn plan(found: Found, queued: Vec<Batch>, distributions: &[String], policy: &Policy, at: Numbering<'_>) -> Plan {
+    let Found { changes, paths: walked, notes: walk_notes, cut_short } = found;
+    let mut notes = walk_notes;
+    for n in changes.notes {
         push_note(&mut notes, n);
     }
-    raw.extend(pending.paths);
-    if pending.from_webhook {
-        raw.extend(m.policy.rules.always().iter().cloned());
+    let mut raw = walked;
+    raw.extend(changes.paths);
+    if changes.from_webhook {
+        raw.extend(policy.rules.always().iter().cloned());
     }
-    if let Some(why) = &r.cut_short {
+    if let Some(why) = &cut_short {
         push_note(&mut notes, format!("{why}: invalidating /* instead"));
         raw.insert("/*".to_string());
     }
-    let mut normalized = BTreeSet::new();
+    let mut planned = BTreeSet::new();
     for p in raw {
         match paths::normalize(&p) {
             Ok(n) => {
@@ -35,80 +57,129 @@ pub(super) fn finish_resolution(m: &mut Machine, r: Resolution) {
                 if let Some(note) = note {
                     push_note(&mut notes, note);
                 }
-                normalized.insert(fitted);
+                planned.insert(fitted);
             }
             Err(e) => push_note(&mut notes, format!("path {p:?} left out: {e}")),
         }
     }
-    if normalized.is_empty() {
-        let line =
-            format!("{} change(s) map to no path (no rule matches them or anything linking to them)", pending.count);
-        m.log(line);
-        for n in notes {
-            m.log(n);
-        }
-        m.next_work(false);
-        return;
+    let mut log = notes.clone();
+    if planned.is_empty() && queued.is_empty() {
+        log.insert(
+            0,
+            format!("{} change(s) map to no path (no rule matches them or anything linking to them)", changes.count),
+        );
+        return Plan { batches: Vec::new(), log };
     }
-    for n in &notes {
-        m.log(n.clone());
-    }
-    plan_batches(m, normalized, pending.tracking, pending.count, notes);
-    m.next_work(false);
-}
-
-/// Merges `paths` with every queued batch and re-plans them per distribution.
-fn plan_batches(m: &mut Machine, new_paths: BTreeSet<String>, tracking: Vec<String>, count: usize, notes: Vec<String>) {
-    let mut all = new_paths;
-    let mut changes = tracking;
-    let mut change_count = count;
-    let mut all_notes = notes;
-    let queued: Vec<Batch> = m.wf.batches.iter().filter(|b| b.state == BatchState::Queued).cloned().collect();
-    m.wf.batches.retain(|b| b.state != BatchState::Queued);
+    let mut tracking = changes.tracking;
+    let mut change_count = changes.count;
+    let mut queued_count = 0;
     for b in queued {
-        // Every distribution is planned the same paths: a path queued for
-        // one is re-planned for all, and costs nothing twice in the set.
-        all.extend(b.paths);
-        change_count = change_count.max(count + b.change_count);
-        for c in b.changes {
-            if !changes.contains(&c) {
-                changes.push(c);
+        // Every distribution is planned the same paths: a path queued for one
+        // is planned again for all, and costs nothing twice in the set.
+        planned.extend(b.paths);
+        queued_count = queued_count.max(b.change_count);
+        for t in b.changes {
+            if !tracking.contains(&t) {
+                tracking.push(t);
             }
         }
         for n in b.notes {
-            push_note(&mut all_notes, n);
+            push_note(&mut notes, n);
         }
     }
-    let before = all.len();
-    let budget = m.policy.budget(m.wf.distributions.len());
-    let planned = paths::collapse(all, budget);
+    change_count += queued_count;
+    let before = planned.len();
+    let budget = policy.budget(distributions.len());
+    let planned = paths::collapse(planned, budget);
     if planned.len() < before {
         let line = format!(
             "{before} paths collapsed to {} within PATH_BUDGET ({}), WILDCARD_BUDGET ({}) and PLAN_MAX_BYTES ({})",
             planned.len(),
             budget.max_paths,
             budget.max_wildcards,
-            m.policy.plan_max_bytes
+            policy.plan_max_bytes
         );
-        push_note(&mut all_notes, line.clone());
-        m.log(line);
+        push_note(&mut notes, line.clone());
+        log.push(line);
     }
-    changes.truncate(CHANGES_KEPT);
-    let chunks = paths::split(&planned, m.policy.batch_max_paths);
-    // Drawn once per plan: what makes this submission differ from any
-    // earlier one of the same paths (see `Batch::queued`).
-    let nonce = format!("{}-{:016x}-{}", m.now.as_millis(), m.draw(), changes.join(","));
+    tracking.truncate(CHANGES_KEPT);
+    let chunks = paths::split(&planned, policy.batch_max_paths);
+    let mut sequence = at.first_sequence;
     let mut batches = Vec::new();
-    for distribution_id in m.wf.distributions.clone() {
+    for distribution_id in distributions {
         for chunk in &chunks {
-            let sequence = m.wf.next_sequence;
-            m.wf.next_sequence += 1;
-            let mut b = Batch::queued(sequence, &distribution_id, chunk.clone(), &nonce, m.now);
-            b.changes = changes.clone();
+            let mut b = Batch::queued(sequence, distribution_id, chunk.clone(), at.nonce, at.now);
+            sequence += 1;
+            b.changes = tracking.clone();
             b.change_count = change_count;
-            b.notes = all_notes.clone();
+            b.notes = notes.clone();
             batches.push(b);
         }
     }
-    m.queue(batches);
+    Plan { batches, log }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::tests::policy;
+    use crate::workflow::Pending;
+
+    fn found(paths: &[&str]) -> Found {
+        let mut changes = Pending::default();
+        changes.count = 1;
+        changes.tracking = vec!["t1".into()];
+        changes.from_webhook = true;
+        Found { changes, paths: paths.iter().map(|p| p.to_string()).collect(), notes: Vec::new(), cut_short: None }
+    }
+
+    fn at(nonce: &str) -> Numbering<'_> {
+        Numbering { first_sequence: 7, nonce, now: Timestamp::from_secs(1) }
+    }
+
+    #[test]
+    fn a_plan_is_numbered_split_and_given_the_always_rule() {
+        let policy = policy(&[("BATCH_MAX_PATHS", "2")]);
+        let plan = plan(found(&["/b", "/a"]), Vec::new(), &["E1".into(), "E2".into()], &policy, at("n"));
+        let got: Vec<(u64, &str, Vec<String>)> =
+            plan.batches.iter().map(|b| (b.sequence, b.distribution_id.as_str(), b.paths.clone())).collect();
+        let two = |a: &str, b: &str| vec![a.to_string(), b.to_string()];
+        assert_eq!(
+            got,
+            [
+                (7, "E1", two("/", "/a")),
+                (8, "E1", vec!["/b".to_string()]),
+                (9, "E2", two("/", "/a")),
+                (10, "E2", vec!["/b".to_string()])
+            ]
+        );
+    }
+
+    #[test]
+    fn queued_batches_are_merged_and_a_new_nonce_makes_new_references() {
+        let policy = policy(&[]);
+        let first = plan(found(&["/a"]), Vec::new(), &["E1".into()], &policy, at("n1"));
+        let merged = plan(found(&["/b"]), first.batches.clone(), &["E1".into()], &policy, at("n2"));
+        assert_eq!(merged.batches[0].paths, ["/", "/a", "/b"]);
+        let again = plan(found(&["/a"]), Vec::new(), &["E1".into()], &policy, at("n2"));
+        assert_ne!(first.batches[0].caller_reference, again.batches[0].caller_reference);
+    }
+
+    #[test]
+    fn a_walk_cut_short_plans_everything_and_says_why() {
+        let mut f = found(&["/a"]);
+        f.cut_short = Some("the walk reached WALK_MAX_DEPTH".into());
+        let plan = plan(f, Vec::new(), &["E1".into()], &policy(&[]), at("n"));
+        assert_eq!(plan.batches[0].paths, ["/*"]);
+        assert!(plan.batches[0].notes.iter().any(|n| n.contains("WALK_MAX_DEPTH")));
+    }
+
+    #[test]
+    fn no_path_plans_nothing_and_says_so() {
+        let mut f = found(&[]);
+        f.changes.from_webhook = false;
+        let plan = plan(f, Vec::new(), &["E1".into()], &policy(&[]), at("n"));
+        assert!(plan.batches.is_empty());
+        assert!(plan.log[0].contains("map to no path"), "{:?}", plan.log);
+    }
 }

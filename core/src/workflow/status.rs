@@ -1,7 +1,8 @@
 //! What status pages and the CLI show of a workflow: one summary per batch,
 //! newest first. Holds no secret (the workflow never does).
 
-use super::types::{Batch, BatchState, Workflow};
+use super::types::{Batch, BatchState};
+use super::Workflow;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +13,7 @@ const PATHS_SHOWN: usize = 50;
 pub struct BatchSummary {
     pub sequence: u64,
     pub distribution_id: String,
-    pub state: String,
+    pub state: Standing,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,14 +33,47 @@ pub struct BatchSummary {
     pub notes: Vec<String>,
 }
 
-pub fn state_name(state: &BatchState) -> &'static str {
-    match state {
-        BatchState::Queued => "queued",
-        BatchState::Submitting => "submitting",
-        BatchState::InProgress => "in_progress",
-        BatchState::Completed => "completed",
-        BatchState::Failed { .. } => "failed",
+/// Where a change or a batch stands, as status pages and the CLI say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// Waiting for the collection window or the batch in flight.
+    Accepted,
+    /// Being walked.
+    Resolving,
+    /// Known by its tracking id, no longer in any batch kept.
+    Seen,
+    Queued,
+    Submitting,
+    InProgress,
+    Completed,
+    Failed,
+}
+
+impl Standing {
+    /// How a batch in `state` stands.
+    pub fn of(state: &BatchState) -> Standing {
+        match state {
+            BatchState::Queued => Standing::Queued,
+            BatchState::Submitting => Standing::Submitting,
+            BatchState::InProgress => Standing::InProgress,
+            BatchState::Completed => Standing::Completed,
+            BatchState::Failed { .. } => Standing::Failed,
+        }
     }
+}
+
+/// Where a tracked change stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tracked {
+    pub tracking_id: String,
+    pub state: Standing,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalidation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl From<&Batch> for BatchSummary {
@@ -47,13 +81,13 @@ impl From<&Batch> for BatchSummary {
         BatchSummary {
             sequence: b.sequence,
             distribution_id: b.distribution_id.clone(),
-            state: state_name(&b.state).to_string(),
+            state: Standing::of(&b.state),
             reason: match &b.state {
                 BatchState::Failed { reason } => Some(reason.clone()),
                 _ => None,
             },
             invalidation_id: b.invalidation_id.clone(),
-            path_count: b.paths.len(),
+            path_count: b.path_count,
             paths: b.paths.iter().take(PATHS_SHOWN).cloned().collect(),
             changes: b.changes.clone(),
             change_count: b.change_count,
@@ -70,7 +104,7 @@ impl From<&Batch> for BatchSummary {
 impl Workflow {
     /// Every batch, newest first.
     pub fn summaries(&self) -> Vec<BatchSummary> {
-        self.batches.iter().rev().chain(self.history.iter().rev()).map(BatchSummary::from).collect()
+        self.batches().rev().chain(self.history().iter().rev()).map(BatchSummary::from).collect()
     }
 
     /// One batch by its sequence number.

@@ -1,18 +1,17 @@
 //! The workflow's data: what a Durable Object stores and a Step Functions
 //! execution carries. Everything here is serde-serializable and small.
 
+use super::outstanding::Outstanding;
 use crate::cloudfront::Invalidation;
 use crate::contentful::{LinkTarget, LinksPage};
 use crate::retry::Failure;
 use crate::time::Timestamp;
 use crate::webhook::Change;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
-/// Where the workflow is. The seed's Step Functions states map onto it:
-/// `Linked-Resource-Cache-Invalidation` runs accepted → resolving →
-/// submitting, `Wait-For-1-Min`/`Check-Invalidation-Status` poll in progress,
-/// `Check-Invalidation-Completion` moves to the next batch or to completed.
+/// Where the workflow is, as status pages, logs and the README's diagram
+/// name it. Derived from the workflow's stage, which owns the data of each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
@@ -63,52 +62,7 @@ pub struct Pending {
     pub from_webhook: bool,
 }
 
-/// One outstanding Delivery API request of the resolution.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Request {
-    pub target: LinkTarget,
-    /// For link pages: where the page starts.
-    pub skip: u64,
-    pub attempts: u32,
-    /// Sent and not yet answered.
-    pub sent: bool,
-    /// Waiting to be (re)sent at this time.
-    pub due: Option<Timestamp>,
-}
-
-/// Confirming that the Delivery API serves a change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FreshnessCheck {
-    pub request: Request,
-    /// `Some(r)`: served at revision `r` or later confirms it; `None`: no longer served confirms it.
-    pub wants_revision: Option<u64>,
-    pub confirmed: bool,
-}
-
-/// Resolving a set of changes: the freshness gate, then the upward walk.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Resolution {
-    pub changes: Pending,
-    pub started_at: Timestamp,
-    pub gate: Vec<FreshnessCheck>,
-    pub gate_deadline: Timestamp,
-    /// True once the gate has passed (or given up) and the walk has begun.
-    pub walking: bool,
-    pub depth: u32,
-    pub requests: Vec<Request>,
-    /// Entries found on this level, to be walked on the next.
-    pub next_level: BTreeSet<String>,
-    pub visited: BTreeSet<String>,
-    /// Links read so far, repeats included; past `LINKS_PER_ENTRY` x
-    /// `WALK_MAX_ENTRIES` the walk is cut short.
-    #[serde(default)]
-    pub links_seen: u64,
-    pub paths: BTreeSet<String>,
-    pub notes: Vec<String>,
-    /// Why the walk stopped early, if it did: the plan then falls back to `/*`.
-    pub cut_short: Option<String>,
-}
-
+/// Where a batch stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum BatchState {
@@ -141,8 +95,6 @@ pub struct Batch {
     pub create_time: Option<String>,
     /// Requests that failed and were retried, for this batch.
     pub attempts: u32,
-    /// Consecutive failures of the current request kind.
-    pub errors: u32,
     pub polls: u32,
     pub queued_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,10 +103,9 @@ pub struct Batch {
     pub finished_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<Timestamp>,
-    /// A request for this batch is out and unanswered.
-    pub sent: bool,
+    /// The request of the current step (create, then poll), once started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub due: Option<Timestamp>,
+    pub request: Option<Outstanding>,
     /// The wait before the next status check.
     pub poll_interval_ms: u64,
 }
@@ -179,51 +130,15 @@ impl Batch {
             invalidation_id: None,
             create_time: None,
             attempts: 0,
-            errors: 0,
             polls: 0,
             queued_at: now,
             submitted_at: None,
             finished_at: None,
             deadline: None,
-            sent: false,
-            due: None,
+            request: None,
             poll_interval_ms: 0,
         }
     }
-}
-
-/// The whole state of one workflow.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Workflow {
-    pub distributions: Vec<String>,
-    pub phase: Phase,
-    /// Accepted changes waiting for the collection window or the batch in flight.
-    pub pending: Pending,
-    /// When the collection window closes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub collect_until: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolution: Option<Resolution>,
-    /// Planned batches, the first one current once submission starts.
-    pub batches: VecDeque<Batch>,
-    /// Finished batches, newest last, at most `HISTORY_LIMIT`; each keeps a
-    /// sample of its paths.
-    pub history: VecDeque<Batch>,
-    /// Why this run failed, when it did.
-    pub failures: Vec<String>,
-    /// Paths this run could not invalidate (failed batches and paths refused
-    /// alone), kept whole for the failure's report; bounded like a plan.
-    #[serde(default)]
-    pub not_invalidated: BTreeSet<String>,
-    /// Recent decisions worth an operator's eye (fallbacks, unconfirmed
-    /// freshness, changes that map to no path), newest last, bounded.
-    pub log: VecDeque<String>,
-    /// Tracking ids already accepted (newest last), so a redelivery does nothing.
-    pub seen: VecDeque<String>,
-    pub next_sequence: u64,
-    /// When the workflow next needs a `TimerFired`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wake_at: Option<Timestamp>,
 }
 
 /// Something that happened, fed to [`super::step`].
@@ -239,7 +154,8 @@ pub enum Event {
         tracking_id: String,
         paths: Vec<String>,
     },
-    /// The time asked for with [`Command::WakeAt`] has come (or an alarm fired again).
+    /// The time asked for with [`super::Next::WakeAt`] has come, or a body
+    /// goes on after [`super::Next::GoOn`] (a repeated one is harmless).
     TimerFired,
     RevisionFetched {
         target: LinkTarget,
@@ -260,34 +176,17 @@ pub enum Event {
     },
 }
 
-/// Something the body must do, returned by [`super::step`].
+/// A request the body must send, returned by [`super::step`]; its answer
+/// comes back as the matching [`Event`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "command")]
 pub enum Command {
-    FetchRevision {
-        target: LinkTarget,
-    },
-    FetchLinks {
-        target: LinkTarget,
-        skip: u64,
-    },
-    CreateInvalidation {
-        sequence: u64,
-        distribution_id: String,
-        paths: Vec<String>,
-        caller_reference: String,
-    },
-    GetInvalidation {
-        sequence: u64,
-        distribution_id: String,
-        invalidation_id: String,
-    },
-    /// Deliver `TimerFired` at this time (replaces any earlier wake-up).
-    WakeAt {
-        at: Timestamp,
-    },
-    /// A batch ended and another is ready: the seed's `Check-Invalidation-Completion` loop.
-    NextBatch,
-    /// Nothing left to do until a new change arrives.
-    Finished,
+    /// Which revision of an entry or asset the Delivery API serves.
+    FetchRevision { target: LinkTarget },
+    /// One page of the entries that link to `target`.
+    FetchLinks { target: LinkTarget, skip: u64 },
+    /// CloudFront's CreateInvalidation for batch `sequence`.
+    CreateInvalidation { sequence: u64, distribution_id: String, paths: Vec<String>, caller_reference: String },
+    /// CloudFront's GetInvalidation for batch `sequence`.
+    GetInvalidation { sequence: u64, distribution_id: String, invalidation_id: String },
 }

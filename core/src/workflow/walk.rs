@@ -1,0 +1,366 @@
+//! The walk from a set of changes to the paths that show them: first the
+//! freshness gate (the Delivery API serves each change, bounded in time),
+//! then breadth-first up `links_to_entry` / `links_to_asset`, each entry
+//! fetched once, cycles ended by the visited set, depth, size and links read
+//! bounded by the policy. A walk cut short says why; the plan then falls back
+//! to `/*`, so a path is never dropped silently.
+//!
+//! A sub-state machine in the manner of quinn-proto's path MTU discovery:
+//! `on_*` methods take the answers, [`Walk::poll`] says what to send or that
+//! the walk is done, [`Walk::next_timeout`] when it next has something to do.
+//! It holds no reference to the workflow that owns it.
+
+use super::outstanding::Outstanding;
+use super::pending::push_note;
+use super::types::{Command, Pending};
+use crate::contentful::{LinkTarget, LinksPage};
+use crate::entropy::Draws;
+use crate::paths::{self, Budget};
+use crate::retry::{self, Class, Failure};
+use crate::settings::Policy;
+use crate::time::Timestamp;
+use crate::webhook::EntityKind;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// Links a walk may read per entry it may visit (`WALK_MAX_ENTRIES`), repeats
+/// included: a Delivery API that keeps answering with entries already
+/// visited cuts the walk short (to `/*`) instead of paging forever.
+pub(super) const LINKS_PER_ENTRY: u64 = 10;
+/// The gate asks again at most this often: it only waits for a CDN cache.
+const GATE_RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// A walk in progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Walk {
+    changes: Pending,
+    started_at: Timestamp,
+    stage: Stage,
+    visited: BTreeSet<String>,
+    /// Links read so far, repeats included.
+    links_seen: u64,
+    paths: BTreeSet<String>,
+    notes: Vec<String>,
+    /// Why the walk stopped early, if it did.
+    cut_short: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "stage")]
+enum Stage {
+    /// Confirming that the Delivery API serves each change, until `deadline`.
+    Gate { checks: Vec<Check>, deadline: Timestamp },
+    /// Reading links, one level of the graph at a time.
+    Links { depth: u32, requests: Vec<LinkRequest>, next_level: BTreeSet<String> },
+}
+
+/// Confirming one change; `request` is `None` once confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Check {
+    target: LinkTarget,
+    /// `Some(r)`: served at revision `r` or later confirms it; `None`: no longer served does.
+    wants_revision: Option<u64>,
+    request: Option<Outstanding>,
+}
+
+/// One page of links to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct LinkRequest {
+    target: LinkTarget,
+    skip: u64,
+    request: Outstanding,
+}
+
+/// What a finished walk found: the input of [`super::plan::plan`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// The changes walked from.
+    pub changes: Pending,
+    /// The paths of every entry visited (the changed entries' own are in `changes`).
+    pub paths: BTreeSet<String>,
+    pub notes: Vec<String>,
+    /// Why the walk stopped early: the plan falls back to `/*`.
+    pub cut_short: Option<String>,
+}
+
+/// What [`Walk::poll`] asks of its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Poll {
+    /// Send these requests.
+    Send(Vec<Command>),
+    /// Nothing to send until an answer comes or [`Walk::next_timeout`] passes.
+    Wait,
+    /// The walk is over: take what it found with [`Walk::into_found`].
+    Done,
+}
+
+impl Walk {
+    /// Starts walking from every waiting change.
+    pub fn start(changes: Pending, policy: &Policy, now: Timestamp) -> Walk {
+        let visited = changes.walk_targets().filter(|t| t.kind == EntityKind::Entry).map(|t| t.id.clone()).collect();
+        let cut_short = changes.overflow.clone();
+        let stage = if policy.freshness_max_wait.is_zero() {
+            Stage::Links { depth: 0, requests: Self::first_level(&changes, &cut_short, now), next_level: BTreeSet::new() }
+        } else {
+            let checks = changes
+                .targets
+                .iter()
+                .map(|t| Check {
+                    target: t.target.clone(),
+                    wants_revision: t.wants_revision,
+                    request: Some(Outstanding::due(now)),
+                })
+                .collect();
+            Stage::Gate { checks, deadline: now.plus(policy.freshness_max_wait) }
+        };
+        Walk { changes, started_at: now, stage, visited, links_seen: 0, paths: BTreeSet::new(), notes: Vec::new(), cut_short }
+    }
+
+    fn first_level(changes: &Pending, cut_short: &Option<String>, now: Timestamp) -> Vec<LinkRequest> {
+        if cut_short.is_some() {
+            return Vec::new();
+        }
+        changes
+            .walk_targets()
+            .map(|t| LinkRequest { target: t.clone(), skip: 0, request: Outstanding::due(now) })
+            .collect()
+    }
+
+    /// Whether the change `tracking_id` is being walked.
+    pub fn holds(&self, tracking_id: &str) -> bool {
+        self.changes.holds(tracking_id)
+    }
+
+    /// The changes, for a walk that is given up to start again later.
+    pub fn into_changes(self) -> Pending {
+        self.changes
+    }
+
+    /// What the walk found; call once [`Walk::poll`] said [`Poll::Done`].
+    pub fn into_found(self) -> Found {
+        Found { changes: self.changes, paths: self.paths, notes: self.notes, cut_short: self.cut_short }
+    }
+
+    /// The Delivery API answered a freshness check.
+    pub fn on_revision(
+        &mut self,
+        target: &LinkTarget,
+        result: Result<Option<u64>, Failure>,
+        now: Timestamp,
+        policy: &Policy,
+        draws: &mut Draws,
+    ) {
+        let Stage::Gate { checks, .. } = &mut self.stage else {
+            return;
+        };
+        let Some(check) = checks.iter_mut().find(|c| c.target == *target && c.request.is_some_and(|r| r.is_sent()))
+        else {
+            return;
+        };
+        // Any failure counts as "not yet": the gate is bounded in time anyway.
+        let confirmed = match (check.wants_revision, result) {
+            (Some(want), Ok(Some(rev))) => rev >= want,
+            (None, Ok(None)) => true,
+            _ => false,
+        };
+        match &mut check.request {
+            Some(_) if confirmed => check.request = None,
+            Some(r) => {
+                let base = (policy.retry_base / 2).max(Duration::from_millis(50));
+                let cap = policy.retry_max.min(GATE_RETRY_MAX).max(base);
+                let delay = retry::backoff(r.failures + 1, base, cap, draws.next_value());
+                r.failed(now.plus(delay));
+            }
+            None => {}
+        }
+    }
+
+    /// The Delivery API answered a page of links. Returns a line for the log
+    /// when a request is retried.
+    pub fn on_links(
+        &mut self,
+        target: &LinkTarget,
+        skip: u64,
+        result: Result<LinksPage, Failure>,
+        now: Timestamp,
+        policy: &Policy,
+        budget: Budget,
+        draws: &mut Draws,
+    ) -> Option<String> {
+        let Stage::Links { requests, next_level, .. } = &mut self.stage else {
+            return None;
+        };
+        let i = requests.iter().position(|q| q.target == *target && q.skip == skip && q.request.is_sent())?;
+        if self.cut_short.is_some() {
+            requests.remove(i);
+            return None;
+        }
+        let page = match result {
+            Ok(page) => page,
+            Err(failure) => {
+                let request = &mut requests[i].request;
+                let give_up = match failure.class {
+                    Class::Permanent | Class::Refused => Some(failure.reason.clone()),
+                    Class::Backoff if request.failures + 1 >= policy.retry_max_attempts => {
+                        Some(format!("gave up after {} attempts: {}", request.failures + 1, failure.reason))
+                    }
+                    _ => None,
+                };
+                if let Some(reason) = give_up {
+                    request.failed(now);
+                    self.cut_short = Some(format!("the walk could not read links to {}: {reason}", target.id));
+                    return None;
+                }
+                let delay =
+                    retry::delay(&failure, request.failures + 1, policy.retry_base, policy.retry_max, draws.next_value());
+                request.failed(now.plus(delay));
+                return Some(format!(
+                    "links to {} failed ({}), retrying in {} ms",
+                    target.id,
+                    failure.reason,
+                    delay.as_millis()
+                ));
+            }
+        };
+        requests.remove(i);
+        self.links_seen += page.items.len() as u64;
+        let links_max = LINKS_PER_ENTRY * u64::from(policy.walk_max_entries);
+        if self.links_seen > links_max {
+            self.cut_short = Some(format!(
+                "the walk read more than {links_max} links ({LINKS_PER_ENTRY} x WALK_MAX_ENTRIES), most of them to entries already visited"
+            ));
+            return None;
+        }
+        if let Some(next) = page.next_skip(skip) {
+            requests.push(LinkRequest { target: target.clone(), skip: next, request: Outstanding::due(now) });
+        }
+        for entry in page.items {
+            if !self.visited.insert(entry.id.clone()) {
+                continue;
+            }
+            if let Some(ct) = &entry.content_type {
+                let rendered = policy.rules.render(ct, &entry.id, &entry.fields);
+                self.paths.extend(rendered.paths);
+                for note in rendered.fallbacks {
+                    push_note(&mut self.notes, note);
+                }
+            }
+            next_level.insert(entry.id);
+            if self.visited.len() > policy.walk_max_entries as usize {
+                self.cut_short =
+                    Some(format!("the walk visited more than WALK_MAX_ENTRIES ({}) entries", policy.walk_max_entries));
+                break;
+            }
+        }
+        if !budget.fits(&self.paths) {
+            // The plan would collapse them; collapsing now keeps the walk's state small.
+            self.paths = paths::collapse(std::mem::take(&mut self.paths), budget);
+        }
+        None
+    }
+
+    /// Sends what is due, passes the gate when every change is confirmed or
+    /// its time is up, and moves up the graph a level at a time.
+    pub fn poll(&mut self, now: Timestamp, policy: &Policy) -> Poll {
+        if let Stage::Gate { checks, deadline } = &mut self.stage {
+            if now >= *deadline {
+                for c in checks.iter_mut().filter(|c| c.request.is_some()) {
+                    let note = format!(
+                        "the Delivery API did not confirm {:?} {} within FRESHNESS_MAX_WAIT_SECONDS ({} s); submitted anyway",
+                        c.target.kind,
+                        c.target.id,
+                        policy.freshness_max_wait.as_secs_f64()
+                    );
+                    push_note(&mut self.notes, note);
+                    c.request = None;
+                }
+            }
+            if checks.iter().any(|c| c.request.is_some()) {
+                let sends: Vec<Command> = checks
+                    .iter_mut()
+                    .filter_map(|c| {
+                        let sent = c.request.as_mut().is_some_and(|r| r.send_if_due(now));
+                        sent.then(|| Command::FetchRevision { target: c.target.clone() })
+                    })
+                    .collect();
+                return if sends.is_empty() { Poll::Wait } else { Poll::Send(sends) };
+            }
+            let requests = Self::first_level(&self.changes, &self.cut_short, now);
+            self.stage = Stage::Links { depth: 0, requests, next_level: BTreeSet::new() };
+        }
+        let Stage::Links { depth, requests, next_level } = &mut self.stage else {
+            return Poll::Wait;
+        };
+        loop {
+            if self.cut_short.is_none() && now >= self.started_at.plus(policy.batch_timeout) {
+                self.cut_short = Some(format!(
+                    "the Delivery API did not answer the walk within BATCH_TIMEOUT_SECONDS ({} s)",
+                    policy.batch_timeout.as_secs()
+                ));
+            }
+            if self.cut_short.is_some() {
+                requests.retain(|q| q.request.is_sent());
+            }
+            let sends: Vec<Command> = requests
+                .iter_mut()
+                .filter_map(|q| {
+                    let sent = q.request.send_if_due(now);
+                    sent.then(|| Command::FetchLinks { target: q.target.clone(), skip: q.skip })
+                })
+                .collect();
+            if !sends.is_empty() {
+                return Poll::Send(sends);
+            }
+            if !requests.is_empty() {
+                return Poll::Wait;
+            }
+            // This level is done: on to the next, if there is one and it may be walked.
+            *depth += 1;
+            let next = std::mem::take(next_level);
+            if self.cut_short.is_some() || next.is_empty() {
+                return Poll::Done;
+            }
+            if *depth >= policy.walk_max_depth {
+                self.cut_short = Some(format!(
+                    "the walk reached WALK_MAX_DEPTH ({}) with {} entries still to walk",
+                    policy.walk_max_depth,
+                    next.len()
+                ));
+                return Poll::Done;
+            }
+            requests.extend(next.into_iter().map(|id| LinkRequest {
+                target: LinkTarget { kind: EntityKind::Entry, id },
+                skip: 0,
+                request: Outstanding::due(now),
+            }));
+        }
+    }
+
+    /// The earliest time something in the walk is due.
+    pub fn next_timeout(&self) -> Option<Timestamp> {
+        match &self.stage {
+            Stage::Gate { checks, deadline } => {
+                let due = checks.iter().filter_map(|c| c.request.and_then(|r| r.due_at())).min();
+                Some(due.map_or(*deadline, |d| d.min(*deadline)))
+            }
+            Stage::Links { requests, .. } => requests.iter().filter_map(|q| q.request.due_at()).min(),
+        }
+    }
+
+    /// Whether a request of the walk is out and unanswered.
+    pub fn in_flight(&self) -> bool {
+        match &self.stage {
+            Stage::Gate { checks, .. } => checks.iter().any(|c| c.request.is_some_and(|r| r.is_sent())),
+            Stage::Links { requests, .. } => requests.iter().any(|q| q.request.is_sent()),
+        }
+    }
+
+    /// Sends again whatever was lost (see [`Outstanding::recover`]).
+    pub fn recover(&mut self, now: Timestamp) {
+        match &mut self.stage {
+            Stage::Gate { checks, .. } => checks.iter_mut().filter_map(|c| c.request.as_mut()).for_each(|r| r.recover(now)),
+            Stage::Links { requests, .. } => requests.iter_mut().for_each(|q| q.request.recover(now)),
+        }
+    }
+}
