@@ -7,11 +7,12 @@
 //! two invalidations.
 
 use invalidator_tests::asl::{
-    entered, function, require_node_tools, run_state_machine, state_sizes, webhook_execution_input, SECRET,
+    entered, function, require_node_tools, run_state_machine, state_sizes, webhook_execution_input, ASL, SECRET,
     STATE_LIMIT_BYTES,
 };
 use invalidator_tests::big_graph;
 use invalidator_tests::sandbox::{Config, Fault, Fixture, Sandbox};
+use invalidator_tests::toolkit::repo_root;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -66,6 +67,50 @@ fn failed_cause(events: &[Value]) -> String {
     failed["cause"].as_str().unwrap_or_default().to_string()
 }
 
+/// What Lambda reports for failures worth retrying.
+const TRANSIENT: [&str; 7] = [
+    "Sandbox.Timedout",
+    "Lambda.Unknown",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "States.Timeout",
+];
+
+/// The workflow function's `Timeout` in the SAM template.
+fn workflow_function_timeout() -> u64 {
+    let template = std::fs::read_to_string(repo_root().join("native-lambda/template.yaml")).unwrap();
+    let section = template.split("  WorkflowFunction:").nth(1).expect("WorkflowFunction in template.yaml");
+    let line = section.lines().find(|l| l.trim_start().starts_with("Timeout:")).expect("its Timeout");
+    line.trim_start().trim_start_matches("Timeout:").trim().parse().unwrap()
+}
+
+#[test]
+fn every_task_retries_lambda_failures_and_nothing_ends_an_execution_uncaught() {
+    let asl: Value = serde_json::from_str(&std::fs::read_to_string(repo_root().join(ASL)).unwrap()).unwrap();
+    assert!(asl.get("TimeoutSeconds").is_none(), "an execution timeout cannot be caught: the core ends batches");
+    let function_timeout = workflow_function_timeout();
+    let tasks: Vec<(&String, &Value)> =
+        asl["States"].as_object().unwrap().iter().filter(|(_, s)| s["Type"] == "Task").collect();
+    assert_eq!(tasks.len(), 3, "{tasks:?}");
+    for (name, task) in tasks {
+        let retriers = task["Retry"].as_array().unwrap_or_else(|| panic!("{name} has no Retry"));
+        for error in TRANSIENT {
+            let retrier = retriers.iter().find(|r| r["ErrorEquals"].as_array().unwrap().iter().any(|e| e == error));
+            let retrier = retrier.unwrap_or_else(|| panic!("{name} does not retry {error}"));
+            assert!(retrier["MaxAttempts"].as_u64().unwrap() >= 3, "{name}: {retrier}");
+            assert!(retrier["BackoffRate"].as_f64().unwrap() >= 1.5, "{name} backs off: {retrier}");
+        }
+        let timeout = task["TimeoutSeconds"].as_u64().unwrap_or_else(|| panic!("{name} has no TimeoutSeconds"));
+        assert!(timeout > function_timeout, "{name}: {timeout} s ends before the function's {function_timeout} s");
+        let catch = &task["Catch"][0];
+        assert_eq!(catch["ErrorEquals"], json!(["States.ALL"]), "{name}");
+        let next = if name == "Describe-Task-Error" { "Describe-Task-Error-Plainly" } else { "Describe-Task-Error" };
+        assert_eq!(catch["Next"], next, "{name}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_5000_entry_walk_keeps_every_state_under_256_kib_and_invalidates_every_page() {
     require_node_tools();
@@ -101,7 +146,10 @@ async fn a_5000_entry_walk_keeps_every_state_under_256_kib_and_invalidates_every
     assert!(too_large.is_empty(), "states over 256 KiB: {too_large:?}");
 
     let path = entered(&events);
-    assert!(ok, "the execution failed: {:?}", events.last());
+    if !ok {
+        let cause: String = failed_cause(&events).chars().take(600).collect();
+        panic!("the execution failed: {cause}");
+    }
     assert_eq!(path.last().map(String::as_str), Some("EndInvalidation"), "{path:?}");
     let invalidated: Vec<String> = sb.invalidations().into_iter().flat_map(|i| i.paths).collect();
     for i in 0..PAGES {
@@ -175,6 +223,12 @@ async fn a_change_whose_first_task_fails_is_named_in_the_cause() {
     assert!(cause.contains("Runtime.ExitError") && cause.contains("cta-button"), "{cause}");
 }
 
+/// The Delivery API serves `revision` of entry `id` from now on.
+fn publish_in_the_graph(sb: &Sandbox, id: &str, revision: u64) {
+    let mut graph = sb.contentful_state.graph.lock().unwrap();
+    graph.entries.iter_mut().find(|e| e.id == id).unwrap().revision = revision;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_publishes_of_one_entry_are_two_invalidations() {
     require_node_tools();
@@ -182,9 +236,7 @@ async fn two_publishes_of_one_entry_are_two_invalidations() {
     let settings = settings(&sb, SMALL_RULES, &[]);
     let workflow = function("workflow", &settings).await;
     for revision in [3, 4] {
-        let mut graph = sb.contentful_state.graph.lock().unwrap();
-        graph.entries.iter_mut().find(|e| e.id == "cta-button").unwrap().revision = revision;
-        drop(graph);
+        publish_in_the_graph(&sb, "cta-button", revision);
         let input = webhook_execution_input(&settings, &publish("cta-button", "button", revision)).await;
         let (ok, events) = run_state_machine(workflow.api.invoke_url(), input).await;
         assert!(ok, "publish of revision {revision}: {events:#?}");
