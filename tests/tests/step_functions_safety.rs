@@ -111,24 +111,36 @@ fn every_task_retries_lambda_failures_and_nothing_ends_an_execution_uncaught() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_5000_entry_walk_keeps_every_state_under_256_kib_and_invalidates_every_page() {
+const PAGES: usize = 5000;
+
+/// Publishes [`big_graph::ROOT`] of a 5,000-page graph through the ASL, with
+/// `wait_budget` as `TASK_WAIT_BUDGET_SECONDS`. Near the walk's end (every
+/// page visited, the last hundred pages' links still being read), the Delivery
+/// API rate-limits one request for a second, longer than the rest of the walk
+/// takes: the walk must wait mid-way while it holds 5,000 visited entries and
+/// their paths. Asserts that every state passed between
+/// states is under 256 KiB, that the run reaches `EndInvalidation`, and that
+/// every page's path is invalidated; returns the links requests the walk made.
+async fn walk_5000_pages_through_the_asl(wait_budget: &str) -> usize {
     require_node_tools();
-    const PAGES: usize = 5000;
     let sb = sandbox(big_graph::graph(PAGES)).await;
     // Budgets as large as a user may set them: nothing but the design keeps the state small.
-    let extra = [("WALK_MAX_ENTRIES", "6000"), ("PATH_BUDGET", "6000"), ("BATCH_MAX_PATHS", "3000")];
+    let extra = [
+        ("WALK_MAX_ENTRIES", "6000"),
+        ("PATH_BUDGET", "6000"),
+        ("BATCH_MAX_PATHS", "3000"),
+        ("TASK_WAIT_BUDGET_SECONDS", wait_budget),
+    ];
     let settings = settings(&sb, r#"{"page":["/{slug}"],"always":["/"]}"#, &extra);
     let input = webhook_execution_input(&settings, &publish(big_graph::ROOT, "button", 1)).await;
     let workflow = function("workflow", &settings).await;
-    // Once the walk is under way (every page visited, their links still being
-    // read), the Delivery API rate-limits one request: the walk must wait
-    // mid-way, holding 5,000 visited entries and their paths.
+    let links_requests =
+        |log: &[invalidator_tests::sandbox::Logged]| log.iter().filter(|l| l.target.contains("links_to_entry")).count();
     let contentful = sb.contentful_state.clone();
     let injector = tokio::spawn(async move {
         loop {
-            let answered = contentful.log.all().iter().filter(|l| l.target.contains("links_to_entry")).count();
-            if answered >= 200 {
+            let answered = links_requests(&contentful.log.all());
+            if answered >= PAGES - 100 {
                 contentful.faults.lock().unwrap().push_back(Fault { on: "links".into(), answer: "429".into() });
                 return answered;
             }
@@ -137,7 +149,8 @@ async fn a_5000_entry_walk_keeps_every_state_under_256_kib_and_invalidates_every
     });
     let (ok, events) = run_state_machine(workflow.api.invoke_url(), input).await;
     let injected_after = injector.await.unwrap();
-    let rate_limited = sb.contentful_state.log.all().iter().filter(|l| l.status == 429).count();
+    let log = sb.contentful_state.log.all();
+    let rate_limited = log.iter().filter(|l| l.status == 429).count();
     assert_eq!(rate_limited, 1, "the walk met the 429 (injected after {injected_after} link requests)");
 
     let sizes = state_sizes(&events);
@@ -156,6 +169,22 @@ async fn a_5000_entry_walk_keeps_every_state_under_256_kib_and_invalidates_every
         let page = encoded(&format!("/{}", big_graph::slug(i)));
         assert!(invalidated.iter().any(|by| covers(by, &page)), "{page} is not invalidated by {invalidated:?}");
     }
+    links_requests(&log)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_5000_entry_walk_keeps_every_state_under_256_kib_and_invalidates_every_page() {
+    let links = walk_5000_pages_through_the_asl("30").await;
+    // One request for the root and each page, one more for the rate-limited one:
+    // the task waited for it in-process and the walk went on.
+    assert_eq!(links, PAGES + 2, "the walk was not finished in one go");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_walk_that_must_wait_past_the_task_budget_walks_again_in_the_next_task() {
+    let links = walk_5000_pages_through_the_asl("0").await;
+    // The first walk was dropped at the 429 instead of travelling in the state.
+    assert!(links > PAGES + 2, "the walk was not started again: {links} links requests");
 }
 
 #[tokio::test(flavor = "multi_thread")]
