@@ -44,16 +44,14 @@ pub fn failure_cause(reason: &str, workflow: &Workflow) -> String {
     cause
 }
 
-/// The changes accepted or being resolved, as `Entry <id> (publish)`.
+/// The changes waiting or being walked, as `Entry <id> (published)`.
 fn unresolved_changes(workflow: &Workflow) -> Vec<String> {
-    let resolving = workflow.resolution.iter().flat_map(|r| r.changes.iter());
-    workflow
-        .pending
-        .iter()
-        .chain(resolving)
-        .map(|p| match &p.change {
-            Some(c) => format!("{:?} {} ({})", c.kind, c.id, format!("{:?}", c.action).to_lowercase()),
-            None => format!("paths asked for as {}", p.tracking_id),
+    let waiting = std::iter::once(&workflow.pending).chain(workflow.resolution.iter().map(|r| &r.changes));
+    waiting
+        .flat_map(|p| p.targets.iter())
+        .map(|t| {
+            let what = if t.wants_revision.is_some() { "published" } else { "removed" };
+            format!("{:?} {} ({what})", t.target.kind, t.target.id)
         })
         .collect()
 }
@@ -61,17 +59,15 @@ fn unresolved_changes(workflow: &Workflow) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use invalidator_core::workflow::PendingChange;
-
-    fn asked_for(paths: Vec<String>) -> PendingChange {
-        PendingChange { tracking_id: "cli-1".into(), change: None, own_paths: paths, notes: Vec::new() }
-    }
+    use invalidator_core::contentful::LinkTarget;
+    use invalidator_core::webhook::EntityKind;
+    use invalidator_core::workflow::ChangedTarget;
 
     #[test]
     fn a_cause_lists_what_fits_and_counts_the_rest() {
         let mut workflow = Workflow::new(vec!["E1".into()]);
         let paths: Vec<String> = (0..5000).map(|i| format!("/{}-{i:04}", "%E4%B8%80".repeat(21))).collect();
-        workflow.pending.push(asked_for(paths.clone()));
+        workflow.not_invalidated.extend(paths.iter().cloned());
         let cause = failure_cause("AccessDenied: no", &workflow);
         assert!(cause.len() <= CAUSE_MAX_BYTES, "{} bytes", cause.len());
         assert!(cause.starts_with("AccessDenied: no; paths not invalidated (5000): /"), "{}", &cause[..200]);
@@ -83,11 +79,13 @@ mod tests {
     #[test]
     fn a_cause_without_paths_names_the_changes() {
         let mut workflow = Workflow::new(vec!["E1".into()]);
-        workflow.pending.push(asked_for(Vec::new()));
+        let target = LinkTarget { kind: EntityKind::Entry, id: "cta-button".into() };
+        workflow.pending.targets.push(ChangedTarget { target, wants_revision: Some(3) });
+        workflow.pending.count = 1;
         let cause = failure_cause("Runtime.ExitError: killed", &workflow);
         assert_eq!(
             cause,
-            "Runtime.ExitError: killed; changes not yet resolved into paths (1): paths asked for as cli-1"
+            "Runtime.ExitError: killed; changes not yet resolved into paths (1): Entry cta-button (published)"
         );
     }
 }

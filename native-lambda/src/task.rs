@@ -176,7 +176,7 @@ async fn run_task<H: HttpClient, C: Clock + Sleep>(
                 wait_ms = clock.now().until(at).as_millis() as u64,
                 "the walk must wait past TASK_WAIT_BUDGET_SECONDS: it starts again in the next task"
             );
-            // TODO(core: bounded workflow state): workflow.restart_walk();
+            workflow.restart_walk();
             break;
         }
         clock.sleep(clock.now().until(at)).await;
