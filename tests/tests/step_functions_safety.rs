@@ -252,6 +252,24 @@ async fn a_change_whose_first_task_fails_is_named_in_the_cause() {
     assert!(cause.contains("Runtime.ExitError") && cause.contains("cta-button"), "{cause}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn when_describing_a_failure_fails_too_both_errors_end_the_execution() {
+    require_node_tools();
+    let sb = sandbox(small_graph()).await;
+    let settings = settings(&sb, SMALL_RULES, &[]);
+    let input = webhook_execution_input(&settings, &publish("cta-button", "button", 3)).await;
+    let workflow = function("workflow", &settings).await;
+    workflow.api.lose_answer(1, "Runtime.ExitError", "Runtime exited with error: signal: killed");
+    workflow.api.lose_answer(2, "Runtime.ExitError", "Runtime exited with error: exit status 101");
+    let (ok, events) = run_state_machine(workflow.api.invoke_url(), input).await;
+    assert!(!ok, "{events:#?}");
+    let path = entered(&events);
+    let tail: Vec<&str> = path.iter().rev().take(3).rev().map(String::as_str).collect();
+    assert_eq!(tail, ["Describe-Task-Error", "Describe-Task-Error-Plainly", "InvalidationFailed"], "{path:?}");
+    let cause = failed_cause(&events);
+    assert!(cause.contains("signal: killed") && cause.contains("exit status 101"), "{cause}");
+}
+
 /// The Delivery API serves `revision` of entry `id` from now on.
 fn publish_in_the_graph(sb: &Sandbox, id: &str, revision: u64) {
     let mut graph = sb.contentful_state.graph.lock().unwrap();
