@@ -16,8 +16,8 @@
 //! - the core bounds a planned workflow (its batches fit `PLAN_MAX_BYTES`);
 //! - a walk in progress is never handed back: when the walk must wait (a
 //!   rate-limited Delivery API), the task waits in-process if the wait ends
-//!   within `TASK_WAIT_BUDGET_SECONDS` (and the invocation's own deadline);
-//!   otherwise it drops the walk ([`Workflow::restart_walk`]) and the next
+//!   within `TASK_WAIT_BUDGET_SECONDS` of the task's start (and before the
+//!   invocation's own deadline); otherwise it drops the walk ([`Workflow::restart_walk`]) and the next
 //!   task walks again, so a state never carries a visited set;
 //! - a state that would still exceed [`STATE_MAX_BYTES`] fails the task with
 //!   [`TaskError::StateTooLarge`], which `Catch` turns into
@@ -111,8 +111,9 @@ impl From<TaskError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// `TASK_WAIT_BUDGET_SECONDS`: the longest a task waits in-process for a walk
-/// to go on (default 30, at most 600; keep it well under the function's timeout).
+/// `TASK_WAIT_BUDGET_SECONDS`: a task waits in-process for a walk to go on
+/// only while the wait ends within this much of the task's start (default 30,
+/// at most 600; keep it well under the function's timeout).
 pub fn wait_budget(map: &SettingsMap) -> Result<Duration, SettingsError> {
     const NAME: &str = "TASK_WAIT_BUDGET_SECONDS";
     let Some(raw) = map.get(NAME).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
@@ -124,8 +125,8 @@ pub fn wait_budget(map: &SettingsMap) -> Result<Duration, SettingsError> {
     }
 }
 
-/// Runs one Task. `wait_budget` is how long it may wait in-process for a walk
-/// to go on (already bounded by the invocation's deadline).
+/// Runs one Task. In-process waits for a walk must end within `wait_budget`
+/// of now (the caller has already bounded it by the invocation's deadline).
 pub async fn handle<H: HttpClient, C: Clock + Sleep>(
     input: TaskInput,
     settings: &Settings,
