@@ -413,7 +413,8 @@ impl Workflow {
             self.seen.pop_front();
         }
         let distributions = self.distributions.len();
-        self.pending.add(tracking_id, target, own_paths, notes, cx.policy, distributions);
+        let entropy = cx.draws.next_value() ^ cx.now.as_millis();
+        self.pending.add(tracking_id, target, own_paths, notes, cx.policy, distributions, entropy);
         if self.is_finished() {
             self.failures.clear();
             self.not_invalidated.clear();
@@ -497,7 +498,9 @@ impl Workflow {
         };
         let found = walk.into_found();
         let queued = waiting.take_queued();
-        let nonce = format!("{}-{:016x}-{}", cx.now.as_millis(), cx.draws.next_value(), found.changes.tracking.join(","));
+        // What makes this submission differ from any earlier one of the same
+        // paths, fixed when its changes were taken in (see `Pending::nonce`).
+        let nonce = format!("{:016x}-{}", found.changes.nonce, found.changes.tracking.join(","));
         let numbering = plan::Numbering { first_sequence: self.next_sequence, nonce: &nonce, now: cx.now };
         let planned = plan(found, queued, &self.distributions, cx.policy, numbering);
         self.next_sequence += planned.batches.len() as u64;

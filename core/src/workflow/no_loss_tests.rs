@@ -35,14 +35,30 @@ fn the_same_paths_in_a_new_run_get_a_new_caller_reference() {
     let b = caller_reference(&request_paths(&mut second, "run-2"));
     assert_ne!(a, b, "a second run must make a second invalidation");
 
-    // Even the same tracking id at the same instant differs by the drawn nonce.
-    let mut third = Sim::new(policy(&[]));
-    let _ = third.fire(Event::PathsRequested { tracking_id: "run-1".into(), paths: vec!["/home".into()] });
-    let now = third.wake_at();
-    third.now = now;
-    let with_other_entropy = step(&mut third.wf.clone(), &third.policy, Event::TimerFired, now, 8).commands;
-    let c = third.fire(Event::TimerFired);
-    assert_ne!(caller_reference(&c), caller_reference(&with_other_entropy));
+    // Even the same tracking id at the same instant differs by the entropy
+    // drawn when the change was taken in.
+    let accept = |entropy: u64| {
+        let policy = policy(&[("COLLECT_WINDOW_SECONDS", "0")]);
+        let mut wf = Workflow::new(vec!["E1".into()]);
+        let paths = vec!["/home".to_string()];
+        let now = Timestamp::from_secs(1_800_000_000);
+        let step = step(&mut wf, &policy, Event::PathsRequested { tracking_id: "run-1".into(), paths }, now, entropy);
+        caller_reference(&step.commands)
+    };
+    assert_ne!(accept(7), accept(8));
+}
+
+#[test]
+fn a_plan_made_again_from_the_same_state_sends_the_same_caller_reference() {
+    // A retried Lambda task, or an alarm that crashed after submitting,
+    // plans again from the state it stored: with other entropy, later.
+    let mut sim = Sim::new(policy(&[]));
+    sim.fire(Event::PathsRequested { tracking_id: "run-1".into(), paths: vec!["/home".into()] });
+    let at = sim.wake_at();
+    let first = step(&mut sim.wf.clone(), &sim.policy, Event::TimerFired, at, 1).commands;
+    let later = at.plus(std::time::Duration::from_secs(90));
+    let again = step(&mut sim.wf.clone(), &sim.policy, Event::TimerFired, later, 2).commands;
+    assert_eq!(caller_reference(&first), caller_reference(&again));
 }
 
 #[test]
