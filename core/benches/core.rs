@@ -6,7 +6,7 @@ use invalidator_core::cloudfront;
 use invalidator_core::contentful::{LinkTarget, LinkedEntry, LinksPage};
 use invalidator_core::settings::{Settings, SettingsMap};
 use invalidator_core::webhook::{self, EntityKind, Parsed, WebhookRequest};
-use invalidator_core::workflow::{step, step_in_place, Command, Event, Workflow};
+use invalidator_core::workflow::{step, Command, Event, Workflow};
 use invalidator_core::Timestamp;
 use serde_json::json;
 
@@ -87,25 +87,24 @@ fn bench(c: &mut Criterion) {
                 panic!("not accepted")
             };
             let target = LinkTarget { kind: EntityKind::Entry, id: change.id.clone() };
-            let wf = Workflow::new(s.cloudfront.distribution_ids.clone());
-            let (wf, _) = step(&wf, &s.policy, Event::ChangeAccepted { change }, NOW, 1);
+            let mut wf = Workflow::new(s.cloudfront.distribution_ids.clone());
+            step(&mut wf, &s.policy, Event::ChangeAccepted { change }, NOW, 1);
             let event = Event::LinksFetched { target, skip: 0, result: Ok(three_parents.clone()) };
-            let (mut wf, _) = step(&wf, &s.policy, event, NOW, 2);
+            step(&mut wf, &s.policy, event, NOW, 2);
             black_box(finish_walk(&mut wf, &s, &three_parents))
         })
     });
 
     // One level of 5,000 parents, planned into paths (collapsed to the budget).
     let big = parents(5000);
-    let wf = Workflow::new(s.cloudfront.distribution_ids.clone());
+    let mut level_two = Workflow::new(s.cloudfront.distribution_ids.clone());
     let change = match webhook::accept(&request, &s.webhook, &s.contentful, NOW) {
         Ok(Parsed::Change(c)) => c,
         other => panic!("{other:?}"),
     };
     let target = LinkTarget { kind: EntityKind::Entry, id: change.id.clone() };
-    let (walking, _) = step(&wf, &s.policy, Event::ChangeAccepted { change }, NOW, 1);
-    let (level_two, _) =
-        step(&walking, &s.policy, Event::LinksFetched { target, skip: 0, result: Ok(big.clone()) }, NOW, 2);
+    step(&mut level_two, &s.policy, Event::ChangeAccepted { change }, NOW, 1);
+    step(&mut level_two, &s.policy, Event::LinksFetched { target, skip: 0, result: Ok(big.clone()) }, NOW, 2);
     c.bench_function("plan: 5,000-entry walk to batches", |b| {
         b.iter(|| {
             let mut wf = level_two.clone();
@@ -130,7 +129,7 @@ fn finish_walk(wf: &mut Workflow, s: &Settings, parents: &LinksPage) -> Vec<Comm
     for item in &parents.items {
         let target = LinkTarget { kind: EntityKind::Entry, id: item.id.clone() };
         let none = LinksPage { total: 0, skip: 0, items: vec![] };
-        commands = step_in_place(wf, &s.policy, Event::LinksFetched { target, skip: 0, result: Ok(none) }, NOW, 3);
+        commands = step(wf, &s.policy, Event::LinksFetched { target, skip: 0, result: Ok(none) }, NOW, 3).commands;
     }
     assert!(commands.iter().any(|c| matches!(c, Command::CreateInvalidation { .. })), "{commands:?}");
     commands

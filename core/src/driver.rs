@@ -7,10 +7,10 @@
 
 use crate::cloudfront;
 use crate::contentful;
+use crate::entropy::mix;
 use crate::io::{Clock, HttpClient};
 use crate::retry::Failure;
 use crate::settings::{CloudFrontSettings, ContentfulSettings, Policy};
-use crate::entropy::mix;
 use crate::time::Timestamp;
 use crate::workflow::{step, Command, Event, Next, Workflow};
 use futures::future::LocalBoxFuture;

@@ -12,7 +12,7 @@ impl Clock for WorkerClock {
     }
 }
 
-/// A seed for backoff jitter.
-pub fn seed() -> u64 {
+/// Randomness for the core (backoff jitter, a change's nonce).
+pub fn entropy() -> u64 {
     (worker::js_sys::Math::random() * u64::MAX as f64) as u64 ^ worker::Date::now().as_millis()
 }

@@ -10,14 +10,14 @@
 //! no-op, a redelivered change by its tracking id, and a resubmitted batch by
 //! its CallerReference.
 
-use crate::clock::{seed, WorkerClock};
+use crate::clock::{entropy, WorkerClock};
 use crate::fetch_client::FetchClient;
 use crate::settings;
-use invalidator_core::driver::{run, Services, Stop};
+use invalidator_core::driver::{run, Setup, Stop, WORKER_CONNECTIONS};
 use invalidator_core::io::Clock;
 use invalidator_core::settings::Settings;
 use invalidator_core::webhook::Change;
-use invalidator_core::workflow::{step_in_place, Event, Workflow};
+use invalidator_core::workflow::{step, Event, Workflow};
 use serde_json::json;
 use std::time::Duration;
 use worker::{durable_object, DurableObject, Env, ListOptions, Method, Request, Response, Result, State};
@@ -54,15 +54,15 @@ impl DurableObject for InvalidationCoordinator {
             (Method::Get, "/invalidations") => {
                 let wf = self.load().await?;
                 Response::from_json(&json!({
-                    "distributions": wf.as_ref().map(|w| w.distributions.clone()),
-                    "phase": wf.as_ref().map(|w| w.phase),
-                    "waiting_changes": self.inbox().await?.len() + wf.as_ref().map_or(0, |w| w.pending.count),
-                    "failures": wf.as_ref().map(|w| w.failures.clone()),
-                    "not_invalidated": wf.as_ref().map(|w| w.not_invalidated.clone()),
+                    "distributions": wf.as_ref().map(|w| w.distributions().to_vec()),
+                    "phase": wf.as_ref().map(|w| w.phase()),
+                    "waiting_changes": self.inbox().await?.len() + wf.as_ref().map_or(0, |w| w.pending().count),
+                    "failures": wf.as_ref().map(|w| w.failures().to_vec()),
+                    "not_invalidated": wf.as_ref().map(|w| w.not_invalidated().clone()),
                     // What the stored workflow value takes, as JSON: bounded by design.
                     "stored_bytes": wf.as_ref().map_or(0, |w| serde_json::to_vec(w).map_or(0, |v| v.len())),
                     "batches": wf.as_ref().map(|w| w.summaries()).unwrap_or_default(),
-                    "log": wf.as_ref().map(|w| w.log.clone()).unwrap_or_default(),
+                    "log": wf.as_ref().map(|w| w.log().collect::<Vec<_>>()).unwrap_or_default(),
                 }))
             }
             (Method::Get, p) if p.starts_with("/invalidations/") => {
@@ -105,13 +105,9 @@ impl DurableObject for InvalidationCoordinator {
         // Take the inbox into the workflow first, then let the timer send what is due.
         let inbox = self.inbox().await?;
         for change in &inbox {
-            step_in_place(
-                &mut wf,
-                &settings.policy,
-                Event::ChangeAccepted { change: change.clone() },
-                clock.now(),
-                seed(),
-            );
+            // Nothing is sent yet: the walk starts once the workflow is stored.
+            let accepted = Event::ChangeAccepted { change: change.clone() };
+            let _ = step(&mut wf, &settings.policy, accepted, clock.now(), entropy());
         }
         storage.put(WORKFLOW, &wf).await?;
         let keys: Vec<String> = inbox.iter().map(|c| format!("{INBOX}{}", c.tracking_id)).collect();
@@ -119,19 +115,19 @@ impl DurableObject for InvalidationCoordinator {
             storage.delete_multiple(keys).await?;
         }
         let http = FetchClient { timeout: Duration::from_secs(20) };
-        let services = Services {
+        let services = Setup {
             http: &http,
             clock: &clock,
             cloudfront: &settings.cloudfront,
             contentful: Some(&settings.contentful),
             policy: &settings.policy,
-            concurrency: 6,
+            concurrency: WORKER_CONNECTIONS,
         };
-        let (mut wf, mut stop) = run(wf, Event::TimerFired, &services, seed()).await;
-        // The seed's Check-Invalidation-Completion loop: the next batch goes at once.
-        while stop == Stop::NextBatch {
+        let (mut wf, mut stop) = run(wf, Event::TimerFired, &services, entropy()).await;
+        // Between batches: store the progress, then go on with the next.
+        while stop == Stop::GoOn {
             storage.put(WORKFLOW, &wf).await?;
-            (wf, stop) = run(wf, Event::TimerFired, &services, seed()).await;
+            (wf, stop) = run(wf, Event::TimerFired, &services, entropy()).await;
         }
         storage.put(WORKFLOW, &wf).await?;
         // Only storage calls from here on: no webhook can slip in between them.

@@ -46,7 +46,7 @@ pub fn failure_cause(reason: &str, workflow: &Workflow) -> String {
 
 /// The changes waiting or being walked, as `Entry <id> (published)`.
 fn unresolved_changes(workflow: &Workflow) -> Vec<String> {
-    let waiting = std::iter::once(&workflow.pending).chain(workflow.resolution.iter().map(|r| &r.changes));
+    let waiting = std::iter::once(workflow.pending()).chain(workflow.walk().map(|w| w.changes()));
     waiting
         .flat_map(|p| p.targets.iter())
         .map(|t| {
@@ -59,15 +59,49 @@ fn unresolved_changes(workflow: &Workflow) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use invalidator_core::contentful::LinkTarget;
-    use invalidator_core::webhook::EntityKind;
-    use invalidator_core::workflow::ChangedTarget;
+    use invalidator_core::retry::Failure;
+    use invalidator_core::settings::{Policy, SettingsMap};
+    use invalidator_core::webhook::{Action, Change, EntityKind};
+    use invalidator_core::workflow::{step, Command, Event, Next};
+    use invalidator_core::Timestamp;
+
+    fn policy(extra: &[(&str, &str)]) -> Policy {
+        let mut map: SettingsMap = [("PATH_RULES", r#"{"page":["/{slug}"]}"#)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        map.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Policy::from_map(&map).unwrap()
+    }
+
+    /// A run whose every CreateInvalidation CloudFront refused for good.
+    fn failed_run(paths: Vec<String>) -> Workflow {
+        let policy = policy(&[
+            ("COLLECT_WINDOW_SECONDS", "0"),
+            ("PATH_BUDGET", "5000"),
+            ("BATCH_MAX_PATHS", "3000"),
+            ("PLAN_MAX_BYTES", "1048576"),
+        ]);
+        let now = Timestamp::from_secs(1_800_000_000);
+        let mut wf = Workflow::new(vec!["E1".into()]);
+        let mut next = step(&mut wf, &policy, Event::PathsRequested { tracking_id: "t".into(), paths }, now, 1);
+        while next.next != Next::Finished {
+            next = match next.commands.first() {
+                Some(Command::CreateInvalidation { sequence, .. }) => {
+                    let result = Err(Failure::permanent("AccessDenied"));
+                    step(&mut wf, &policy, Event::InvalidationCreated { sequence: *sequence, result }, now, 2)
+                }
+                _ => step(&mut wf, &policy, Event::TimerFired, now, 3),
+            };
+        }
+        wf
+    }
 
     #[test]
     fn a_cause_lists_what_fits_and_counts_the_rest() {
-        let mut workflow = Workflow::new(vec!["E1".into()]);
         let paths: Vec<String> = (0..5000).map(|i| format!("/{}-{i:04}", "%E4%B8%80".repeat(21))).collect();
-        workflow.not_invalidated.extend(paths.iter().cloned());
+        let workflow = failed_run(paths.clone());
+        assert_eq!(workflow.not_invalidated().len(), 5000);
         let cause = failure_cause("AccessDenied: no", &workflow);
         assert!(cause.len() <= CAUSE_MAX_BYTES, "{} bytes", cause.len());
         assert!(cause.starts_with("AccessDenied: no; paths not invalidated (5000): /"), "{}", &cause[..200]);
@@ -79,9 +113,19 @@ mod tests {
     #[test]
     fn a_cause_without_paths_names_the_changes() {
         let mut workflow = Workflow::new(vec!["E1".into()]);
-        let target = LinkTarget { kind: EntityKind::Entry, id: "cta-button".into() };
-        workflow.pending.targets.push(ChangedTarget { target, wants_revision: Some(3) });
-        workflow.pending.count = 1;
+        let change = Change {
+            tracking_id: "t1".into(),
+            space: "s".into(),
+            environment: "master".into(),
+            kind: EntityKind::Entry,
+            id: "cta-button".into(),
+            content_type: Some("button".into()),
+            action: Action::Publish,
+            revision: Some(3),
+            fields: None,
+        };
+        let now = Timestamp::from_secs(1_800_000_000);
+        step(&mut workflow, &policy(&[]), Event::ChangeAccepted { change }, now, 1);
         let cause = failure_cause("Runtime.ExitError: killed", &workflow);
         assert_eq!(
             cause,

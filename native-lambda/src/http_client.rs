@@ -78,3 +78,14 @@ impl Sleep for SystemClock {
         tokio::time::sleep(duration).await;
     }
 }
+
+/// Randomness for the core (backoff jitter, a change's nonce): std's
+/// per-process random hash keys, mixed with the time in nanoseconds.
+pub fn entropy() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(nanos);
+    h.write_u32(std::process::id());
+    h.finish()
+}

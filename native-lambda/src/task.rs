@@ -25,10 +25,10 @@
 //!   paths, instead of Step Functions' uncatchable `States.DataLimitExceeded`.
 
 use crate::cause::failure_cause;
-use invalidator_core::driver::{run, Services, Sleep, Stop};
+use invalidator_core::driver::{run, Setup, Sleep, Stop, NATIVE_CONNECTIONS};
 use invalidator_core::io::{Clock, HttpClient};
 use invalidator_core::settings::{Settings, SettingsError, SettingsMap};
-use invalidator_core::workflow::{Event, Phase, Route, Workflow};
+use invalidator_core::workflow::{Event, Phase, Workflow};
 use invalidator_core::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -44,6 +44,45 @@ pub const TASKS: [(&str, &str); 3] = [
 /// for what the ASL adds to it (a caught error at `$.task_error`, whose cause
 /// Step Functions caps at 32 KiB, and the failure's cause).
 pub const STATE_MAX_BYTES: usize = 192 * 1024;
+
+/// Where the state machine goes after a task: what its Choice states compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    /// `Wait-For-1-Min` for `wait_seconds`, then `Check-Invalidation-Status`.
+    Wait,
+    /// A batch ended and the next is ready: `Check-Invalidation-Completion`
+    /// goes back to `Linked-Resource-Cache-Invalidation`.
+    NextBatch,
+    /// `EndInvalidation`.
+    Done,
+    /// `InvalidationFailed`, with the cause.
+    Failed,
+}
+
+impl Route {
+    /// The name the ASL's Choice states compare against.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Wait => "wait",
+            Route::NextBatch => "next_batch",
+            Route::Done => "done",
+            Route::Failed => "failed",
+        }
+    }
+
+    /// Where the driver's `stop` sends the state machine. A batch boundary
+    /// ([`Stop::GoOn`]) is a state of its own in the ASL, so each batch's
+    /// progress is in the execution's history.
+    fn after(stop: Stop, workflow: &Workflow) -> Route {
+        match stop {
+            Stop::SleepUntil(_) => Route::Wait,
+            Stop::GoOn => Route::NextBatch,
+            Stop::Finished if workflow.phase() == Phase::Failed => Route::Failed,
+            Stop::Finished => Route::Done,
+        }
+    }
+}
 
 /// What a Task receives.
 #[derive(Debug, Deserialize)]
@@ -80,12 +119,13 @@ pub struct TaskState {
 impl TaskState {
     /// The state after the driver stopped with `stop` at `now`.
     pub fn after(workflow: Workflow, stop: Stop, now: Timestamp) -> TaskState {
-        let (route, wait_seconds) = match stop {
-            Stop::SleepUntil(at) => (Route::Wait, now.until(at).as_millis().div_ceil(1000) as u64),
-            Stop::NextBatch => (Route::NextBatch, 0),
-            Stop::Finished => (workflow.route(), 0),
+        let route = Route::after(stop, &workflow);
+        // `SecondsPath` takes whole seconds: round up, never wake early.
+        let wait_seconds = match stop {
+            Stop::SleepUntil(at) => now.until(at).as_millis().div_ceil(1000) as u64,
+            _ => 0,
         };
-        let cause = (route == Route::Failed).then(|| failure_cause(&workflow.failures.join("; "), &workflow));
+        let cause = (route == Route::Failed).then(|| failure_cause(&workflow.failures().join("; "), &workflow));
         TaskState { workflow, route, wait_seconds, cause }
     }
 }
@@ -132,13 +172,13 @@ pub async fn handle<H: HttpClient, C: Clock + Sleep>(
     settings: &Settings,
     http: &H,
     clock: &C,
-    seed: u64,
+    entropy: u64,
     wait_budget: Duration,
 ) -> Result<TaskState, TaskError> {
     let state = match input.task.as_str() {
         "describe_failure" => describe_failure(input.state.workflow, input.error),
         "resolve_and_submit" | "check_status" => {
-            run_task(input.state.workflow, settings, http, clock, seed, wait_budget).await
+            run_task(input.state.workflow, settings, http, clock, entropy, wait_budget).await
         }
         _ => return Err(TaskError::UnknownTask(input.task)),
     };
@@ -154,19 +194,19 @@ async fn run_task<H: HttpClient, C: Clock + Sleep>(
     settings: &Settings,
     http: &H,
     clock: &C,
-    seed: u64,
+    entropy: u64,
     wait_budget: Duration,
 ) -> TaskState {
-    let services = Services {
+    let services = Setup {
         http,
         clock,
         cloudfront: &settings.cloudfront,
         contentful: Some(&settings.contentful),
         policy: &settings.policy,
-        concurrency: 8,
+        concurrency: NATIVE_CONNECTIONS,
     };
     let wait_until = clock.now().plus(wait_budget);
-    let (mut workflow, mut stop) = run(workflow, Event::TimerFired, &services, seed).await;
+    let (mut workflow, mut stop) = run(workflow, Event::TimerFired, &services, entropy).await;
     let mut round = 0u64;
     while let Stop::SleepUntil(at) = stop {
         if !is_walking(&workflow) {
@@ -182,14 +222,14 @@ async fn run_task<H: HttpClient, C: Clock + Sleep>(
         }
         clock.sleep(clock.now().until(at)).await;
         round += 1;
-        (workflow, stop) = run(workflow, Event::TimerFired, &services, seed.wrapping_add(round)).await;
+        (workflow, stop) = run(workflow, Event::TimerFired, &services, entropy.wrapping_add(round)).await;
     }
     TaskState::after(workflow, stop, clock.now())
 }
 
 /// A walk is under way: its visited set and paths would travel in the state.
 fn is_walking(workflow: &Workflow) -> bool {
-    workflow.phase == Phase::Resolving && workflow.resolution.as_ref().is_some_and(|r| r.walking)
+    workflow.walk().is_some_and(|w| w.reading_links())
 }
 
 /// `Describe-Task-Error`: the state the failed task was given, ending failed
@@ -234,8 +274,7 @@ mod tests {
 
     #[test]
     fn a_state_too_large_for_step_functions_fails_the_task_naming_its_size() {
-        let mut workflow = Workflow::new(vec!["E1".into()]);
-        workflow.log.push_back("x".repeat(STATE_MAX_BYTES));
+        let workflow = Workflow::new(vec!["E".repeat(STATE_MAX_BYTES)]);
         let error = describe(workflow).unwrap_err();
         let message = error.to_string();
         assert!(matches!(error, TaskError::StateTooLarge { bytes, .. } if bytes > STATE_MAX_BYTES));

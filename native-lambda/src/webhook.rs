@@ -4,13 +4,14 @@
 //! redelivered webhook starts nothing new). Same answers as the Worker.
 
 use crate::function_url::{request_of, response};
+use crate::http_client::entropy;
 use crate::stepfunctions::{read_start, start_execution, Started, StepFunctionsSettings};
 use crate::task::TaskState;
 use invalidator_core::driver::Stop;
 use invalidator_core::io::{Clock, HttpClient};
 use invalidator_core::settings::{Settings, SettingsError, SettingsMap};
 use invalidator_core::webhook::{self, Parsed};
-use invalidator_core::workflow::{step_in_place, Event, Workflow};
+use invalidator_core::workflow::{step, Event, Next, Workflow};
 use serde_json::{json, Value};
 
 /// Everything the webhook function needs, read once at start.
@@ -35,8 +36,13 @@ impl WebhookFunction {
         let outcome = webhook::accept(&request, &s.webhook, &s.contentful, now);
         if let Ok(Parsed::Change(change)) = &outcome {
             let mut workflow = Workflow::new(s.cloudfront.distribution_ids.clone());
-            step_in_place(&mut workflow, &s.policy, Event::ChangeAccepted { change: change.clone() }, now, 0);
-            let wake = workflow.wake_at.unwrap_or(now);
+            let accepted = Event::ChangeAccepted { change: change.clone() };
+            // Taken in here, once: the change's nonce travels in the execution's
+            // input, so a retried task plans the same CallerReference.
+            let wake = match step(&mut workflow, &s.policy, accepted, now, entropy()).next {
+                Next::WakeAt(at) => at,
+                _ => now,
+            };
             let state = TaskState::after(workflow, Stop::SleepUntil(wake), now);
             let started = match start_execution(&self.stepfunctions, &change.tracking_id, &json!(state), now) {
                 Ok(request) => match http.send(request).await {

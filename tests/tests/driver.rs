@@ -2,7 +2,7 @@
 //! Contentful Delivery API, with virtual time: every retry, backoff and poll
 //! of the real workflow, none of the waiting.
 
-use invalidator_core::driver::{run_to_end, Services};
+use invalidator_core::driver::{run_to_end, Setup};
 use invalidator_core::settings::{Settings, SettingsMap};
 use invalidator_core::webhook::{self, Parsed, WebhookRequest};
 use invalidator_core::workflow::{BatchState, Event, Phase, Workflow};
@@ -150,7 +150,7 @@ async fn run(w: &World, body: Value) -> (Workflow, VirtualClock) {
     let parsed = webhook::accept(&request, &w.settings.webhook, &w.settings.contentful, START).unwrap();
     let Parsed::Change(change) = parsed else { panic!("ignored: {parsed:?}") };
     let http = ReqwestClient::new(Duration::from_secs(5));
-    let services = Services {
+    let services = Setup {
         http: &http,
         clock: &clock,
         cloudfront: &w.settings.cloudfront,
@@ -188,7 +188,7 @@ async fn webhook_to_completed() {
     create_answers(&w.cloudfront, None).await;
     status_answers(&w.cloudfront, 0).await;
     let (done, _) = run(&w, publish("child", "card")).await;
-    assert_eq!(done.phase, Phase::Completed, "{:?}", done.failures);
+    assert_eq!(done.phase(), Phase::Completed, "{:?}", done.failures());
     let posts = received(&w.cloudfront, "POST").await;
     assert_eq!(posts.len(), 1);
     assert_eq!(paths_in(&posts[0].body), ["/", "/home", "/home/*"]);
@@ -197,7 +197,7 @@ async fn webhook_to_completed() {
     assert!(auth.contains("/us-east-1/cloudfront/aws4_request"), "{auth}");
     let cda_calls = received(&w.cda, "GET").await;
     assert!(cda_calls.iter().all(|r| r.headers["authorization"] == "Bearer cda-token"));
-    assert_eq!(done.history[0].invalidation_id.as_deref(), Some("IABC123"));
+    assert_eq!(done.history()[0].invalidation_id.as_deref(), Some("IABC123"));
 }
 
 #[tokio::test]
@@ -207,9 +207,9 @@ async fn in_progress_twice_then_completed() {
     create_answers(&w.cloudfront, None).await;
     status_answers(&w.cloudfront, 2).await;
     let (done, clock) = run(&w, publish("child", "card")).await;
-    assert_eq!(done.phase, Phase::Completed);
+    assert_eq!(done.phase(), Phase::Completed);
     assert_eq!(received(&w.cloudfront, "GET").await.len(), 3);
-    assert_eq!(done.history[0].polls, 3);
+    assert_eq!(done.history()[0].polls, 3);
     // 5 s, then 7.5 s, then 11.25 s: the adaptive schedule.
     assert_eq!(clock.slept(), Duration::from_millis(5000 + 7500 + 11250));
 }
@@ -221,7 +221,7 @@ async fn cloudfront_503_then_success() {
     create_answers(&w.cloudfront, Some((ResponseTemplate::new(503), 1))).await;
     status_answers(&w.cloudfront, 0).await;
     let (done, _) = run(&w, publish("child", "card")).await;
-    assert_eq!(done.phase, Phase::Completed);
+    assert_eq!(done.phase(), Phase::Completed);
     let posts = received(&w.cloudfront, "POST").await;
     assert_eq!(posts.len(), 2);
     assert_eq!(posts[0].body, posts[1].body, "the retry resends the same batch and CallerReference");
@@ -234,7 +234,7 @@ async fn too_many_invalidations_then_success() {
     create_answers(&w.cloudfront, Some((error(400, "TooManyInvalidationsInProgress"), 3))).await;
     status_answers(&w.cloudfront, 0).await;
     let (done, _) = run(&w, publish("child", "card")).await;
-    assert_eq!(done.phase, Phase::Completed);
+    assert_eq!(done.phase(), Phase::Completed);
     let posts = received(&w.cloudfront, "POST").await;
     assert_eq!(posts.len(), 4);
     assert_eq!(paths_in(&posts[3].body), ["/", "/home", "/home/*"], "no path lost while waiting");
@@ -247,7 +247,7 @@ async fn throttling_is_retried_with_backoff() {
     create_answers(&w.cloudfront, Some((error(400, "Throttling"), 4))).await;
     status_answers(&w.cloudfront, 0).await;
     let (done, clock) = run(&w, publish("child", "card")).await;
-    assert_eq!(done.phase, Phase::Completed, "throttling is not limited by RETRY_MAX_ATTEMPTS");
+    assert_eq!(done.phase(), Phase::Completed, "throttling is not limited by RETRY_MAX_ATTEMPTS");
     assert_eq!(received(&w.cloudfront, "POST").await.len(), 5);
     assert!(clock.slept() > Duration::from_secs(5 + 10), "backed off: {:?}", clock.slept());
 }
@@ -258,10 +258,10 @@ async fn access_denied_fails_with_the_reason_and_the_paths() {
     two_level_graph(&w.cda).await;
     create_answers(&w.cloudfront, Some((error(403, "AccessDenied"), 100))).await;
     let (done, _) = run(&w, publish("child", "card")).await;
-    assert_eq!(done.phase, Phase::Failed);
-    assert!(done.failures[0].contains("AccessDenied"), "{:?}", done.failures);
+    assert_eq!(done.phase(), Phase::Failed);
+    assert!(done.failures()[0].contains("AccessDenied"), "{:?}", done.failures());
     assert_eq!(done.outstanding_paths(), ["/", "/home", "/home/*"]);
-    assert!(matches!(&done.history[0].state, BatchState::Failed { reason } if reason.contains("AccessDenied")));
+    assert!(matches!(&done.history()[0].state, BatchState::Failed { reason } if reason.contains("AccessDenied")));
     assert_eq!(received(&w.cloudfront, "POST").await.len(), 1, "a permanent error is not retried");
 }
 
@@ -280,7 +280,7 @@ async fn contentful_429_waits_for_the_reset() {
     create_answers(&w.cloudfront, None).await;
     status_answers(&w.cloudfront, 0).await;
     let (done, clock) = run(&w, publish("child", "card")).await;
-    assert_eq!(done.phase, Phase::Completed);
+    assert_eq!(done.phase(), Phase::Completed);
     // 7 s for the rate limit, then the 5 s poll.
     assert_eq!(clock.slept(), Duration::from_secs(7 + 5));
 }
@@ -307,7 +307,7 @@ async fn contentful_paging_reads_every_page() {
     create_answers(&w.cloudfront, None).await;
     status_answers(&w.cloudfront, 0).await;
     let (done, _) = run(&w, publish("child", "card")).await;
-    assert_eq!(done.phase, Phase::Completed);
+    assert_eq!(done.phase(), Phase::Completed);
     let posts = received(&w.cloudfront, "POST").await;
     assert_eq!(paths_in(&posts[0].body), ["/", "/one", "/one/*", "/three", "/three/*", "/two", "/two/*"]);
 }
@@ -320,7 +320,7 @@ async fn a_cycle_in_the_graph_terminates() {
     create_answers(&w.cloudfront, None).await;
     status_answers(&w.cloudfront, 0).await;
     let (done, _) = run(&w, publish("a", "page")).await;
-    assert_eq!(done.phase, Phase::Completed);
+    assert_eq!(done.phase(), Phase::Completed);
     let links_calls = received(&w.cda, "GET").await;
     assert_eq!(links_calls.len(), 2, "each entry is fetched once");
     let posts = received(&w.cloudfront, "POST").await;
@@ -349,9 +349,13 @@ async fn a_path_cloudfront_refuses_fails_alone_and_the_rest_is_invalidated() {
     status_answers(&w.cloudfront, 0).await;
     let (done, _) = run(&w, publish("child", "card")).await;
 
-    assert_eq!(done.phase, Phase::Failed);
+    assert_eq!(done.phase(), Phase::Failed);
     assert_eq!(done.outstanding_paths(), ["/bad"], "only the refused path is left");
-    assert!(done.failures.iter().any(|f| f.contains("/bad") && f.contains("InvalidArgument")), "{:?}", done.failures);
+    assert!(
+        done.failures().iter().any(|f| f.contains("/bad") && f.contains("InvalidArgument")),
+        "{:?}",
+        done.failures()
+    );
     let accepted: Vec<String> = received(&w.cloudfront, "POST")
         .await
         .iter()

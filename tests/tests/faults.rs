@@ -5,7 +5,7 @@
 //! invalidated exactly once, or in an explicit failed state with the reason
 //! and the paths.
 
-use invalidator_core::driver::{run_to_end, Services};
+use invalidator_core::driver::{run_to_end, Setup};
 use invalidator_core::io::{HttpClient, HttpRequest, HttpResponse, TransportError};
 use invalidator_core::paths::covers;
 use invalidator_core::settings::{Settings, SettingsMap};
@@ -161,7 +161,7 @@ async fn run(fault: Option<(Where, Fault, usize)>) -> (Workflow, World) {
     let s = settings();
     let world = World { fault, invalidations: RefCell::new(BTreeMap::new()), faults_served: RefCell::new(0) };
     let clock = VirtualClock::at(Timestamp::from_secs(1_800_000_000));
-    let services = Services {
+    let services = Setup {
         http: &world,
         clock: &clock,
         cloudfront: &s.cloudfront,
@@ -191,7 +191,7 @@ const EXPECTED: [&str; 4] = ["/", "/cards/child", "/home", "/sale"];
 /// failed with a reason and kept the paths it could not invalidate.
 fn check(name: &str, wf: &Workflow, world: &World) {
     let all = world.invalidations.borrow();
-    match wf.phase {
+    match wf.phase() {
         Phase::Completed => {
             for p in EXPECTED {
                 let holders = all.values().filter(|(_, paths, _)| paths.iter().any(|q| covers(q, p))).count();
@@ -199,8 +199,8 @@ fn check(name: &str, wf: &Workflow, world: &World) {
             }
         }
         Phase::Failed => {
-            assert!(!wf.failures.is_empty() && wf.failures.iter().all(|f| !f.is_empty()), "{name}: no reason");
-            let failed = wf.history.iter().find(|b| matches!(b.state, BatchState::Failed { .. })).unwrap();
+            assert!(!wf.failures().is_empty() && wf.failures().iter().all(|f| !f.is_empty()), "{name}: no reason");
+            let failed = wf.history().iter().find(|b| matches!(b.state, BatchState::Failed { .. })).unwrap();
             for p in EXPECTED {
                 assert!(failed.paths.iter().any(|q| covers(q, p)), "{name}: {p} lost from the failed batch");
             }
@@ -215,7 +215,7 @@ async fn transient_faults_in_every_phase_end_invalidated_exactly_once() {
         for fault in [Fault::Timeout, Fault::Refused, Fault::ServerError, Fault::Busy, Fault::Malformed] {
             let name = format!("{fault:?} x3 at {at:?}");
             let (wf, world) = run(Some((at, fault, 3))).await;
-            assert_eq!(wf.phase, Phase::Completed, "{name}: {:?}", wf.failures);
+            assert_eq!(wf.phase(), Phase::Completed, "{name}: {:?}", wf.failures());
             assert_eq!(*world.faults_served.borrow(), 3, "{name}: the faults were met");
             check(&name, &wf, &world);
         }
@@ -231,8 +231,8 @@ async fn persistent_faults_end_explicitly_and_lose_nothing() {
             check(&name, &wf, &world);
             match at {
                 // The gate gives up and submits; a broken walk falls back to /*.
-                Where::Gate | Where::Links => assert_eq!(wf.phase, Phase::Completed, "{name}"),
-                Where::Create | Where::Get => assert_eq!(wf.phase, Phase::Failed, "{name}"),
+                Where::Gate | Where::Links => assert_eq!(wf.phase(), Phase::Completed, "{name}"),
+                Where::Create | Where::Get => assert_eq!(wf.phase(), Phase::Failed, "{name}"),
             }
             if at == Where::Links {
                 let only = world.invalidations.borrow().values().next().unwrap().1.clone();
@@ -245,7 +245,7 @@ async fn persistent_faults_end_explicitly_and_lose_nothing() {
 #[tokio::test]
 async fn no_fault_is_the_baseline() {
     let (wf, world) = run(None).await;
-    assert_eq!(wf.phase, Phase::Completed);
+    assert_eq!(wf.phase(), Phase::Completed);
     check("no fault", &wf, &world);
     assert_eq!(world.invalidations.borrow().values().next().unwrap().1, EXPECTED);
 }

@@ -3,7 +3,7 @@
 //! CallerReference semantics hold, and a publish walks the fixture graph.
 
 use invalidator_core::cloudfront;
-use invalidator_core::driver::{run_to_end, Services};
+use invalidator_core::driver::{run_to_end, Setup};
 use invalidator_core::io::{Clock, HttpClient};
 use invalidator_core::settings::{Settings, SettingsMap};
 use invalidator_core::webhook::{Action, Change, EntityKind};
@@ -59,7 +59,7 @@ fn change(id: &str, revision: u64) -> Change {
 
 async fn run(s: &Settings, change: Change) -> Workflow {
     let http = ReqwestClient::new(Duration::from_secs(5));
-    let services = Services {
+    let services = Setup {
         http: &http,
         clock: &SystemClock,
         cloudfront: &s.cloudfront,
@@ -76,7 +76,7 @@ async fn a_publish_two_levels_below_two_pages_invalidates_both_pages() {
     let sb = sandbox(1, vec![]).await;
     let s = settings(&sb, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
     let done = run(&s, change("cta-button", 3)).await;
-    assert_eq!(done.phase, Phase::Completed, "{:?}", done.failures);
+    assert_eq!(done.phase(), Phase::Completed, "{:?}", done.failures());
     let invalidations = sb.invalidations();
     assert_eq!(invalidations.len(), 1);
     assert_eq!(
@@ -101,8 +101,8 @@ async fn a_wrong_secret_is_refused_and_the_batch_fails_with_the_reason() {
     let sb = sandbox(100, vec![]).await;
     let s = settings(&sb, "not-the-secret-at-all");
     let done = run(&s, change("cta-button", 3)).await;
-    assert_eq!(done.phase, Phase::Failed);
-    assert!(done.failures[0].contains("SignatureDoesNotMatch"), "{:?}", done.failures);
+    assert_eq!(done.phase(), Phase::Failed);
+    assert!(done.failures()[0].contains("SignatureDoesNotMatch"), "{:?}", done.failures());
     assert!(sb.invalidations().is_empty());
 }
 
@@ -115,7 +115,7 @@ async fn injected_faults_are_retried_to_completion() {
     let sb = sandbox(100, faults).await;
     let s = settings(&sb, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
     let done = run(&s, change("cta-button", 3)).await;
-    assert_eq!(done.phase, Phase::Completed, "{:?}", done.failures);
+    assert_eq!(done.phase(), Phase::Completed, "{:?}", done.failures());
     assert_eq!(sb.invalidations().len(), 1, "retries reused the CallerReference");
     let statuses: Vec<u16> = sb.cloudfront_requests().iter().filter(|r| r.method == "POST").map(|r| r.status).collect();
     assert_eq!(statuses, [503, 400, 400, 201]);

@@ -3,7 +3,7 @@
 //! the real workflow binary through the Lambda Runtime API; the webhook binary
 //! under the same protocol, starting executions at a stand-in Step Functions.
 
-use invalidator_core::workflow::Route;
+use invalidator_lambda::task::Route;
 use invalidator_lambda::task::TASKS;
 use invalidator_tests::asl::{entered, function, function_url_event, run_state_machine, ASL, SECRET};
 use invalidator_tests::sandbox::sigv4_check::{self, Expected, Incoming};

@@ -143,10 +143,7 @@ mod tests {
 
     #[test]
     fn errors_are_classified() {
-        assert_eq!(
-            classify_error(400, &error("TooManyInvalidationsInProgress")).class,
-            Class::Busy { after_ms: None }
-        );
+        assert_eq!(classify_error(400, &error("TooManyInvalidationsInProgress")).class, Class::Busy { after_ms: None });
         assert_eq!(classify_error(400, &error("Throttling")).class, Class::Busy { after_ms: None });
         assert_eq!(classify_error(503, b"").class, Class::Backoff);
         assert_eq!(classify_error(500, b"<garbage").class, Class::Backoff);

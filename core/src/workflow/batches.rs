@@ -31,7 +31,7 @@ pub enum Answer {
     /// Nothing more to say (the answer moved it on, or was stale).
     Taken,
     /// The batch ended: completed or failed.
-    Ended(Batch),
+    Ended(Box<Batch>),
     /// A line for the log (a retry, a split).
     Log(String),
 }
@@ -44,7 +44,7 @@ pub enum Poll {
     /// Nothing to send until an answer comes or [`Batches::next_timeout`] passes.
     Wait,
     /// The current batch ran out of time.
-    Ended(Batch),
+    Ended(Box<Batch>),
     /// No batch is left.
     Empty,
 }
@@ -117,7 +117,7 @@ impl Batches {
             batch.poll_interval_ms = grown.min(policy.poll_max.as_millis() as u64);
         }
         match inv.status {
-            InvalidationStatus::Completed => Answer::Ended(self.end(BatchState::Completed, now)),
+            InvalidationStatus::Completed => Answer::Ended(Box::new(self.end(BatchState::Completed, now))),
             InvalidationStatus::InProgress => {
                 batch.state = BatchState::InProgress;
                 let next_poll = now.plus(Duration::from_millis(batch.poll_interval_ms));
@@ -141,8 +141,11 @@ impl Batches {
             return Answer::Taken;
         };
         batch.attempts += 1;
-        let doing =
-            if batch.state == BatchState::Submitting { "creating the invalidation" } else { "checking the invalidation" };
+        let doing = if batch.state == BatchState::Submitting {
+            "creating the invalidation"
+        } else {
+            "checking the invalidation"
+        };
         let failures = batch.request.map_or(0, |r| r.failures) + 1;
         // Only transient failures count against RETRY_MAX_ATTEMPTS; a busy
         // CloudFront is waited out until the batch's deadline.
@@ -151,12 +154,12 @@ impl Batches {
             Class::Refused if batch.paths.len() > 1 => Answer::Log(self.split(&failure.reason, now, next_sequence)),
             Class::Refused => {
                 let reason = format!("CloudFront refused the path {}: {}", batch.paths.join(" "), failure.reason);
-                Answer::Ended(self.end(BatchState::Failed { reason }, now))
+                Answer::Ended(Box::new(self.end(BatchState::Failed { reason }, now)))
             }
-            Class::Permanent => Answer::Ended(self.end(BatchState::Failed { reason: failure.reason }, now)),
+            Class::Permanent => Answer::Ended(Box::new(self.end(BatchState::Failed { reason: failure.reason }, now))),
             Class::Backoff if failures >= policy.retry_max_attempts => {
                 let reason = format!("gave up {doing} after {failures} attempts: {}", failure.reason);
-                Answer::Ended(self.end(BatchState::Failed { reason }, now))
+                Answer::Ended(Box::new(self.end(BatchState::Failed { reason }, now)))
             }
             Class::Backoff | Class::Busy { .. } => {
                 let delay = retry::delay(&failure, growth, policy.retry_base, policy.retry_max, draws.next_value());
@@ -240,7 +243,7 @@ impl Batches {
                 ),
                 None => format!("not created within BATCH_TIMEOUT_SECONDS ({} s)", timeout.as_secs()),
             };
-            return Poll::Ended(self.end(BatchState::Failed { reason }, now));
+            return Poll::Ended(Box::new(self.end(BatchState::Failed { reason }, now)));
         }
         request.send_if_due(now);
         // An invalidation made for the batch is polled; otherwise it is

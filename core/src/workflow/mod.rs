@@ -327,9 +327,8 @@ impl Workflow {
                 }
             }
             Event::LinksFetched { target, skip, result } => {
-                let budget = policy.budget(self.distributions.len());
                 if let Stage::Walking { walk, .. } = &mut self.stage {
-                    if let Some(line) = walk.on_links(&target, skip, result, now, policy, budget, &mut cx.draws) {
+                    if let Some(line) = walk.on_links(&target, skip, result, now, policy, &mut cx.draws) {
                         self.note(line);
                     }
                 }
@@ -349,19 +348,12 @@ impl Workflow {
         let Stage::Running { batches } = &mut self.stage else {
             return;
         };
-        let answer = batches.on_answer(
-            sequence,
-            created,
-            result,
-            cx.now,
-            cx.policy,
-            &mut cx.draws,
-            &mut self.next_sequence,
-        );
+        let answer =
+            batches.on_answer(sequence, created, result, cx.now, cx.policy, &mut cx.draws, &mut self.next_sequence);
         match answer {
             batches::Answer::Taken => {}
             batches::Answer::Log(line) => self.note(line),
-            batches::Answer::Ended(batch) => self.end_batch(batch, cx),
+            batches::Answer::Ended(batch) => self.end_batch(*batch, cx),
         }
     }
 
@@ -447,7 +439,7 @@ impl Workflow {
     /// meanwhile, else the next batch, else the end of the run.
     fn after(&mut self, from: Phase, batches: Batches, cx: &Context) {
         let next = if !self.pending.is_empty() {
-            let walk = Walk::start(std::mem::take(&mut self.pending), cx.policy, cx.now);
+            let walk = Walk::start(std::mem::take(&mut self.pending), cx.policy, self.distributions.len(), cx.now);
             Stage::Walking { walk: Box::new(walk), waiting: batches }
         } else if !batches.is_empty() {
             Stage::Running { batches }
@@ -467,7 +459,8 @@ impl Workflow {
             }
             match &mut self.stage {
                 Stage::Collecting { until } if *until <= cx.now => {
-                    let walk = Walk::start(std::mem::take(&mut self.pending), cx.policy, cx.now);
+                    let walk =
+                        Walk::start(std::mem::take(&mut self.pending), cx.policy, self.distributions.len(), cx.now);
                     self.enter(Stage::Walking { walk: Box::new(walk), waiting: Batches::default() });
                 }
                 Stage::Walking { walk, .. } => match walk.poll(cx.now, cx.policy) {
@@ -478,7 +471,7 @@ impl Workflow {
                 Stage::Running { batches } => match batches.poll(cx.now, cx.policy) {
                     batches::Poll::Send(command) => return cx.commands.push(command),
                     batches::Poll::Wait => return,
-                    batches::Poll::Ended(batch) => self.end_batch(batch, cx),
+                    batches::Poll::Ended(batch) => self.end_batch(*batch, cx),
                     batches::Poll::Empty => {
                         let (from, _) = self.take_stage();
                         self.after(from, Batches::default(), cx);
@@ -551,7 +544,8 @@ impl Workflow {
         if self.walk().is_some_and(|w| w.holds(tracking_id)) {
             return Some(simple(Standing::Resolving));
         }
-        let batch = self.batches().rev().chain(self.history.iter().rev()).find(|b| b.changes.iter().any(|t| t == tracking_id));
+        let batch =
+            self.batches().rev().chain(self.history.iter().rev()).find(|b| b.changes.iter().any(|t| t == tracking_id));
         if let Some(b) = batch {
             let reason = match &b.state {
                 BatchState::Failed { reason } => Some(reason.clone()),

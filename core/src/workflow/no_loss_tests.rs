@@ -101,11 +101,7 @@ fn an_overlong_path_is_invalidated_through_its_covering_wildcard() {
         planned.iter().map(String::len).collect::<Vec<_>>()
     );
     assert!(planned.iter().any(|p| p.ends_with('*') && covers(p, &long)), "the long path is still covered");
-    assert!(
-        sim.batch(0).notes.iter().any(|n| n.contains("over CloudFront's 4000")),
-        "{:?}",
-        sim.batch(0).notes
-    );
+    assert!(sim.batch(0).notes.iter().any(|n| n.contains("over CloudFront's 4000")), "{:?}", sim.batch(0).notes);
 }
 
 /// CloudFront refuses any batch that holds `/bad`.
@@ -137,7 +133,8 @@ fn a_refused_batch_is_split_until_the_bad_path_fails_alone() {
     let c = sim.sleep();
     answer_refusing_bad(&mut sim, c);
     assert_eq!(sim.wf.phase(), Phase::Failed);
-    let failed: Vec<&Batch> = sim.wf.history().iter().filter(|b| matches!(b.state, BatchState::Failed { .. })).collect();
+    let failed: Vec<&Batch> =
+        sim.wf.history().iter().filter(|b| matches!(b.state, BatchState::Failed { .. })).collect();
     assert_eq!(failed.len(), 1, "only the bad path fails: {:?}", sim.wf.history);
     assert_eq!(failed[0].paths, ["/bad"]);
     assert!(

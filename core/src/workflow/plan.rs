@@ -126,10 +126,7 @@ mod tests {
     use crate::workflow::Pending;
 
     fn found(paths: &[&str]) -> Found {
-        let mut changes = Pending::default();
-        changes.count = 1;
-        changes.tracking = vec!["t1".into()];
-        changes.from_webhook = true;
+        let changes = Pending { count: 1, tracking: vec!["t1".into()], from_webhook: true, ..Pending::default() };
         Found { changes, paths: paths.iter().map(|p| p.to_string()).collect(), notes: Vec::new(), cut_short: None }
     }
 

@@ -50,6 +50,21 @@ pub enum Standing {
     Failed,
 }
 
+impl std::fmt::Display for Standing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Standing::Accepted => "accepted",
+            Standing::Resolving => "resolving",
+            Standing::Seen => "seen",
+            Standing::Queued => "queued",
+            Standing::Submitting => "submitting",
+            Standing::InProgress => "in_progress",
+            Standing::Completed => "completed",
+            Standing::Failed => "failed",
+        })
+    }
+}
+
 impl Standing {
     /// How a batch in `state` stands.
     pub fn of(state: &BatchState) -> Standing {

@@ -15,7 +15,7 @@ use super::pending::push_note;
 use super::types::{Command, Pending};
 use crate::contentful::{LinkTarget, LinksPage};
 use crate::entropy::Draws;
-use crate::paths::{self, Budget};
+use crate::paths;
 use crate::retry::{self, Class, Failure};
 use crate::settings::Policy;
 use crate::time::Timestamp;
@@ -44,6 +44,8 @@ pub struct Walk {
     notes: Vec<String>,
     /// Why the walk stopped early, if it did.
     cut_short: Option<String>,
+    /// Distributions the paths are for: they share the plan's byte budget.
+    distributions: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,11 +99,15 @@ pub enum Poll {
 
 impl Walk {
     /// Starts walking from every waiting change.
-    pub fn start(changes: Pending, policy: &Policy, now: Timestamp) -> Walk {
+    pub fn start(changes: Pending, policy: &Policy, distributions: usize, now: Timestamp) -> Walk {
         let visited = changes.walk_targets().filter(|t| t.kind == EntityKind::Entry).map(|t| t.id.clone()).collect();
         let cut_short = changes.overflow.clone();
         let stage = if policy.freshness_max_wait.is_zero() {
-            Stage::Links { depth: 0, requests: Self::first_level(&changes, &cut_short, now), next_level: BTreeSet::new() }
+            Stage::Links {
+                depth: 0,
+                requests: Self::first_level(&changes, &cut_short, now),
+                next_level: BTreeSet::new(),
+            }
         } else {
             let checks = changes
                 .targets
@@ -114,7 +120,17 @@ impl Walk {
                 .collect();
             Stage::Gate { checks, deadline: now.plus(policy.freshness_max_wait) }
         };
-        Walk { changes, started_at: now, stage, visited, links_seen: 0, paths: BTreeSet::new(), notes: Vec::new(), cut_short }
+        Walk {
+            changes,
+            started_at: now,
+            stage,
+            visited,
+            links_seen: 0,
+            paths: BTreeSet::new(),
+            notes: Vec::new(),
+            cut_short,
+            distributions,
+        }
     }
 
     fn first_level(changes: &Pending, cut_short: &Option<String>, now: Timestamp) -> Vec<LinkRequest> {
@@ -125,6 +141,16 @@ impl Walk {
             .walk_targets()
             .map(|t| LinkRequest { target: t.clone(), skip: 0, request: Outstanding::due(now) })
             .collect()
+    }
+
+    /// The changes walked from.
+    pub fn changes(&self) -> &Pending {
+        &self.changes
+    }
+
+    /// Past the freshness gate, reading links: what it found travels with it.
+    pub fn reading_links(&self) -> bool {
+        matches!(self.stage, Stage::Links { .. })
     }
 
     /// Whether the change `tracking_id` is being walked.
@@ -185,9 +211,9 @@ impl Walk {
         result: Result<LinksPage, Failure>,
         now: Timestamp,
         policy: &Policy,
-        budget: Budget,
         draws: &mut Draws,
     ) -> Option<String> {
+        let budget = policy.budget(self.distributions);
         let Stage::Links { requests, next_level, .. } = &mut self.stage else {
             return None;
         };
@@ -212,8 +238,13 @@ impl Walk {
                     self.cut_short = Some(format!("the walk could not read links to {}: {reason}", target.id));
                     return None;
                 }
-                let delay =
-                    retry::delay(&failure, request.failures + 1, policy.retry_base, policy.retry_max, draws.next_value());
+                let delay = retry::delay(
+                    &failure,
+                    request.failures + 1,
+                    policy.retry_base,
+                    policy.retry_max,
+                    draws.next_value(),
+                );
                 request.failed(now.plus(delay));
                 return Some(format!(
                     "links to {} failed ({}), retrying in {} ms",
@@ -359,7 +390,9 @@ impl Walk {
     /// Sends again whatever was lost (see [`Outstanding::recover`]).
     pub fn recover(&mut self, now: Timestamp) {
         match &mut self.stage {
-            Stage::Gate { checks, .. } => checks.iter_mut().filter_map(|c| c.request.as_mut()).for_each(|r| r.recover(now)),
+            Stage::Gate { checks, .. } => {
+                checks.iter_mut().filter_map(|c| c.request.as_mut()).for_each(|r| r.recover(now))
+            }
             Stage::Links { requests, .. } => requests.iter_mut().for_each(|q| q.request.recover(now)),
         }
     }

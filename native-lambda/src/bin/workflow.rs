@@ -4,7 +4,7 @@
 use invalidator_core::io::Clock;
 use invalidator_core::settings::Settings;
 use invalidator_core::Timestamp;
-use invalidator_lambda::http_client::{ReqwestClient, SystemClock};
+use invalidator_lambda::http_client::{entropy, ReqwestClient, SystemClock};
 use invalidator_lambda::task::{handle, wait_budget, TaskInput};
 use invalidator_lambda::{env, logging};
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
@@ -24,13 +24,13 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<TaskInput>| async move {
         let task = event.payload.task.clone();
         let now = SystemClock.now();
-        let seed = now.as_millis() ^ u64::from(std::process::id());
+        let entropy = entropy();
         let left = now.until(Timestamp::from_millis(event.context.deadline)).saturating_sub(DEADLINE_MARGIN);
-        let state = handle(event.payload, settings, http, &SystemClock, seed, budget.min(left)).await.map_err(|e| {
+        let state = handle(event.payload, settings, http, &SystemClock, entropy, budget.min(left)).await.map_err(|e| {
             tracing::error!(task, error = %e, "task failed");
             Diagnostic::from(e)
         })?;
-        tracing::info!(task, route = state.route.as_str(), wait_seconds = state.wait_seconds, phase = ?state.workflow.phase, "task done");
+        tracing::info!(task, route = state.route.as_str(), wait_seconds = state.wait_seconds, phase = ?state.workflow.phase(), "task done");
         Ok::<_, Diagnostic>(state)
     }))
     .await

@@ -13,9 +13,9 @@ mod progress;
 pub mod saved_request;
 
 use crate::env;
-use crate::http_client::{ReqwestClient, SystemClock};
+use crate::http_client::{entropy, ReqwestClient, SystemClock};
 use clap::{Parser, Subcommand};
-use invalidator_core::driver::{plan_only, run_to_end, Services, Stop};
+use invalidator_core::driver::{plan_only, run_to_end, Setup, Stop, NATIVE_CONNECTIONS};
 use invalidator_core::io::{Clock, HttpClient};
 use invalidator_core::settings::{CloudFrontSettings, ContentfulSettings, Policy, SettingsMap, WebhookSettings};
 use invalidator_core::webhook::{self, Action, Change, EntityKind, Parsed, VerifyError};
@@ -132,10 +132,10 @@ async fn resolve(map: &SettingsMap, id: String, asset: bool) -> Result<(), CliEr
     let services = services(&http, &cloudfront, Some(&contentful), &policy);
     let wf = Workflow::new(cloudfront.distribution_ids.clone());
     let planned = plan_only(wf, Event::ChangeAccepted { change }, &services, &SystemClock).await;
-    for line in &planned.log {
+    for line in planned.log() {
         println!("note: {line}");
     }
-    let mut paths: Vec<&String> = planned.batches.iter().flat_map(|b| &b.paths).collect();
+    let mut paths: Vec<&String> = planned.batches().flat_map(|b| &b.paths).collect();
     paths.sort();
     paths.dedup();
     if paths.is_empty() {
@@ -166,8 +166,8 @@ fn services<'a>(
     cloudfront: &'a CloudFrontSettings,
     contentful: Option<&'a ContentfulSettings>,
     policy: &'a Policy,
-) -> Services<'a, ReqwestClient, SystemClock> {
-    Services { http, clock: &SystemClock, cloudfront, contentful, policy, concurrency: 6 }
+) -> Setup<'a, ReqwestClient, SystemClock> {
+    Setup { http, clock: &SystemClock, cloudfront, contentful, policy, concurrency: NATIVE_CONNECTIONS }
 }
 
 async fn invalidate(map: &SettingsMap, paths: Vec<String>, wait: bool) -> Result<(), CliError> {
@@ -183,35 +183,31 @@ async fn invalidate(map: &SettingsMap, paths: Vec<String>, wait: bool) -> Result
     let event = Event::PathsRequested { tracking_id: format!("cli-{}", SystemClock.now().as_millis()), paths };
     let mut view = progress::Progress::new(SystemClock.now());
     let done = if wait {
-        run_to_end(wf, event, &services, &SystemClock, seed(), |wf, _| view.show(wf, SystemClock.now())).await
+        run_to_end(wf, event, &services, &SystemClock, entropy(), |wf, _| view.show(wf, SystemClock.now())).await
     } else {
         // Without --wait: stop once every batch is created.
-        let mut current = invalidator_core::driver::run(wf, event, &services, seed()).await;
+        let mut current = invalidator_core::driver::run(wf, event, &services, entropy()).await;
         loop {
             view.show(&current.0, SystemClock.now());
-            let created = current.0.batches.iter().all(|b| b.invalidation_id.is_some());
+            let created = current.0.batches().all(|b| b.invalidation_id.is_some());
             match current.1 {
                 Stop::Finished => break current.0,
-                _ if created && current.0.phase == Phase::InProgress && current.0.batches.len() == 1 => {
+                _ if created && current.0.phase() == Phase::InProgress && current.0.batches().count() == 1 => {
                     break current.0
                 }
                 Stop::SleepUntil(at) => {
                     invalidator_core::driver::Sleep::sleep(&SystemClock, SystemClock.now().until(at)).await
                 }
-                Stop::NextBatch => {}
+                Stop::GoOn => {}
             }
-            current = invalidator_core::driver::run(current.0, Event::TimerFired, &services, seed()).await;
+            current = invalidator_core::driver::run(current.0, Event::TimerFired, &services, entropy()).await;
         }
     };
     view.finish(&done);
-    match done.phase {
-        Phase::Failed => Err(failed(done.failures.join("; "))),
+    match done.phase() {
+        Phase::Failed => Err(failed(done.failures().join("; "))),
         _ => Ok(()),
     }
-}
-
-fn seed() -> u64 {
-    SystemClock.now().as_millis().wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(std::process::id())
 }
 
 async fn status(map: &SettingsMap, id: String, distribution: Option<String>) -> Result<(), CliError> {

@@ -2,7 +2,7 @@
 //! and elapsed time, then a summary. Plain lines, so it reads the same in a
 //! terminal and in CI logs.
 
-use invalidator_core::workflow::{state_name, Workflow};
+use invalidator_core::workflow::{Standing, Workflow};
 use invalidator_core::Timestamp;
 
 pub struct Progress {
@@ -21,7 +21,7 @@ impl Progress {
         let mut lines = Vec::new();
         for b in wf.all_batches() {
             let id = b.invalidation_id.as_deref().unwrap_or("-");
-            let key = format!("{} {} {} {} {}", b.sequence, state_name(&b.state), id, b.polls, b.attempts);
+            let key = format!("{} {} {} {} {}", b.sequence, Standing::of(&b.state), id, b.polls, b.attempts);
             lines.push((key, b));
         }
         let keys: Vec<String> = lines.iter().map(|(k, _)| k.clone()).collect();
@@ -31,8 +31,8 @@ impl Progress {
                     "[{elapsed:6.1}s] batch {} {}: {} ({} paths, invalidation {}, polls {}, retries {})",
                     b.sequence,
                     b.distribution_id,
-                    state_name(&b.state),
-                    b.paths.len(),
+                    Standing::of(&b.state),
+                    b.path_count,
                     b.invalidation_id.as_deref().unwrap_or("-"),
                     b.polls,
                     b.attempts
@@ -48,11 +48,11 @@ impl Progress {
                 "batch {} on {}: {} {}",
                 b.sequence,
                 b.distribution_id,
-                state_name(&b.state),
+                Standing::of(&b.state),
                 b.invalidation_id.as_deref().unwrap_or("")
             );
         }
-        for f in &wf.failures {
+        for f in wf.failures() {
             println!("failed: {f}");
         }
     }

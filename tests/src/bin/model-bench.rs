@@ -12,11 +12,11 @@
 //!    collection window: CloudFront requests and paths billed, beside the
 //!    seed's one request per webhook.
 
-use invalidator_core::driver::{run, run_to_end, Services, Stop};
+use invalidator_core::driver::{run, run_to_end, Setup, Stop};
 use invalidator_core::io::{Clock, HttpClient, HttpRequest, HttpResponse, TransportError};
 use invalidator_core::settings::{Settings, SettingsMap};
 use invalidator_core::webhook::{Action, Change, EntityKind};
-use invalidator_core::workflow::{step_in_place, Event, Workflow};
+use invalidator_core::workflow::{step, Event, Workflow};
 use invalidator_core::Timestamp;
 use invalidator_tests::virtual_time::VirtualClock;
 use serde_json::json;
@@ -156,7 +156,7 @@ fn graph(total: usize) -> (BTreeMap<String, Vec<String>>, usize) {
 }
 
 async fn finish(wf: Workflow, event: Event, s: &Settings, clock: &VirtualClock, http: &Fake<'_>) -> Workflow {
-    let services = Services {
+    let services = Setup {
         http,
         clock,
         cloudfront: &s.cloudfront,
@@ -209,7 +209,7 @@ async fn main() {
         // Lambda: the same workflow, each wait rounded up to whole seconds (SecondsPath).
         let clock = VirtualClock::at(START);
         let http = fake(&clock, BTreeMap::new(), Duration::from_secs(t));
-        let services = Services {
+        let services = Setup {
             http: &http,
             clock: &clock,
             cloudfront: &s.cloudfront,
@@ -218,7 +218,7 @@ async fn main() {
             concurrency: 6,
         };
         let mut wf = Workflow::new(vec!["EMODEL".into()]);
-        step_in_place(&mut wf, &s.policy, Event::ChangeAccepted { change: change("leaf") }, clock.now(), 0);
+        step(&mut wf, &s.policy, Event::ChangeAccepted { change: change("leaf") }, clock.now(), 0);
         let mut stop = Stop::SleepUntil(clock.now());
         loop {
             if let Stop::SleepUntil(at) = stop {
@@ -248,13 +248,7 @@ async fn main() {
         let http = fake(&clock, BTreeMap::new(), Duration::from_secs(5));
         let mut wf = Workflow::new(vec!["EMODEL".into()]);
         for i in 0..burst {
-            step_in_place(
-                &mut wf,
-                &s.policy,
-                Event::ChangeAccepted { change: change(&format!("card-{i}")) },
-                clock.now(),
-                0,
-            );
+            step(&mut wf, &s.policy, Event::ChangeAccepted { change: change(&format!("card-{i}")) }, clock.now(), 0);
         }
         finish(wf, Event::TimerFired, &s, &clock, &http).await;
         // The seed: one CreateInvalidation per webhook, each with that entry's path.
