@@ -28,11 +28,15 @@ pub const NATIVE_CONNECTIONS: usize = 8;
 /// What the driver runs a workflow with: the body's HTTP client and clock,
 /// the settings its requests need, and how many may be out at once.
 pub struct Setup<'a, H, C> {
+    /// Sends the requests.
     pub http: &'a H,
+    /// Tells the time.
     pub clock: &'a C,
+    /// Where and as whom CloudFront requests are signed.
     pub cloudfront: &'a CloudFrontSettings,
     /// `None` where only paths are invalidated (the CLI's `invalidate`).
     pub contentful: Option<&'a ContentfulSettings>,
+    /// The workflow's limits and schedule.
     pub policy: &'a Policy,
     /// Requests in flight at once (the Worker runtime allows 6 connections).
     pub concurrency: usize,
@@ -137,6 +141,7 @@ pub async fn plan_only<H: HttpClient, C: Clock, S: Sleep>(
 /// Something that can wait: tokio's sleep natively, a timer in tests.
 #[allow(async_fn_in_trait)]
 pub trait Sleep {
+    /// Waits `duration`.
     async fn sleep(&self, duration: Duration);
 }
 

@@ -55,6 +55,7 @@ fn is_hex(b: Option<&u8>) -> bool {
 /// Why a path cannot be invalidated at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
+    /// An empty string names no object.
     #[error("a path cannot be empty")]
     Empty,
 }
@@ -109,6 +110,7 @@ pub fn fit_length(path: String) -> (String, Option<String>) {
     (wildcard, Some(note))
 }
 
+/// Whether `path` ends in CloudFront's wildcard `*`.
 pub fn is_wildcard(path: &str) -> bool {
     path.ends_with('*')
 }
@@ -135,8 +137,11 @@ pub fn minimize(paths: BTreeSet<String>) -> BTreeSet<String> {
 /// kept (what the workflow value has to carry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
+    /// Paths billed (a wildcard counts as one).
     pub max_paths: usize,
+    /// Wildcard paths (CloudFront allows 15 in progress).
     pub max_wildcards: usize,
+    /// Bytes of paths kept in the workflow value.
     pub max_bytes: usize,
 }
 

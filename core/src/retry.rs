@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+/// What to do about a failed request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "class")]
 pub enum Class {
@@ -17,7 +18,10 @@ pub enum Class {
     /// number of times in a row (`RETRY_MAX_ATTEMPTS`).
     Backoff,
     /// The service is busy: retry after `after_ms` (or a longer backoff), without an attempt limit.
-    Busy { after_ms: Option<u64> },
+    Busy {
+        /// The wait the service asked for, if it said.
+        after_ms: Option<u64>,
+    },
     /// Retrying cannot help.
     Permanent,
     /// The service refused what the request carried (an invalid path, a batch
@@ -28,8 +32,10 @@ pub enum Class {
 /// A request that did not succeed, with what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
+    /// What to do about it.
     #[serde(flatten)]
     pub class: Class,
+    /// What went wrong, for logs and status pages.
     pub reason: String,
 }
 

@@ -18,14 +18,25 @@ use crate::paths;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+/// Why `PATH_RULES` cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RulesError {
+    /// The setting is not JSON (the parser's message).
     #[error("is not valid JSON: {0}")]
     Json(String),
+    /// The JSON is not an object of lists of strings.
     #[error("must be a JSON object of content type id to a list of path templates")]
     Shape,
+    /// One template cannot be used.
     #[error("template {template:?} for {content_type:?}: {problem}")]
-    Template { content_type: String, template: String, problem: &'static str },
+    Template {
+        /// The content type it is given for.
+        content_type: String,
+        /// The template as written.
+        template: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
 }
 
 /// One piece of a parsed template.
@@ -35,6 +46,7 @@ enum Part {
     Field(String),
 }
 
+/// One path template, parsed: text and `{field}` placeholders.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     source: String,
@@ -72,6 +84,7 @@ impl Template {
         Ok(Template { source: source.to_string(), parts })
     }
 
+    /// The template as written.
     pub fn source(&self) -> &str {
         &self.source
     }
@@ -106,10 +119,13 @@ impl Template {
 /// The paths an entry maps to, and why any template fell back to a wildcard.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rendered {
+    /// The rendered paths.
     pub paths: Vec<String>,
+    /// Why a template fell back to its wildcard.
     pub fallbacks: Vec<String>,
 }
 
+/// `PATH_RULES`, parsed: templates by content type, and the `always` paths.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PathRules {
     by_type: BTreeMap<String, Vec<Template>>,
@@ -117,6 +133,7 @@ pub struct PathRules {
 }
 
 impl PathRules {
+    /// Parses `PATH_RULES`.
     pub fn parse(json: &str) -> Result<PathRules, RulesError> {
         let value: Value = serde_json::from_str(json).map_err(|e| RulesError::Json(e.to_string()))?;
         let Value::Object(map) = value else {
@@ -174,6 +191,7 @@ impl PathRules {
         out
     }
 
+    /// Whether any template is given for `content_type`.
     pub fn has_rule_for(&self, content_type: &str) -> bool {
         self.by_type.contains_key(content_type)
     }

@@ -8,6 +8,7 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
+    /// Keeps `value`; nothing prints it.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }

@@ -12,12 +12,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub struct Timestamp(pub u64);
 
 impl Timestamp {
+    /// The time `ms` milliseconds after the Unix epoch.
     pub const fn from_millis(ms: u64) -> Self {
         Timestamp(ms)
     }
+    /// The time `s` seconds after the Unix epoch.
     pub const fn from_secs(s: u64) -> Self {
         Timestamp(s * 1000)
     }
+    /// Milliseconds since the Unix epoch.
     pub const fn as_millis(self) -> u64 {
         self.0
     }

@@ -9,4 +9,5 @@ pub use response::{classify_error, parse_invalidation, read_invalidation, Invali
 
 /// The API version in every CloudFront path.
 pub const API_VERSION: &str = "2020-05-31";
+/// The XML namespace of CloudFront's 2020-05-31 API documents.
 pub const XML_NAMESPACE: &str = "http://cloudfront.amazonaws.com/doc/2020-05-31/";

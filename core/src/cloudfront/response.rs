@@ -6,17 +6,24 @@ use crate::retry::Failure;
 use quick_xml::events::Event;
 use serde::{Deserialize, Serialize};
 
+/// Where an invalidation stands, as CloudFront reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InvalidationStatus {
+    /// CloudFront is still removing the objects from its edges.
     InProgress,
+    /// Every edge has removed them.
     Completed,
 }
 
+/// An invalidation as CloudFront describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invalidation {
+    /// CloudFront's id for it (`I...`).
     pub id: String,
+    /// Where it stands.
     pub status: InvalidationStatus,
+    /// When CloudFront created it (ISO 8601), if it said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
 }

@@ -55,6 +55,7 @@ impl Batches {
         Batches { queue: batches.into() }
     }
 
+    /// Whether no batch is left.
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }

@@ -39,10 +39,12 @@ impl History {
         self.0.iter()
     }
 
+    /// How many finished batches are kept.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// Whether none is kept.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

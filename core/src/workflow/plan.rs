@@ -28,8 +28,11 @@ pub struct Plan {
 /// submission unlike any earlier one of the same paths (see [`Batch::queued`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Numbering<'a> {
+    /// The sequence number of the plan's first batch.
     pub first_sequence: u64,
+    /// Fixed when the changes were taken in (see `Pending::nonce`).
     pub nonce: &'a str,
+    /// When the plan is made.
     pub now: Timestamp,
 }
 

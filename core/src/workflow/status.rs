@@ -9,27 +9,42 @@ use serde::{Deserialize, Serialize};
 /// Paths listed in a summary; the count is always complete.
 const PATHS_SHOWN: usize = 50;
 
+/// One batch as status pages and the CLI show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchSummary {
+    /// The batch's number in its workflow.
     pub sequence: u64,
+    /// The distribution it invalidates.
     pub distribution_id: String,
+    /// Where it stands.
     pub state: Standing,
+    /// Why it failed, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// CloudFront's id for its invalidation, once made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalidation_id: Option<String>,
+    /// How many paths it holds.
     pub path_count: usize,
+    /// The first of them.
     pub paths: Vec<String>,
+    /// Tracking ids of the changes it serves (the first few).
     pub changes: Vec<String>,
+    /// How many changes it serves.
     pub change_count: usize,
     /// Failed requests retried for this batch.
     pub attempts: u32,
+    /// GetInvalidation requests made.
     pub polls: u32,
+    /// When it was planned.
     pub queued_at: Timestamp,
+    /// When its invalidation was created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitted_at: Option<Timestamp>,
+    /// When it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Timestamp>,
+    /// What is worth an operator's eye.
     pub notes: Vec<String>,
 }
 
@@ -43,10 +58,15 @@ pub enum Standing {
     Resolving,
     /// Known by its tracking id, no longer in any batch kept.
     Seen,
+    /// Planned, waiting its turn.
     Queued,
+    /// Its invalidation is being created.
     Submitting,
+    /// Its invalidation exists; polled until Completed.
     InProgress,
+    /// CloudFront reported it Completed.
     Completed,
+    /// It ended without being invalidated (see the reason).
     Failed,
 }
 
@@ -81,12 +101,17 @@ impl Standing {
 /// Where a tracked change stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tracked {
+    /// The change's tracking id.
     pub tracking_id: String,
+    /// Where it stands.
     pub state: Standing,
+    /// The batch that serves it, once planned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<u64>,
+    /// CloudFront's id for that batch's invalidation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalidation_id: Option<String>,
+    /// Why it failed, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }

@@ -34,6 +34,7 @@ pub enum Phase {
 /// An entry or asset whose change is to be confirmed and walked from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangedTarget {
+    /// The entry or asset.
     pub target: LinkTarget,
     /// `Some(r)`: the Delivery API serving revision `r` or later confirms the
     /// change; `None`: no longer serving it does (unpublish, archive, delete).
@@ -51,9 +52,11 @@ pub struct Pending {
     pub tracking: Vec<String>,
     /// How many changes were folded in, all of them.
     pub count: usize,
+    /// Entries and assets to confirm and walk from.
     pub targets: Vec<ChangedTarget>,
     /// The changed entries' own paths, rendered from the webhooks' fields.
     pub paths: BTreeSet<String>,
+    /// What is worth an operator's eye.
     pub notes: Vec<String>,
     /// Why not every target was kept: the walk is then cut short (`/*`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -73,41 +76,63 @@ pub struct Pending {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum BatchState {
+    /// Planned, waiting its turn.
     Queued,
+    /// Its invalidation is being created.
     Submitting,
+    /// Its invalidation exists; polled until Completed.
     InProgress,
+    /// CloudFront reported it Completed.
     Completed,
-    Failed { reason: String },
+    /// It ended without being invalidated.
+    Failed {
+        /// Why, for status pages and the failure's report.
+        reason: String,
+    },
 }
 
 /// One CreateInvalidation: one distribution, at most `BATCH_MAX_PATHS` paths.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
+    /// Its number in the workflow (the order of submission).
     pub sequence: u64,
+    /// The distribution it invalidates.
     pub distribution_id: String,
     /// The paths sent; a finished batch in history keeps only the first few
     /// (`path_count` has them all).
     pub paths: Vec<String>,
+    /// How many paths it holds, all of them.
     pub path_count: usize,
+    /// The CallerReference its CreateInvalidation sends, every time.
     pub caller_reference: String,
     /// Tracking ids of the changes this batch serves (the first few) and how many there are.
     pub changes: Vec<String>,
+    /// How many changes it serves, all of them.
     pub change_count: usize,
+    /// What is worth an operator's eye.
     pub notes: Vec<String>,
+    /// Where it stands.
     #[serde(flatten)]
     pub state: BatchState,
+    /// CloudFront's id for its invalidation, once made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalidation_id: Option<String>,
+    /// When CloudFront created it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// Requests that failed and were retried, for this batch.
     pub attempts: u32,
+    /// GetInvalidation requests made.
     pub polls: u32,
+    /// When it was planned.
     pub queued_at: Timestamp,
+    /// When its invalidation was created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitted_at: Option<Timestamp>,
+    /// When it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Timestamp>,
+    /// When it fails if it has not completed (`BATCH_TIMEOUT_SECONDS` after it started).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<Timestamp>,
     /// The request of the current step (create, then poll), once started.
@@ -154,31 +179,47 @@ impl Batch {
 pub enum Event {
     /// A verified webhook's change.
     ChangeAccepted {
+        /// The change, as the webhook described it.
         change: Change,
     },
     /// Paths asked for directly (the operator CLI), with a tracking id.
     PathsRequested {
+        /// Names the request in status pages.
         tracking_id: String,
+        /// The paths, as given.
         paths: Vec<String>,
     },
     /// The time asked for with [`super::Next::WakeAt`] has come, or a body
     /// goes on after [`super::Next::GoOn`] (a repeated one is harmless).
     TimerFired,
+    /// The answer to [`Command::FetchRevision`].
     RevisionFetched {
+        /// What was asked about.
         target: LinkTarget,
+        /// The revision served, `None` when it is not served.
         result: Result<Option<u64>, Failure>,
     },
+    /// The answer to [`Command::FetchLinks`].
     LinksFetched {
+        /// What was asked about.
         target: LinkTarget,
+        /// Where the page asked for starts.
         skip: u64,
+        /// The page.
         result: Result<LinksPage, Failure>,
     },
+    /// The answer to [`Command::CreateInvalidation`].
     InvalidationCreated {
+        /// The batch it was for.
         sequence: u64,
+        /// The invalidation made (or found by its CallerReference).
         result: Result<Invalidation, Failure>,
     },
+    /// The answer to [`Command::GetInvalidation`].
     InvalidationChecked {
+        /// The batch it was for.
         sequence: u64,
+        /// The invalidation as it stands.
         result: Result<Invalidation, Failure>,
     },
 }
@@ -189,11 +230,35 @@ pub enum Event {
 #[serde(rename_all = "snake_case", tag = "command")]
 pub enum Command {
     /// Which revision of an entry or asset the Delivery API serves.
-    FetchRevision { target: LinkTarget },
+    FetchRevision {
+        /// The entry or asset.
+        target: LinkTarget,
+    },
     /// One page of the entries that link to `target`.
-    FetchLinks { target: LinkTarget, skip: u64 },
+    FetchLinks {
+        /// The entry or asset linked to.
+        target: LinkTarget,
+        /// Where the page starts.
+        skip: u64,
+    },
     /// CloudFront's CreateInvalidation for batch `sequence`.
-    CreateInvalidation { sequence: u64, distribution_id: String, paths: Vec<String>, caller_reference: String },
+    CreateInvalidation {
+        /// The batch.
+        sequence: u64,
+        /// Where.
+        distribution_id: String,
+        /// What.
+        paths: Vec<String>,
+        /// The batch's stored reference: a resend returns the same invalidation.
+        caller_reference: String,
+    },
     /// CloudFront's GetInvalidation for batch `sequence`.
-    GetInvalidation { sequence: u64, distribution_id: String, invalidation_id: String },
+    GetInvalidation {
+        /// The batch.
+        sequence: u64,
+        /// Where.
+        distribution_id: String,
+        /// CloudFront's id for the batch's invalidation.
+        invalidation_id: String,
+    },
 }

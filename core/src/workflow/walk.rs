@@ -81,6 +81,7 @@ pub struct Found {
     pub changes: Pending,
     /// The paths of every entry visited (the changed entries' own are in `changes`).
     pub paths: BTreeSet<String>,
+    /// What is worth an operator's eye (fallbacks, unconfirmed freshness).
     pub notes: Vec<String>,
     /// Why the walk stopped early: the plan falls back to `/*`.
     pub cut_short: Option<String>,
