@@ -80,7 +80,7 @@ pub fn normalize(raw: &str) -> Result<String, PathError> {
     for (i, &b) in bytes.iter().enumerate() {
         let already_encoded = b == b'%' && is_hex(bytes.get(i + 1)) && is_hex(bytes.get(i + 2));
         if must_encode(b) && !already_encoded {
-            out.push_str(&format!("%{b:02X}"));
+            out.push_str(percent_encoding::percent_encode_byte(b));
         } else {
             out.push(b as char);
         }

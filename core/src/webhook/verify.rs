@@ -14,6 +14,7 @@
 use super::request::WebhookRequest;
 use crate::time::Timestamp;
 use hmac::{Hmac, KeyInit, Mac};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::Sha256;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
@@ -56,26 +57,40 @@ pub fn canonical_path(target: &str) -> String {
     encode_uri(&joined)
 }
 
-fn percent_encode_except(s: &str, keep: impl Fn(u8) -> bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if keep(b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+/// Node's `querystring.escape` keeps `A-Z a-z 0-9 - . _ ~ ! ' ( ) *`.
+const QUERYSTRING_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*');
 
-/// Node's `querystring.escape`: everything but `A-Z a-z 0-9 - . _ ~ ! ' ( ) *`.
+/// JavaScript's `encodeURI` keeps the unreserved and reserved marks as well.
+const ENCODE_URI: &AsciiSet = &QUERYSTRING_ESCAPE
+    .remove(b';')
+    .remove(b',')
+    .remove(b'/')
+    .remove(b'?')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'&')
+    .remove(b'=')
+    .remove(b'+')
+    .remove(b'$')
+    .remove(b'#');
+
+/// Node's `querystring.escape`.
 fn querystring_escape(s: &str) -> String {
-    percent_encode_except(s, |b| b.is_ascii_alphanumeric() || b"-._~!'()*".contains(&b))
+    utf8_percent_encode(s, QUERYSTRING_ESCAPE).to_string()
 }
 
-/// JavaScript's `encodeURI`: everything but the unreserved and reserved marks.
+/// JavaScript's `encodeURI`.
 fn encode_uri(s: &str) -> String {
-    percent_encode_except(s, |b| b.is_ascii_alphanumeric() || b";,/?:@&=+$-_.!~*'()#".contains(&b))
+    utf8_percent_encode(s, ENCODE_URI).to_string()
 }
 
 /// The string that is signed, for `request` as verified.
