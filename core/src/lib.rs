@@ -9,6 +9,7 @@ pub mod contentful;
 pub mod driver;
 pub mod entropy;
 pub mod io;
+mod json;
 pub mod time;
 
 pub use time::Timestamp;
