@@ -1,12 +1,13 @@
 //! Contentful webhooks in: size cap, signature, topic and body, with the same
-//! answer in every body (202 change stored, 200 ignored, 401, 400, 413).
+//! answer in every body (202 change stored, 200 ignored, 401, 400, 413, 503
+//! not stored).
 
 mod answer;
 mod change;
 mod request;
 mod verify;
 
-pub use answer::answer;
+pub use answer::{answer, not_stored};
 pub use change::{parse, tracking_id, Action, Change, EntityKind, ParseError, Parsed};
 pub use request::WebhookRequest;
 pub use verify::{canonical_path, canonical_request, sign, verify, VerifyError};
