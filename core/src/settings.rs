@@ -13,6 +13,47 @@ use std::time::Duration;
 
 pub type SettingsMap = BTreeMap<String, String>;
 
+/// Every setting name the core reads, for a body that must ask for each one
+/// by name (a Worker cannot list its bindings). A body's own settings
+/// (`STATUS_TOKEN`, `STATE_MACHINE_ARN`, …) are listed by that body. A test
+/// checks that this is exactly what the readers below read.
+pub const NAMES: &[&str] = &[
+    // CloudFrontSettings, AwsCredentials
+    "CLOUDFRONT_DISTRIBUTION_ID",
+    "CLOUDFRONT_ENDPOINT",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    // ContentfulSettings
+    "CONTENTFUL_SPACE_ID",
+    "CONTENTFUL_ENVIRONMENT",
+    "CONTENTFUL_DELIVERY_TOKEN",
+    "CONTENTFUL_CDA_ENDPOINT",
+    // WebhookSettings
+    "CONTENTFUL_WEBHOOK_SECRET",
+    "ALLOW_UNVERIFIED_WEBHOOKS",
+    "WEBHOOK_MAX_BODY_BYTES",
+    "WEBHOOK_TTL_SECONDS",
+    // Policy
+    "PATH_RULES",
+    "WALK_MAX_DEPTH",
+    "WALK_MAX_ENTRIES",
+    "PATH_BUDGET",
+    "WILDCARD_BUDGET",
+    "BATCH_MAX_PATHS",
+    "PLAN_MAX_BYTES",
+    "POLL_FIRST_SECONDS",
+    "POLL_MAX_SECONDS",
+    "FRESHNESS_MAX_WAIT_SECONDS",
+    "COLLECT_WINDOW_SECONDS",
+    "RETRY_MAX_ATTEMPTS",
+    "RETRY_BASE_SECONDS",
+    "RETRY_MAX_SECONDS",
+    "BATCH_TIMEOUT_SECONDS",
+    "HISTORY_LIMIT",
+];
+
 /// A setting that is missing or cannot be used, by name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("setting {name}: {problem}")]
@@ -25,8 +66,11 @@ fn bad(name: &'static str, problem: impl Into<String>) -> SettingsError {
     SettingsError { name, problem: problem.into() }
 }
 
-/// Reads one setting: unset and empty are the same.
-fn get<'a>(map: &'a SettingsMap, name: &str) -> Option<&'a str> {
+/// Reads one setting: unset and empty are the same. Every read comes through
+/// here, which is how the tests know [`NAMES`] is complete.
+fn get<'a>(map: &'a SettingsMap, name: &'static str) -> Option<&'a str> {
+    #[cfg(test)]
+    tests::READ.with(|read| read.borrow_mut().insert(name));
     map.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
 }
 
@@ -312,6 +356,13 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    thread_local! {
+        /// The names [`get`] was asked for on this test's thread.
+        pub(super) static READ: RefCell<BTreeSet<&'static str>> = const { RefCell::new(BTreeSet::new()) };
+    }
 
     pub(crate) fn full() -> SettingsMap {
         [
@@ -326,6 +377,20 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+    }
+
+    #[test]
+    fn names_lists_exactly_what_the_core_reads() {
+        READ.with(|read| read.borrow_mut().clear());
+        Settings::from_map(&full()).unwrap();
+        let mut unsigned = full();
+        unsigned.remove("CONTENTFUL_WEBHOOK_SECRET");
+        unsigned.insert("ALLOW_UNVERIFIED_WEBHOOKS".into(), "true".into());
+        WebhookSettings::from_map(&unsigned).unwrap();
+        let read = READ.with(|read| read.take());
+        let listed: BTreeSet<&str> = NAMES.iter().copied().collect();
+        assert_eq!(read, listed, "read but not listed, or listed but not read");
+        assert_eq!(listed.len(), NAMES.len(), "a name is listed twice");
     }
 
     #[test]
