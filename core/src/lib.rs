@@ -19,5 +19,7 @@ pub mod rules;
 pub mod secret;
 pub mod settings;
 pub mod sigv4;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 pub mod webhook;
 pub mod workflow;

@@ -356,6 +356,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{TestSettings, WEBHOOK_SECRET};
     use std::cell::RefCell;
     use std::collections::BTreeSet;
 
@@ -364,19 +365,8 @@ mod tests {
         pub(super) static READ: RefCell<BTreeSet<&'static str>> = const { RefCell::new(BTreeSet::new()) };
     }
 
-    pub(crate) fn full() -> SettingsMap {
-        [
-            ("CLOUDFRONT_DISTRIBUTION_ID", "E2EXAMPLE123"),
-            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
-            ("CONTENTFUL_SPACE_ID", "space1"),
-            ("CONTENTFUL_DELIVERY_TOKEN", "cda-token-value"),
-            ("CONTENTFUL_WEBHOOK_SECRET", "a".repeat(64).leak()),
-            ("PATH_RULES", r#"{"page":["/{slug}"],"always":["/"]}"#),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    fn full() -> SettingsMap {
+        TestSettings::new().map()
     }
 
     #[test]
@@ -481,7 +471,7 @@ mod tests {
     fn debug_output_holds_no_secret() {
         let s = Settings::from_map(&full()).unwrap();
         let printed = format!("{s:?}");
-        for secret in ["wJalrXUtnFEMI", "cda-token-value", &"a".repeat(64)] {
+        for secret in ["wJalrXUtnFEMI", "cda-token-value", WEBHOOK_SECRET] {
             assert!(!printed.contains(secret), "{secret} leaked");
         }
     }
