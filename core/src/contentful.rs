@@ -22,23 +22,31 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remov
 /// Something other entries can link to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LinkTarget {
+    /// Entry or asset: which `links_to_*` query finds what links to it.
     pub kind: EntityKind,
+    /// Its `sys.id`.
     pub id: String,
 }
 
 /// An entry that links to a target, with what the path rules need.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkedEntry {
+    /// Its `sys.id`.
     pub id: String,
+    /// Its `sys.contentType.sys.id`, which picks its path rules.
     pub content_type: Option<String>,
+    /// Its fields, every locale (`{"slug": {"en-US": "…"}}`).
     pub fields: Map<String, Value>,
 }
 
 /// One page of a `links_to_*` query.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinksPage {
+    /// How many entries the query matches, over every page.
     pub total: u64,
+    /// Where this page starts, as the server says (0 if it does not).
     pub skip: u64,
+    /// This page's entries.
     pub items: Vec<LinkedEntry>,
 }
 

@@ -8,19 +8,27 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+/// What kind of Contentful entity changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
+    /// An entry: content of some content type, which may link to others.
     Entry,
+    /// An asset: a file, linked to by entries.
     Asset,
 }
 
+/// What happened to the entity: the four topics that change delivered content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// Published, or republished: served from now on.
     Publish,
+    /// No longer served.
     Unpublish,
+    /// Archived, which unpublishes it.
     Archive,
+    /// Deleted, which unpublishes it for good.
     Delete,
 }
 
@@ -36,12 +44,18 @@ impl Action {
 pub struct Change {
     /// Identifies the delivery: the same delivery retried has the same id.
     pub tracking_id: String,
+    /// The space (`sys.space.sys.id`).
     pub space: String,
+    /// The environment (`sys.environment.sys.id`; `master` when not said).
     pub environment: String,
+    /// Entry or asset.
     pub kind: EntityKind,
+    /// The entity's `sys.id`.
     pub id: String,
+    /// An entry's content type (`sys.contentType.sys.id`), which picks its path rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// What happened to it.
     pub action: Action,
     /// `sys.revision` of the payload: the Delivery API must serve at least this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,22 +68,38 @@ pub struct Change {
 /// What a well-formed webhook asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
+    /// A change to invalidate for.
     Change(Change),
-    Ignored { reason: String },
+    /// A topic that changes nothing delivered (a draft save, a content type).
+    Ignored {
+        /// Why, for the `200` answer and the log.
+        reason: String,
+    },
 }
 
+/// Why a webhook's topic or body cannot be read: the `400` a body answers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
+    /// No topic header, or an empty one.
     #[error("missing X-Contentful-Topic header")]
     MissingTopic,
+    /// A topic not of Contentful's three-part form.
     #[error("X-Contentful-Topic {0:?} is not of the form ContentManagement.<Entity>.<action>")]
     BadTopic(String),
+    /// The body is not JSON.
     #[error("body is not valid JSON: {0}")]
     Json(String),
+    /// The body lacks a part a change needs, by its path (`sys.id`).
     #[error("body has no {0}")]
     Missing(&'static str),
+    /// The body's `sys.type` is not the entity the topic names.
     #[error("body is a {body} but the topic names an {topic}")]
-    KindMismatch { body: String, topic: String },
+    KindMismatch {
+        /// The body's `sys.type`.
+        body: String,
+        /// The topic's entity.
+        topic: String,
+    },
 }
 
 /// A webhook body: `sys` says what changed, `fields` are the editor's own shape.

@@ -18,15 +18,24 @@ use crate::time::Timestamp;
 /// Why a webhook is refused, with the HTTP status a body answers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
+    /// The body is over `WEBHOOK_MAX_BODY_BYTES` (`413`).
     #[error("body is {size} bytes, more than the {limit} accepted")]
-    TooLarge { size: usize, limit: usize },
+    TooLarge {
+        /// The body's size, or as much of it as was read before giving up.
+        size: usize,
+        /// The most accepted.
+        limit: usize,
+    },
+    /// The signature is missing, stale or wrong (`401`).
     #[error("signature not accepted: {0}")]
     Unverified(VerifyError),
+    /// The topic or body cannot be read (`400`).
     #[error("{0}")]
     Malformed(ParseError),
 }
 
 impl WebhookError {
+    /// The HTTP status a body answers with.
     pub fn status(&self) -> u16 {
         match self {
             WebhookError::TooLarge { .. } => 413,
