@@ -4,35 +4,27 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use invalidator_core::cloudfront;
 use invalidator_core::contentful::{LinkTarget, LinkedEntry, LinksPage};
-use invalidator_core::settings::{Settings, SettingsMap};
+use invalidator_core::settings::Settings;
+use invalidator_core::testing::{TestSettings, WEBHOOK_SECRET};
 use invalidator_core::webhook::{self, EntityKind, Parsed, WebhookRequest};
 use invalidator_core::workflow::{step, Command, Event, Workflow};
 use invalidator_core::Timestamp;
 use serde_json::json;
 
-const SECRET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";
 const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
 
 fn settings() -> Settings {
-    let map: SettingsMap = [
-        ("CLOUDFRONT_DISTRIBUTION_ID", "E2EXAMPLE"),
-        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-        ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
-        ("CONTENTFUL_SPACE_ID", "space1"),
-        ("CONTENTFUL_DELIVERY_TOKEN", "t"),
-        ("CONTENTFUL_WEBHOOK_SECRET", SECRET),
-        (
-            "PATH_RULES",
-            r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{category}/{slug}"],"always":["/","/sitemap.xml"]}"#,
-        ),
-        ("COLLECT_WINDOW_SECONDS", "0"),
-        ("FRESHNESS_MAX_WAIT_SECONDS", "0"),
-        ("WALK_MAX_ENTRIES", "10000"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    Settings::from_map(&map).unwrap()
+    TestSettings::new()
+        .with_all(&[
+            (
+                "PATH_RULES",
+                r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{category}/{slug}"],"always":["/","/sitemap.xml"]}"#,
+            ),
+            ("COLLECT_WINDOW_SECONDS", "0"),
+            ("FRESHNESS_MAX_WAIT_SECONDS", "0"),
+            ("WALK_MAX_ENTRIES", "10000"),
+        ])
+        .settings()
 }
 
 /// A publish of a blog post as Contentful sends it: about 2 KB, two locales.
@@ -60,7 +52,7 @@ fn signed_publish() -> WebhookRequest {
         "content-type,x-contentful-signed-headers,x-contentful-timestamp,x-contentful-topic",
     );
     r.push_header("x-contentful-timestamp", &NOW.as_millis().to_string());
-    let sig = webhook::sign(SECRET, &webhook::canonical_request(&r).unwrap());
+    let sig = webhook::sign(WEBHOOK_SECRET, &webhook::canonical_request(&r).unwrap());
     r.push_header("x-contentful-signature", &sig);
     r
 }

@@ -3,11 +3,14 @@
 //! classification of failures (429 waits for `X-Contentful-RateLimit-Reset`).
 
 use crate::io::{HttpRequest, HttpResponse};
+use crate::json::{lenient, link_id, Link};
 use crate::retry::Failure;
 use crate::settings::ContentfulSettings;
 use crate::webhook::EntityKind;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::error::Category;
 use serde_json::{Map, Value};
 use std::time::Duration;
 
@@ -19,23 +22,31 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remov
 /// Something other entries can link to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LinkTarget {
+    /// Entry or asset: which `links_to_*` query finds what links to it.
     pub kind: EntityKind,
+    /// Its `sys.id`.
     pub id: String,
 }
 
 /// An entry that links to a target, with what the path rules need.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkedEntry {
+    /// Its `sys.id`.
     pub id: String,
+    /// Its `sys.contentType.sys.id`, which picks its path rules.
     pub content_type: Option<String>,
+    /// Its fields, every locale (`{"slug": {"en-US": "…"}}`).
     pub fields: Map<String, Value>,
 }
 
 /// One page of a `links_to_*` query.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinksPage {
+    /// How many entries the query matches, over every page.
     pub total: u64,
+    /// Where this page starts, as the server says (0 if it does not).
     pub skip: u64,
+    /// This page's entries.
     pub items: Vec<LinkedEntry>,
 }
 
@@ -104,13 +115,59 @@ pub fn entry_request(settings: &ContentfulSettings, id: &str) -> HttpRequest {
     get(url, settings)
 }
 
+/// A Delivery API error body: only its `message` is of use.
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default, deserialize_with = "lenient")]
+    message: Option<String>,
+}
+
+/// A `links_to_*` (or `sys.id`) page: `total` and `items` must be there,
+/// `skip` may not be (a missing one is 0).
+#[derive(Deserialize)]
+struct PageBody {
+    total: u64,
+    #[serde(default, deserialize_with = "lenient")]
+    skip: Option<u64>,
+    items: Vec<ItemBody>,
+}
+
+#[derive(Deserialize)]
+struct ItemBody {
+    sys: ItemSys,
+    #[serde(default, deserialize_with = "lenient")]
+    fields: Option<Map<String, Value>>,
+}
+
+#[derive(Deserialize)]
+struct ItemSys {
+    id: String,
+    #[serde(rename = "contentType", default, deserialize_with = "lenient")]
+    content_type: Option<Link>,
+}
+
+/// The freshness probe's answer: only each item's `sys.revision` is read.
+#[derive(Deserialize)]
+struct RevisionBody {
+    items: Vec<RevisionItem>,
+}
+
+#[derive(Deserialize)]
+struct RevisionItem {
+    #[serde(default, deserialize_with = "lenient")]
+    sys: Option<RevisionSys>,
+}
+
+#[derive(Deserialize)]
+struct RevisionSys {
+    #[serde(default, deserialize_with = "lenient")]
+    revision: Option<u64>,
+}
+
 /// Why a Delivery API answer is not a success, and what to do about it.
 pub fn classify_error(response: &HttpResponse) -> Failure {
     let status = response.status().as_u16();
-    let detail = serde_json::from_slice::<Value>(response.body())
-        .ok()
-        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
-        .unwrap_or_default();
+    let detail = serde_json::from_slice::<ErrorBody>(response.body()).ok().and_then(|b| b.message).unwrap_or_default();
     let reason = format!("Contentful Delivery API answered HTTP {status} {detail}").trim_end().to_string();
     match status {
         429 => {
@@ -128,35 +185,34 @@ pub fn classify_error(response: &HttpResponse) -> Failure {
     }
 }
 
-fn json_of(response: &HttpResponse) -> Result<Value, Failure> {
+fn read<T: DeserializeOwned>(response: &HttpResponse) -> Result<T, Failure> {
     let status = response.status().as_u16();
     if !(200..300).contains(&status) {
         return Err(classify_error(response));
     }
     // A 2xx we cannot read is the server's (or a proxy's) fault: ask again.
-    serde_json::from_slice(response.body())
-        .map_err(|e| Failure::transient(format!("Contentful Delivery API answer is not JSON: {e}")))
-}
-
-fn malformed(what: &str) -> Failure {
-    Failure::transient(format!("Contentful Delivery API answer has no {what}"))
+    serde_json::from_slice(response.body()).map_err(|e| {
+        let what = match e.classify() {
+            Category::Data => "is not the expected shape",
+            Category::Io | Category::Syntax | Category::Eof => "is not JSON",
+        };
+        Failure::transient(format!("Contentful Delivery API answer {what}: {e}"))
+    })
 }
 
 /// Reads one `links_to_*` page.
 pub fn read_links_page(response: &HttpResponse) -> Result<LinksPage, Failure> {
-    let v = json_of(response)?;
-    let total = v.get("total").and_then(Value::as_u64).ok_or_else(|| malformed("total"))?;
-    let skip = v.get("skip").and_then(Value::as_u64).unwrap_or(0);
-    let items = v.get("items").and_then(Value::as_array).ok_or_else(|| malformed("items"))?;
-    let mut entries = Vec::with_capacity(items.len());
-    for item in items {
-        let sys = item.get("sys").ok_or_else(|| malformed("sys on an item"))?;
-        let id = sys.get("id").and_then(Value::as_str).ok_or_else(|| malformed("sys.id on an item"))?;
-        let content_type = sys.pointer("/contentType/sys/id").and_then(Value::as_str).map(str::to_string);
-        let fields = item.get("fields").and_then(Value::as_object).cloned().unwrap_or_default();
-        entries.push(LinkedEntry { id: id.to_string(), content_type, fields });
-    }
-    Ok(LinksPage { total, skip, items: entries })
+    let page: PageBody = read(response)?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|item| LinkedEntry {
+            id: item.sys.id,
+            content_type: link_id(item.sys.content_type),
+            fields: item.fields.unwrap_or_default(),
+        })
+        .collect();
+    Ok(LinksPage { total: page.total, skip: page.skip.unwrap_or(0), items })
 }
 
 /// Reads [`entry_request`]'s answer: the entry, or `None` when it is not served.
@@ -167,10 +223,9 @@ pub fn read_entry(response: &HttpResponse) -> Result<Option<LinkedEntry>, Failur
 
 /// Reads the freshness probe: the served revision, or `None` when not served.
 pub fn read_revision(response: &HttpResponse) -> Result<Option<u64>, Failure> {
-    let v = json_of(response)?;
-    let items = v.get("items").and_then(Value::as_array).ok_or_else(|| malformed("items"))?;
+    let body: RevisionBody = read(response)?;
     // Served without a revision (an old API) counts as revision 0.
-    Ok(items.first().map(|item| item.pointer("/sys/revision").and_then(Value::as_u64).unwrap_or(0)))
+    Ok(body.items.into_iter().next().map(|item| item.sys.and_then(|s| s.revision).unwrap_or(0)))
 }
 
 #[cfg(test)]
@@ -243,11 +298,40 @@ mod tests {
     }
 
     #[test]
+    fn a_page_missing_a_required_part_is_asked_for_again() {
+        for body in [
+            r#"{"total":1}"#,
+            r#"{"total":"1","items":[]}"#,
+            r#"{"total":1,"items":[{"fields":{}}]}"#,
+            r#"{"total":1,"items":[{"sys":{"id":7}}]}"#,
+            r#"{"total":1,"items":["p1"]}"#,
+        ] {
+            let f = read_links_page(&response(200, body)).unwrap_err();
+            assert_eq!(f.class, Class::Backoff, "{body}");
+            assert!(f.reason.contains("not the expected shape"), "{body}: {}", f.reason);
+        }
+    }
+
+    #[test]
+    fn odd_optional_parts_of_a_page_are_left_out() {
+        let body = r#"{"total":1,"skip":"0","items":[{"sys":{"id":"p1","contentType":"page"},"fields":null}]}"#;
+        let page = read_links_page(&response(200, body)).unwrap();
+        assert_eq!(page.skip, 0);
+        assert_eq!(page.items, [LinkedEntry { id: "p1".into(), content_type: None, fields: Map::new() }]);
+        let f = read_links_page(&response(404, r#"{"message":7}"#)).unwrap_err();
+        assert_eq!(f.reason, "Contentful Delivery API answered HTTP 404");
+    }
+
+    #[test]
     fn reads_the_served_revision() {
         assert_eq!(
             read_revision(&response(200, r#"{"total":1,"items":[{"sys":{"id":"e","revision":4}}]}"#)).unwrap(),
             Some(4)
         );
         assert_eq!(read_revision(&response(200, r#"{"total":0,"items":[]}"#)).unwrap(), None);
+        // Served by an API that does not say its revision: revision 0.
+        assert_eq!(read_revision(&response(200, r#"{"items":[{"sys":{"id":"e"}}]}"#)).unwrap(), Some(0));
+        assert_eq!(read_revision(&response(200, r#"{"items":[{"sys":{"revision":null}}]}"#)).unwrap(), Some(0));
+        assert_eq!(read_revision(&response(200, r#"{"total":0}"#)).unwrap_err().class, Class::Backoff);
     }
 }

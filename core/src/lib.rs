@@ -9,6 +9,7 @@ pub mod contentful;
 pub mod driver;
 pub mod entropy;
 pub mod io;
+mod json;
 pub mod time;
 
 pub use time::Timestamp;
@@ -18,5 +19,7 @@ pub mod rules;
 pub mod secret;
 pub mod settings;
 pub mod sigv4;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 pub mod webhook;
 pub mod workflow;

@@ -11,13 +11,57 @@ use crate::secret::Secret;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// Setting name to value, as a body reads them from its environment.
 pub type SettingsMap = BTreeMap<String, String>;
+
+/// Every setting name the core reads, for a body that must ask for each one
+/// by name (a Worker cannot list its bindings). A body's own settings
+/// (`STATUS_TOKEN`, `STATE_MACHINE_ARN`, …) are listed by that body. A test
+/// checks that this is exactly what the readers below read.
+pub const NAMES: &[&str] = &[
+    // CloudFrontSettings, AwsCredentials
+    "CLOUDFRONT_DISTRIBUTION_ID",
+    "CLOUDFRONT_ENDPOINT",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    // ContentfulSettings
+    "CONTENTFUL_SPACE_ID",
+    "CONTENTFUL_ENVIRONMENT",
+    "CONTENTFUL_DELIVERY_TOKEN",
+    "CONTENTFUL_CDA_ENDPOINT",
+    // WebhookSettings
+    "CONTENTFUL_WEBHOOK_SECRET",
+    "ALLOW_UNVERIFIED_WEBHOOKS",
+    "WEBHOOK_MAX_BODY_BYTES",
+    "WEBHOOK_TTL_SECONDS",
+    // Policy
+    "PATH_RULES",
+    "WALK_MAX_DEPTH",
+    "WALK_MAX_ENTRIES",
+    "PATH_BUDGET",
+    "WILDCARD_BUDGET",
+    "BATCH_MAX_PATHS",
+    "PLAN_MAX_BYTES",
+    "POLL_FIRST_SECONDS",
+    "POLL_MAX_SECONDS",
+    "FRESHNESS_MAX_WAIT_SECONDS",
+    "COLLECT_WINDOW_SECONDS",
+    "RETRY_MAX_ATTEMPTS",
+    "RETRY_BASE_SECONDS",
+    "RETRY_MAX_SECONDS",
+    "BATCH_TIMEOUT_SECONDS",
+    "HISTORY_LIMIT",
+];
 
 /// A setting that is missing or cannot be used, by name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("setting {name}: {problem}")]
 pub struct SettingsError {
+    /// The setting's name, as in [`NAMES`] or a body's own list.
     pub name: &'static str,
+    /// What is wrong with it; never the value of a secret.
     pub problem: String,
 }
 
@@ -25,8 +69,11 @@ fn bad(name: &'static str, problem: impl Into<String>) -> SettingsError {
     SettingsError { name, problem: problem.into() }
 }
 
-/// Reads one setting: unset and empty are the same.
-fn get<'a>(map: &'a SettingsMap, name: &str) -> Option<&'a str> {
+/// Reads one setting: unset and empty are the same. Every read comes through
+/// here, which is how the tests know [`NAMES`] is complete.
+fn get<'a>(map: &'a SettingsMap, name: &'static str) -> Option<&'a str> {
+    #[cfg(test)]
+    tests::READ.with(|read| read.borrow_mut().insert(name));
     map.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
 }
 
@@ -96,19 +143,27 @@ fn flag(map: &SettingsMap, name: &'static str) -> Result<bool, SettingsError> {
 pub struct CloudFrontSettings {
     /// Every distribution to invalidate; each gets every path.
     pub distribution_ids: Vec<String>,
+    /// `CLOUDFRONT_ENDPOINT`: scheme and host, no trailing slash (a stand-in's in tests).
     pub endpoint: String,
+    /// The keys requests are signed with.
     pub credentials: AwsCredentials,
 }
 
+/// The AWS keys SigV4 signs with, and the region it signs for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsCredentials {
+    /// `AWS_ACCESS_KEY_ID`.
     pub access_key_id: Secret,
+    /// `AWS_SECRET_ACCESS_KEY`.
     pub secret_access_key: Secret,
+    /// `AWS_SESSION_TOKEN`, for temporary credentials (a Lambda's role).
     pub session_token: Option<Secret>,
+    /// `AWS_REGION`; CloudFront's API lives in `us-east-1`, the default.
     pub region: String,
 }
 
 impl AwsCredentials {
+    /// Reads `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` and `AWS_REGION`.
     pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
         Ok(AwsCredentials {
             access_key_id: secret(map, "AWS_ACCESS_KEY_ID")?,
@@ -120,6 +175,7 @@ impl AwsCredentials {
 }
 
 impl CloudFrontSettings {
+    /// Reads the distributions, the endpoint and the AWS credentials.
     pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
         const NAME: &str = "CLOUDFRONT_DISTRIBUTION_ID";
         let mut distribution_ids = Vec::new();
@@ -142,9 +198,13 @@ impl CloudFrontSettings {
 /// Delivery API access.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentfulSettings {
+    /// `CONTENTFUL_SPACE_ID`: the only space whose changes are acted on.
     pub space_id: String,
+    /// `CONTENTFUL_ENVIRONMENT` (`master` by default): likewise.
     pub environment: String,
+    /// `CONTENTFUL_DELIVERY_TOKEN`, for the Delivery API (published content only).
     pub delivery_token: Secret,
+    /// `CONTENTFUL_CDA_ENDPOINT`: scheme and host, no trailing slash.
     pub endpoint: String,
 }
 
@@ -160,6 +220,7 @@ fn identifier(map: &SettingsMap, name: &'static str, default: Option<&str>) -> R
 }
 
 impl ContentfulSettings {
+    /// Reads the space, environment, delivery token and endpoint.
     pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
         Ok(ContentfulSettings {
             space_id: identifier(map, "CONTENTFUL_SPACE_ID", None)?,
@@ -175,11 +236,14 @@ impl ContentfulSettings {
 pub struct WebhookSettings {
     /// `None` only when `ALLOW_UNVERIFIED_WEBHOOKS=true` says so explicitly.
     pub secret: Option<Secret>,
+    /// `WEBHOOK_MAX_BODY_BYTES`: a larger body is refused with `413` before it is read whole.
     pub max_body_bytes: usize,
+    /// `WEBHOOK_TTL_SECONDS`: how old a signature may be, which bounds replays.
     pub ttl: Duration,
 }
 
 impl WebhookSettings {
+    /// Reads the secret (or the explicit opt-out), the body cap and the signature TTL.
     pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
         const NAME: &str = "CONTENTFUL_WEBHOOK_SECRET";
         let secret = match get(map, NAME) {
@@ -214,6 +278,7 @@ impl WebhookSettings {
 /// the same in both bodies.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
+    /// `PATH_RULES`: which paths each content type is served at.
     pub rules: PathRules,
     /// Levels of `links_to_entry` above the changed entry before the walk gives up.
     pub walk_max_depth: u32,
@@ -225,7 +290,9 @@ pub struct Policy {
     pub wildcard_budget: usize,
     /// Paths in one CreateInvalidation; a larger set becomes several batches.
     pub batch_max_paths: usize,
+    /// The first wait before asking CloudFront whether an invalidation is done.
     pub poll_first: Duration,
+    /// The longest wait between those questions, as the waits grow.
     pub poll_max: Duration,
     /// How long to wait for the Delivery API to serve the change before submitting anyway.
     pub freshness_max_wait: Duration,
@@ -233,7 +300,9 @@ pub struct Policy {
     pub collect_window: Duration,
     /// Attempts for a request that fails transiently (5xx, timeouts) before the batch fails.
     pub retry_max_attempts: u32,
+    /// The first backoff after a transient failure.
     pub retry_base: Duration,
+    /// The longest backoff, as they grow.
     pub retry_max: Duration,
     /// How long one batch may take, retries and polling included, before it fails.
     pub batch_timeout: Duration,
@@ -258,6 +327,7 @@ impl Policy {
 }
 
 impl Policy {
+    /// Reads `PATH_RULES` and every budget and timing, each with its default.
     pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
         let rules = PathRules::parse(required(map, "PATH_RULES")?).map_err(|e| bad("PATH_RULES", e.to_string()))?;
         let policy = Policy {
@@ -292,13 +362,18 @@ impl Policy {
 /// Every setting a complete body (webhook to Completed) needs.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Where to invalidate, and the keys to do it with.
     pub cloudfront: CloudFrontSettings,
+    /// Where to read what links to what.
     pub contentful: ContentfulSettings,
+    /// How webhooks are checked.
     pub webhook: WebhookSettings,
+    /// What the workflow decides with.
     pub policy: Policy,
 }
 
 impl Settings {
+    /// Reads every group; the first missing or bad setting is the error.
     pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
         Ok(Settings {
             cloudfront: CloudFrontSettings::from_map(map)?,
@@ -312,20 +387,28 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{TestSettings, WEBHOOK_SECRET};
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
 
-    pub(crate) fn full() -> SettingsMap {
-        [
-            ("CLOUDFRONT_DISTRIBUTION_ID", "E2EXAMPLE123"),
-            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
-            ("CONTENTFUL_SPACE_ID", "space1"),
-            ("CONTENTFUL_DELIVERY_TOKEN", "cda-token-value"),
-            ("CONTENTFUL_WEBHOOK_SECRET", "a".repeat(64).leak()),
-            ("PATH_RULES", r#"{"page":["/{slug}"],"always":["/"]}"#),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    thread_local! {
+        /// The names [`get`] was asked for on this test's thread.
+        pub(super) static READ: RefCell<BTreeSet<&'static str>> = const { RefCell::new(BTreeSet::new()) };
+    }
+
+    fn full() -> SettingsMap {
+        TestSettings::new().map()
+    }
+
+    #[test]
+    fn names_lists_exactly_what_the_core_reads() {
+        READ.with(|read| read.borrow_mut().clear());
+        Settings::from_map(&full()).unwrap();
+        WebhookSettings::from_map(&TestSettings::new().unsigned().map()).unwrap();
+        let read = READ.with(|read| read.take());
+        let listed: BTreeSet<&str> = NAMES.iter().copied().collect();
+        assert_eq!(read, listed, "read but not listed, or listed but not read");
+        assert_eq!(listed.len(), NAMES.len(), "a name is listed twice");
     }
 
     #[test]
@@ -416,7 +499,7 @@ mod tests {
     fn debug_output_holds_no_secret() {
         let s = Settings::from_map(&full()).unwrap();
         let printed = format!("{s:?}");
-        for secret in ["wJalrXUtnFEMI", "cda-token-value", &"a".repeat(64)] {
+        for secret in ["wJalrXUtnFEMI", "cda-token-value", WEBHOOK_SECRET] {
             assert!(!printed.contains(secret), "{secret} leaked");
         }
     }

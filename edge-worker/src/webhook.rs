@@ -82,10 +82,8 @@ pub async fn receive(mut req: Request, env: &Env) -> Result<Response> {
             let stored = stub.fetch_with_request(Request::new_with_init(&url, &init)?).await;
             if !matches!(&stored, Ok(r) if r.status_code() == 200) {
                 worker::console_error!("invalidator: could not store change {} for {distribution}", change.tracking_id);
-                return json_response(
-                    503,
-                    &json!({"status": "unavailable", "error": "the change could not be stored; Contentful will retry"}),
-                );
+                let (status, body) = webhook::not_stored();
+                return json_response(status, &body);
             }
         }
     }

@@ -60,18 +60,13 @@ fn unresolved_changes(workflow: &Workflow) -> Vec<String> {
 mod tests {
     use super::*;
     use invalidator_core::retry::Failure;
-    use invalidator_core::settings::{Policy, SettingsMap};
-    use invalidator_core::webhook::{Action, Change, EntityKind};
+    use invalidator_core::settings::Policy;
+    use invalidator_core::testing::{ChangeBuilder, TestSettings};
     use invalidator_core::workflow::{step, Command, Event, Next};
     use invalidator_core::Timestamp;
 
     fn policy(extra: &[(&str, &str)]) -> Policy {
-        let mut map: SettingsMap = [("PATH_RULES", r#"{"page":["/{slug}"]}"#)]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        map.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        Policy::from_map(&map).unwrap()
+        TestSettings::new().with("PATH_RULES", r#"{"page":["/{slug}"]}"#).with_all(extra).policy()
     }
 
     /// A run whose every CreateInvalidation CloudFront refused for good.
@@ -113,17 +108,7 @@ mod tests {
     #[test]
     fn a_cause_without_paths_names_the_changes() {
         let mut workflow = Workflow::new(vec!["E1".into()]);
-        let change = Change {
-            tracking_id: "t1".into(),
-            space: "s".into(),
-            environment: "master".into(),
-            kind: EntityKind::Entry,
-            id: "cta-button".into(),
-            content_type: Some("button".into()),
-            action: Action::Publish,
-            revision: Some(3),
-            fields: None,
-        };
+        let change = ChangeBuilder::publish("cta-button").content_type("button").revision(3).build();
         let now = Timestamp::from_secs(1_800_000_000);
         step(&mut workflow, &policy(&[]), Event::ChangeAccepted { change }, now, 1);
         let cause = failure_cause("Runtime.ExitError: killed", &workflow);

@@ -247,21 +247,10 @@ fn describe_failure(workflow: Workflow, error: Option<CaughtError>) -> TaskState
 mod tests {
     use super::*;
     use crate::http_client::{ReqwestClient, SystemClock};
+    use invalidator_core::testing::TestSettings;
 
     fn settings() -> Settings {
-        let map: SettingsMap = [
-            ("CLOUDFRONT_DISTRIBUTION_ID", "E1"),
-            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", "secret"),
-            ("CONTENTFUL_SPACE_ID", "space"),
-            ("CONTENTFUL_DELIVERY_TOKEN", "token"),
-            ("ALLOW_UNVERIFIED_WEBHOOKS", "true"),
-            ("PATH_RULES", r#"{"always":["/"]}"#),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        Settings::from_map(&map).unwrap()
+        TestSettings::new().unsigned().with("PATH_RULES", r#"{"always":["/"]}"#).settings()
     }
 
     fn describe(workflow: Workflow) -> Result<TaskState, TaskError> {

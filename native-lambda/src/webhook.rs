@@ -60,8 +60,8 @@ impl WebhookFunction {
                 }
                 Err(e) => {
                     tracing::error!(tracking_id = %change.tracking_id, error = %e, "could not start the execution");
-                    let body = json!({"status": "unavailable", "error": "the change could not be stored; Contentful will retry"});
-                    return response(503, &body);
+                    let (status, body) = webhook::not_stored();
+                    return response(status, &body);
                 }
             }
         }

@@ -3,7 +3,8 @@
 //! of the real workflow, none of the waiting.
 
 use invalidator_core::driver::{run_to_end, Setup};
-use invalidator_core::settings::{Settings, SettingsMap};
+use invalidator_core::settings::Settings;
+use invalidator_core::testing::TestSettings;
 use invalidator_core::webhook::{self, Parsed, WebhookRequest};
 use invalidator_core::workflow::{BatchState, Event, Phase, Workflow};
 use invalidator_core::Timestamp;
@@ -28,26 +29,17 @@ struct World {
 async fn world(extra: &[(&str, &str)]) -> World {
     let cloudfront = MockServer::start().await;
     let cda = MockServer::start().await;
-    let mut map: SettingsMap = [
-        ("CLOUDFRONT_DISTRIBUTION_ID", "E2EXAMPLE"),
-        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-        ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
-        ("CONTENTFUL_SPACE_ID", "space1"),
-        ("CONTENTFUL_DELIVERY_TOKEN", "cda-token"),
-        ("CONTENTFUL_WEBHOOK_SECRET", SECRET),
-        ("PATH_RULES", r#"{"page":["/{slug}","/{slug}/*"],"always":["/"]}"#),
-        ("COLLECT_WINDOW_SECONDS", "0"),
-        ("FRESHNESS_MAX_WAIT_SECONDS", "0"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    map.insert("CLOUDFRONT_ENDPOINT".into(), cloudfront.uri());
-    map.insert("CONTENTFUL_CDA_ENDPOINT".into(), cda.uri());
-    for (k, v) in extra {
-        map.insert(k.to_string(), v.to_string());
-    }
-    let settings = Settings::from_map(&map).unwrap();
+    let settings = TestSettings::new()
+        .with_all(&[
+            ("CONTENTFUL_DELIVERY_TOKEN", "cda-token"),
+            ("CONTENTFUL_WEBHOOK_SECRET", SECRET),
+            ("COLLECT_WINDOW_SECONDS", "0"),
+            ("FRESHNESS_MAX_WAIT_SECONDS", "0"),
+        ])
+        .with("CLOUDFRONT_ENDPOINT", cloudfront.uri())
+        .with("CONTENTFUL_CDA_ENDPOINT", cda.uri())
+        .with_all(extra)
+        .settings();
     World { cloudfront, cda, settings }
 }
 

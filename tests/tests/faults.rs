@@ -8,8 +8,8 @@
 use invalidator_core::driver::{run_to_end, Setup};
 use invalidator_core::io::{HttpClient, HttpRequest, HttpResponse, TransportError};
 use invalidator_core::paths::covers;
-use invalidator_core::settings::{Settings, SettingsMap};
-use invalidator_core::webhook::{Action, Change, EntityKind};
+use invalidator_core::settings::Settings;
+use invalidator_core::testing::{ChangeBuilder, TestSettings};
 use invalidator_core::workflow::{BatchState, Event, Phase, Workflow};
 use invalidator_core::Timestamp;
 use invalidator_tests::virtual_time::VirtualClock;
@@ -137,24 +137,18 @@ impl World {
 }
 
 fn settings() -> Settings {
-    let map: SettingsMap = [
-        ("CLOUDFRONT_DISTRIBUTION_ID", "EFAULTS"),
-        ("CLOUDFRONT_ENDPOINT", "http://127.0.0.1:9"),
-        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-        ("AWS_SECRET_ACCESS_KEY", "secret"),
-        ("CONTENTFUL_SPACE_ID", "s"),
-        ("CONTENTFUL_DELIVERY_TOKEN", "t"),
-        ("CONTENTFUL_CDA_ENDPOINT", "http://127.0.0.1:9"),
-        ("ALLOW_UNVERIFIED_WEBHOOKS", "true"),
-        ("PATH_RULES", r#"{"page":["/{slug}"],"card":["/cards/{sys.id}"],"always":["/"]}"#),
-        ("FRESHNESS_MAX_WAIT_SECONDS", "20"),
-        ("RETRY_MAX_ATTEMPTS", "4"),
-        ("BATCH_TIMEOUT_SECONDS", "900"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    Settings::from_map(&map).unwrap()
+    TestSettings::new()
+        .unsigned()
+        .with_all(&[
+            ("CLOUDFRONT_DISTRIBUTION_ID", "EFAULTS"),
+            ("CLOUDFRONT_ENDPOINT", "http://127.0.0.1:9"),
+            ("CONTENTFUL_CDA_ENDPOINT", "http://127.0.0.1:9"),
+            ("PATH_RULES", r#"{"page":["/{slug}"],"card":["/cards/{sys.id}"],"always":["/"]}"#),
+            ("FRESHNESS_MAX_WAIT_SECONDS", "20"),
+            ("RETRY_MAX_ATTEMPTS", "4"),
+            ("BATCH_TIMEOUT_SECONDS", "900"),
+        ])
+        .settings()
 }
 
 async fn run(fault: Option<(Where, Fault, usize)>) -> (Workflow, World) {
@@ -169,17 +163,7 @@ async fn run(fault: Option<(Where, Fault, usize)>) -> (Workflow, World) {
         policy: &s.policy,
         concurrency: 4,
     };
-    let change = Change {
-        tracking_id: "t1".into(),
-        space: "s".into(),
-        environment: "master".into(),
-        kind: EntityKind::Entry,
-        id: "child".into(),
-        content_type: Some("card".into()),
-        action: Action::Publish,
-        revision: Some(5),
-        fields: None,
-    };
+    let change = ChangeBuilder::publish("child").content_type("card").revision(5).build();
     let wf = Workflow::new(s.cloudfront.distribution_ids.clone());
     let done = run_to_end(wf, Event::ChangeAccepted { change }, &services, &clock, 9, |_, _| {}).await;
     (done, world)

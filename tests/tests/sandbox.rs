@@ -5,8 +5,9 @@
 use invalidator_core::cloudfront;
 use invalidator_core::driver::{run_to_end, Setup};
 use invalidator_core::io::{Clock, HttpClient};
-use invalidator_core::settings::{Settings, SettingsMap};
-use invalidator_core::webhook::{Action, Change, EntityKind};
+use invalidator_core::settings::Settings;
+use invalidator_core::testing::{ChangeBuilder, TestSettings};
+use invalidator_core::webhook::Change;
 use invalidator_core::workflow::{Event, Phase, Workflow};
 use invalidator_lambda::http_client::{ReqwestClient, SystemClock};
 use invalidator_tests::sandbox::{Config, Fault, Fixture, Sandbox};
@@ -21,40 +22,27 @@ async fn sandbox(page_size: usize, faults: Vec<Fault>) -> Sandbox {
 }
 
 fn settings(sb: &Sandbox, secret: &str) -> Settings {
-    let map: SettingsMap = [
-        ("CLOUDFRONT_DISTRIBUTION_ID", "EDEMO123"),
-        ("CLOUDFRONT_ENDPOINT", &sb.cloudfront_url()),
-        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-        ("AWS_SECRET_ACCESS_KEY", secret),
-        ("CONTENTFUL_SPACE_ID", "demo-space"),
-        ("CONTENTFUL_DELIVERY_TOKEN", "demo-delivery-token"),
-        ("CONTENTFUL_CDA_ENDPOINT", &sb.contentful_url()),
-        ("ALLOW_UNVERIFIED_WEBHOOKS", "true"),
-        ("PATH_RULES", r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{category}/{slug}"],"always":["/"]}"#),
-        ("COLLECT_WINDOW_SECONDS", "0"),
-        ("FRESHNESS_MAX_WAIT_SECONDS", "2"),
-        ("POLL_FIRST_SECONDS", "0.2"),
-        ("RETRY_BASE_SECONDS", "0.05"),
-        ("RETRY_MAX_SECONDS", "0.2"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    Settings::from_map(&map).unwrap()
+    TestSettings::new()
+        .unsigned()
+        .with_all(&[
+            ("CLOUDFRONT_DISTRIBUTION_ID", "EDEMO123"),
+            ("AWS_SECRET_ACCESS_KEY", secret),
+            ("CONTENTFUL_SPACE_ID", "demo-space"),
+            ("CONTENTFUL_DELIVERY_TOKEN", "demo-delivery-token"),
+            ("PATH_RULES", r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{category}/{slug}"],"always":["/"]}"#),
+            ("COLLECT_WINDOW_SECONDS", "0"),
+            ("FRESHNESS_MAX_WAIT_SECONDS", "2"),
+            ("POLL_FIRST_SECONDS", "0.2"),
+            ("RETRY_BASE_SECONDS", "0.05"),
+            ("RETRY_MAX_SECONDS", "0.2"),
+        ])
+        .with("CLOUDFRONT_ENDPOINT", sb.cloudfront_url())
+        .with("CONTENTFUL_CDA_ENDPOINT", sb.contentful_url())
+        .settings()
 }
 
 fn change(id: &str, revision: u64) -> Change {
-    Change {
-        tracking_id: format!("t-{id}"),
-        space: "demo-space".into(),
-        environment: "master".into(),
-        kind: EntityKind::Entry,
-        id: id.into(),
-        content_type: Some("button".into()),
-        action: Action::Publish,
-        revision: Some(revision),
-        fields: None,
-    }
+    ChangeBuilder::publish(id).space("demo-space").content_type("button").revision(revision).build()
 }
 
 async fn run(s: &Settings, change: Change) -> Workflow {

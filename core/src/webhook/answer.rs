@@ -1,6 +1,7 @@
 //! The HTTP answer to a webhook, the same from every body: `202` with a
 //! tracking id once the change is stored, `200` with the reason for topics
-//! that change nothing, `401`/`400`/`413` with a JSON reason.
+//! that change nothing, `401`/`400`/`413` with a JSON reason, `503` when the
+//! change could not be stored.
 
 use super::{Parsed, WebhookError};
 use serde_json::{json, Value};
@@ -22,6 +23,13 @@ pub fn answer(outcome: &Result<Parsed, WebhookError>) -> (u16, Value) {
         Ok(Parsed::Ignored { reason }) => (200, json!({"status": "ignored", "reason": reason})),
         Err(e) => (e.status(), json!({"status": "rejected", "error": e.public_reason()})),
     }
+}
+
+/// Status and JSON body when a body could not store an accepted change (its
+/// Durable Object or Step Functions did not answer): a `503`, which
+/// Contentful redelivers, so nothing is lost by not storing it now.
+pub fn not_stored() -> (u16, Value) {
+    (503, json!({"status": "unavailable", "error": "the change could not be stored; Contentful will retry"}))
 }
 
 #[cfg(test)]
@@ -46,5 +54,13 @@ mod tests {
         assert!(!json.to_string().contains("31000"), "no detail that helps a forger");
         let (status, _) = answer(&Err(WebhookError::Malformed(ParseError::MissingTopic)));
         assert_eq!(status, 400);
+    }
+
+    #[test]
+    fn a_change_not_stored_is_a_503_contentful_retries() {
+        let (status, json) = not_stored();
+        assert_eq!(status, 503);
+        assert_eq!(json["status"], "unavailable");
+        assert_eq!(json["error"], "the change could not be stored; Contentful will retry");
     }
 }

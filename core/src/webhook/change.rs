@@ -3,23 +3,32 @@
 //! Publish, unpublish, archive and delete of entries and assets change what is
 //! served and act; every other topic is accepted and ignored with a reason.
 
+use crate::json::{lenient, link_id, Link};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+/// What kind of Contentful entity changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
+    /// An entry: content of some content type, which may link to others.
     Entry,
+    /// An asset: a file, linked to by entries.
     Asset,
 }
 
+/// What happened to the entity: the four topics that change delivered content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// Published, or republished: served from now on.
     Publish,
+    /// No longer served.
     Unpublish,
+    /// Archived, which unpublishes it.
     Archive,
+    /// Deleted, which unpublishes it for good.
     Delete,
 }
 
@@ -35,12 +44,18 @@ impl Action {
 pub struct Change {
     /// Identifies the delivery: the same delivery retried has the same id.
     pub tracking_id: String,
+    /// The space (`sys.space.sys.id`).
     pub space: String,
+    /// The environment (`sys.environment.sys.id`; `master` when not said).
     pub environment: String,
+    /// Entry or asset.
     pub kind: EntityKind,
+    /// The entity's `sys.id`.
     pub id: String,
+    /// An entry's content type (`sys.contentType.sys.id`), which picks its path rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// What happened to it.
     pub action: Action,
     /// `sys.revision` of the payload: the Delivery API must serve at least this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,26 +68,65 @@ pub struct Change {
 /// What a well-formed webhook asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
+    /// A change to invalidate for.
     Change(Change),
-    Ignored { reason: String },
+    /// A topic that changes nothing delivered (a draft save, a content type).
+    Ignored {
+        /// Why, for the `200` answer and the log.
+        reason: String,
+    },
 }
 
+/// Why a webhook's topic or body cannot be read: the `400` a body answers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
+    /// No topic header, or an empty one.
     #[error("missing X-Contentful-Topic header")]
     MissingTopic,
+    /// A topic not of Contentful's three-part form.
     #[error("X-Contentful-Topic {0:?} is not of the form ContentManagement.<Entity>.<action>")]
     BadTopic(String),
+    /// The body is not JSON.
     #[error("body is not valid JSON: {0}")]
     Json(String),
+    /// The body lacks a part a change needs, by its path (`sys.id`).
     #[error("body has no {0}")]
     Missing(&'static str),
+    /// The body's `sys.type` is not the entity the topic names.
     #[error("body is a {body} but the topic names an {topic}")]
-    KindMismatch { body: String, topic: String },
+    KindMismatch {
+        /// The body's `sys.type`.
+        body: String,
+        /// The topic's entity.
+        topic: String,
+    },
 }
 
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter().try_fold(v, |v, key| v.get(key))?.as_str()
+/// A webhook body: `sys` says what changed, `fields` are the editor's own shape.
+/// Every part is optional here, so that what is missing is named in the
+/// [`ParseError`] rather than by serde.
+#[derive(Default, Deserialize)]
+struct Body {
+    #[serde(default, deserialize_with = "lenient")]
+    sys: Option<Sys>,
+    #[serde(default, deserialize_with = "lenient")]
+    fields: Option<Map<String, Value>>,
+}
+
+#[derive(Deserialize)]
+struct Sys {
+    #[serde(rename = "type", default, deserialize_with = "lenient")]
+    body_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    space: Option<Link>,
+    #[serde(default, deserialize_with = "lenient")]
+    environment: Option<Link>,
+    #[serde(rename = "contentType", default, deserialize_with = "lenient")]
+    content_type: Option<Link>,
+    #[serde(default, deserialize_with = "lenient")]
+    revision: Option<u64>,
 }
 
 /// A stable id for a delivery: SHA-256 of the topic and the raw body, hex.
@@ -115,32 +169,32 @@ pub fn parse(topic: Option<&str>, body: &[u8]) -> Result<Parsed, ParseError> {
             })
         }
     };
-    let value: Value = serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
-    let sys = value.get("sys").filter(|s| s.is_object()).ok_or(ParseError::Missing("sys object"))?;
-    let body_type = sys.get("type").and_then(Value::as_str).ok_or(ParseError::Missing("sys.type"))?;
-    let body_kind = match body_type {
-        "Entry" | "DeletedEntry" => EntityKind::Entry,
-        "Asset" | "DeletedAsset" => EntityKind::Asset,
-        _ => return Err(ParseError::KindMismatch { body: body_type.into(), topic: entity.into() }),
+    let mut json = serde_json::Deserializer::from_slice(body);
+    let parsed: Option<Body> =
+        lenient(&mut json).and_then(|b| json.end().map(|()| b)).map_err(|e| ParseError::Json(e.to_string()))?;
+    // JSON but not an object (a string, a list) has no `sys` either.
+    let Body { sys, fields } = parsed.unwrap_or_default();
+    let sys = sys.ok_or(ParseError::Missing("sys object"))?;
+    let body_type = sys.body_type.ok_or(ParseError::Missing("sys.type"))?;
+    let body_kind = match body_type.as_str() {
+        "Entry" | "DeletedEntry" => Some(EntityKind::Entry),
+        "Asset" | "DeletedAsset" => Some(EntityKind::Asset),
+        _ => None,
     };
-    if body_kind != kind {
-        return Err(ParseError::KindMismatch { body: body_type.into(), topic: entity.into() });
+    if body_kind != Some(kind) {
+        return Err(ParseError::KindMismatch { body: body_type, topic: entity.into() });
     }
-    let id = sys.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or(ParseError::Missing("sys.id"))?;
-    let space = str_at(sys, &["space", "sys", "id"]).ok_or(ParseError::Missing("sys.space.sys.id"))?;
-    let environment = str_at(sys, &["environment", "sys", "id"]).unwrap_or("master");
-    let content_type = str_at(sys, &["contentType", "sys", "id"]).map(str::to_string);
-    let revision = sys.get("revision").and_then(Value::as_u64);
-    let fields = value.get("fields").and_then(Value::as_object).cloned();
+    let id = sys.id.filter(|s| !s.is_empty()).ok_or(ParseError::Missing("sys.id"))?;
+    let space = link_id(sys.space).ok_or(ParseError::Missing("sys.space.sys.id"))?;
     Ok(Parsed::Change(Change {
         tracking_id: tracking_id(topic, body),
-        space: space.to_string(),
-        environment: environment.to_string(),
+        space,
+        environment: link_id(sys.environment).unwrap_or_else(|| "master".to_string()),
         kind,
-        id: id.to_string(),
-        content_type,
+        id,
+        content_type: link_id(sys.content_type),
         action,
-        revision,
+        revision: sys.revision,
         fields,
     }))
 }
@@ -216,6 +270,48 @@ mod tests {
         for (topic, body) in cases {
             assert!(parse(topic, body).is_err(), "{topic:?} {:?}", String::from_utf8_lossy(body));
         }
+    }
+
+    #[test]
+    fn a_malformed_body_names_what_is_wrong() {
+        let missing = |what| Err(ParseError::Missing(what));
+        let cases: [(&str, &str, Result<Parsed, ParseError>); 10] = [
+            ("Entry", "[]", missing("sys object")),
+            ("Entry", r#""sys""#, missing("sys object")),
+            ("Entry", r#"{"sys":["Entry","e1"]}"#, missing("sys object")),
+            ("Entry", r#"{"sys":{"id":"e1"}}"#, missing("sys.type")),
+            ("Entry", r#"{"sys":{"type":"Entry","space":{"sys":{"id":"s"}}}}"#, missing("sys.id")),
+            ("Entry", r#"{"sys":{"type":"Entry","id":"","space":{"sys":{"id":"s"}}}}"#, missing("sys.id")),
+            ("Entry", r#"{"sys":{"type":"Entry","id":7,"space":{"sys":{"id":"s"}}}}"#, missing("sys.id")),
+            ("Entry", r#"{"sys":{"type":"Entry","id":"e1","space":{"sys":{"id":1}}}}"#, missing("sys.space.sys.id")),
+            (
+                "Entry",
+                r#"{"sys":{"type":"DeletedAsset","id":"e1"}}"#,
+                Err(ParseError::KindMismatch { body: "DeletedAsset".into(), topic: "Entry".into() }),
+            ),
+            (
+                "Asset",
+                r#"{"sys":{"type":"ContentType","id":"e1"}}"#,
+                Err(ParseError::KindMismatch { body: "ContentType".into(), topic: "Asset".into() }),
+            ),
+        ];
+        for (entity, body, expected) in cases {
+            let topic = format!("ContentManagement.{entity}.publish");
+            assert_eq!(parse(Some(&topic), body.as_bytes()), expected, "{body}");
+        }
+        assert!(matches!(parse(Some("ContentManagement.Entry.publish"), b"{} x"), Err(ParseError::Json(_))));
+    }
+
+    #[test]
+    fn odd_optional_parts_are_left_out_not_refused() {
+        let body = r#"{"sys":{"type":"Entry","id":"e1","space":{"sys":{"id":"s"}},"environment":{"sys":null},
+            "contentType":"page","revision":"7"},"fields":[1]}"#;
+        let c = change("ContentManagement.Entry.publish", body);
+        assert_eq!(c.environment, "master");
+        assert_eq!((c.content_type, c.revision, c.fields), (None, None, None));
+        let body = r#"{"sys":{"type":"Entry","id":"old","space":{"sys":{"id":"s"}}},
+            "sys":{"type":"Entry","id":"new","space":{"sys":{"id":"s"}}}}"#;
+        assert_eq!(change("ContentManagement.Entry.publish", body).id, "new", "the last of a repeated key counts");
     }
 
     #[test]

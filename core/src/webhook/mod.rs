@@ -1,12 +1,13 @@
 //! Contentful webhooks in: size cap, signature, topic and body, with the same
-//! answer in every body (202 change stored, 200 ignored, 401, 400, 413).
+//! answer in every body (202 change stored, 200 ignored, 401, 400, 413, 503
+//! not stored).
 
 mod answer;
 mod change;
 mod request;
 mod verify;
 
-pub use answer::answer;
+pub use answer::{answer, not_stored};
 pub use change::{parse, tracking_id, Action, Change, EntityKind, ParseError, Parsed};
 pub use request::WebhookRequest;
 pub use verify::{canonical_path, canonical_request, sign, verify, VerifyError};
@@ -17,15 +18,24 @@ use crate::time::Timestamp;
 /// Why a webhook is refused, with the HTTP status a body answers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
+    /// The body is over `WEBHOOK_MAX_BODY_BYTES` (`413`).
     #[error("body is {size} bytes, more than the {limit} accepted")]
-    TooLarge { size: usize, limit: usize },
+    TooLarge {
+        /// The body's size, or as much of it as was read before giving up.
+        size: usize,
+        /// The most accepted.
+        limit: usize,
+    },
+    /// The signature is missing, stale or wrong (`401`).
     #[error("signature not accepted: {0}")]
     Unverified(VerifyError),
+    /// The topic or body cannot be read (`400`).
     #[error("{0}")]
     Malformed(ParseError),
 }
 
 impl WebhookError {
+    /// The HTTP status a body answers with.
     pub fn status(&self) -> u16 {
         match self {
             WebhookError::TooLarge { .. } => 413,

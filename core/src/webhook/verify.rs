@@ -28,21 +28,33 @@ const TIMESTAMP: &str = "x-contentful-timestamp";
 /// only learns that the signature was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
+    /// There is no signature to check.
     #[error("no x-contentful-signature header")]
     MissingSignature,
+    /// The signature is not a hex SHA-256.
     #[error("x-contentful-signature is not 64 characters of hex")]
     MalformedSignature,
+    /// The signed headers leave out the timestamp or themselves, so a replay could go unseen.
     #[error("x-contentful-signed-headers must list x-contentful-signed-headers and x-contentful-timestamp")]
     MissingSignedHeaders,
+    /// The signing time is absent or not a plausible one.
     #[error("x-contentful-timestamp is missing or not a Unix time in milliseconds after 2020")]
     BadTimestamp,
     #[error("signed {age_ms} ms ago, {ttl_ms} ms is the most accepted")]
-    Expired { age_ms: u64, ttl_ms: u64 },
+    /// Signed longer ago than `WEBHOOK_TTL_SECONDS` allows (a replay, or a clock far off).
+    Expired {
+        /// How long ago it was signed.
+        age_ms: u64,
+        /// The most accepted.
+        ttl_ms: u64,
+    },
+    /// A header named as signed is not in the request.
     #[error("x-contentful-signed-headers lists {0}, which the request does not carry")]
     SignedHeaderAbsent(String),
     #[error(
         "signature does not match: the secret, method, path, a signed header or the body differ from what was signed"
     )]
+    /// The signature is well formed but not the one the secret gives.
     Mismatch,
 }
 

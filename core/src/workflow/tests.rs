@@ -4,37 +4,28 @@ use super::*;
 use crate::cloudfront::{Invalidation, InvalidationStatus};
 use crate::contentful::{LinkTarget, LinkedEntry, LinksPage};
 use crate::retry::Failure;
-use crate::settings::{Policy, SettingsMap};
+use crate::settings::Policy;
+use crate::testing::{ChangeBuilder, TestSettings};
 use crate::webhook::{Action, Change, EntityKind};
 use serde_json::json;
 
 pub(crate) fn policy(extra: &[(&str, &str)]) -> Policy {
-    let mut map: SettingsMap = [
-        ("PATH_RULES", r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{slug}"],"always":["/"]}"#),
-        ("COLLECT_WINDOW_SECONDS", "2"),
-        ("FRESHNESS_MAX_WAIT_SECONDS", "0"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    for (k, v) in extra {
-        map.insert(k.to_string(), v.to_string());
-    }
-    Policy::from_map(&map).unwrap()
+    TestSettings::new()
+        .with_all(&[
+            ("PATH_RULES", r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{slug}"],"always":["/"]}"#),
+            ("COLLECT_WINDOW_SECONDS", "2"),
+            ("FRESHNESS_MAX_WAIT_SECONDS", "0"),
+        ])
+        .with_all(extra)
+        .policy()
 }
 
 pub(crate) fn change(id: &str, content_type: &str, slug: Option<&str>, action: Action) -> Change {
-    Change {
-        tracking_id: format!("t-{id}-{action:?}"),
-        space: "s".into(),
-        environment: "master".into(),
-        kind: EntityKind::Entry,
-        id: id.into(),
-        content_type: Some(content_type.into()),
-        action,
-        revision: Some(3),
-        fields: slug.map(|s| json!({"slug": {"en-US": s}}).as_object().unwrap().clone()),
+    let mut change = ChangeBuilder::new(action, id).content_type(content_type).revision(3);
+    if let Some(slug) = slug {
+        change = change.slug(slug);
     }
+    change.build()
 }
 
 pub(super) fn entry(id: &str, content_type: &str, slug: &str) -> LinkedEntry {

@@ -14,8 +14,9 @@
 
 use invalidator_core::driver::{run, run_to_end, Setup, Stop};
 use invalidator_core::io::{Clock, HttpClient, HttpRequest, HttpResponse, TransportError};
-use invalidator_core::settings::{Settings, SettingsMap};
-use invalidator_core::webhook::{Action, Change, EntityKind};
+use invalidator_core::settings::Settings;
+use invalidator_core::testing::{ChangeBuilder, TestSettings};
+use invalidator_core::webhook::Change;
 use invalidator_core::workflow::{step, Event, Workflow};
 use invalidator_core::Timestamp;
 use invalidator_tests::virtual_time::VirtualClock;
@@ -78,37 +79,21 @@ impl HttpClient for Fake<'_> {
 }
 
 fn settings() -> Settings {
-    let map: SettingsMap = [
-        ("CLOUDFRONT_DISTRIBUTION_ID", "EMODEL"),
-        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-        ("AWS_SECRET_ACCESS_KEY", "x"),
-        ("CONTENTFUL_SPACE_ID", "s"),
-        ("CONTENTFUL_DELIVERY_TOKEN", "t"),
-        ("ALLOW_UNVERIFIED_WEBHOOKS", "true"),
-        ("PATH_RULES", r#"{"page":["/{slug}"],"card":["/cards/{sys.id}"]}"#),
-        ("FRESHNESS_MAX_WAIT_SECONDS", "0"),
-        ("PATH_BUDGET", "3000"),
-        ("BATCH_MAX_PATHS", "3000"),
-        ("BATCH_TIMEOUT_SECONDS", "3600"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    Settings::from_map(&map).unwrap()
+    TestSettings::new()
+        .unsigned()
+        .with_all(&[
+            ("CLOUDFRONT_DISTRIBUTION_ID", "EMODEL"),
+            ("PATH_RULES", r#"{"page":["/{slug}"],"card":["/cards/{sys.id}"]}"#),
+            ("FRESHNESS_MAX_WAIT_SECONDS", "0"),
+            ("PATH_BUDGET", "3000"),
+            ("BATCH_MAX_PATHS", "3000"),
+            ("BATCH_TIMEOUT_SECONDS", "3600"),
+        ])
+        .settings()
 }
 
 fn change(id: &str) -> Change {
-    Change {
-        tracking_id: format!("t-{id}"),
-        space: "s".into(),
-        environment: "master".into(),
-        kind: EntityKind::Entry,
-        id: id.into(),
-        content_type: Some("card".into()),
-        action: Action::Publish,
-        revision: None,
-        fields: None,
-    }
+    ChangeBuilder::publish(id).content_type("card").build()
 }
 
 fn fake<'a>(clock: &'a VirtualClock, parents: BTreeMap<String, Vec<String>>, completes_after: Duration) -> Fake<'a> {
