@@ -10,7 +10,7 @@ use crate::contentful;
 use crate::entropy::mix;
 use crate::io::{Clock, HttpClient};
 use crate::retry::Failure;
-use crate::settings::{CloudFrontSettings, ContentfulSettings, Policy};
+use crate::settings::{CloudFrontSettings, ContentfulSettings, Policy, Settings};
 use crate::time::Timestamp;
 use crate::workflow::{step, Command, Event, Next, Workflow};
 use futures::future::LocalBoxFuture;
@@ -40,6 +40,21 @@ pub struct Setup<'a, H, C> {
     pub policy: &'a Policy,
     /// Requests in flight at once (the Worker runtime allows 6 connections).
     pub concurrency: usize,
+}
+
+impl<'a, H, C> Setup<'a, H, C> {
+    /// A complete body's setup: every request the workflow may make, with
+    /// `concurrency` of them out at once.
+    pub fn new(http: &'a H, clock: &'a C, settings: &'a Settings, concurrency: usize) -> Self {
+        Setup {
+            http,
+            clock,
+            cloudfront: &settings.cloudfront,
+            contentful: Some(&settings.contentful),
+            policy: &settings.policy,
+            concurrency,
+        }
+    }
 }
 
 /// Why the driver returned.

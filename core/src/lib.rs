@@ -1,3 +1,4 @@
+#![warn(missing_docs, unreachable_pub)]
 //! invalidator-core: the one brain both deployments share.
 //!
 //! No I/O of its own: every module is a pure function of its inputs, and the

@@ -115,14 +115,7 @@ impl DurableObject for InvalidationCoordinator {
             storage.delete_multiple(keys).await?;
         }
         let http = FetchClient { timeout: Duration::from_secs(20) };
-        let services = Setup {
-            http: &http,
-            clock: &clock,
-            cloudfront: &settings.cloudfront,
-            contentful: Some(&settings.contentful),
-            policy: &settings.policy,
-            concurrency: WORKER_CONNECTIONS,
-        };
+        let services = Setup::new(&http, &clock, &settings, WORKER_CONNECTIONS);
         let (mut wf, mut stop) = run(wf, Event::TimerFired, &services, entropy()).await;
         // Between batches: store the progress, then go on with the next.
         while stop == Stop::GoOn {

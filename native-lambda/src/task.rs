@@ -197,14 +197,7 @@ async fn run_task<H: HttpClient, C: Clock + Sleep>(
     entropy: u64,
     wait_budget: Duration,
 ) -> TaskState {
-    let services = Setup {
-        http,
-        clock,
-        cloudfront: &settings.cloudfront,
-        contentful: Some(&settings.contentful),
-        policy: &settings.policy,
-        concurrency: NATIVE_CONNECTIONS,
-    };
+    let services = Setup::new(http, clock, settings, NATIVE_CONNECTIONS);
     let wait_until = clock.now().plus(wait_budget);
     let (mut workflow, mut stop) = run(workflow, Event::TimerFired, &services, entropy).await;
     let mut round = 0u64;

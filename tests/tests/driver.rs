@@ -142,14 +142,7 @@ async fn run(w: &World, body: Value) -> (Workflow, VirtualClock) {
     let parsed = webhook::accept(&request, &w.settings.webhook, &w.settings.contentful, START).unwrap();
     let Parsed::Change(change) = parsed else { panic!("ignored: {parsed:?}") };
     let http = ReqwestClient::new(Duration::from_secs(5));
-    let services = Setup {
-        http: &http,
-        clock: &clock,
-        cloudfront: &w.settings.cloudfront,
-        contentful: Some(&w.settings.contentful),
-        policy: &w.settings.policy,
-        concurrency: 6,
-    };
+    let services = Setup::new(&http, &clock, &w.settings, 6);
     let workflow = Workflow::new(w.settings.cloudfront.distribution_ids.clone());
     let done = run_to_end(workflow, Event::ChangeAccepted { change }, &services, &clock, 42, |_, _| {}).await;
     (done, clock)

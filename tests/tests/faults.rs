@@ -155,14 +155,7 @@ async fn run(fault: Option<(Where, Fault, usize)>) -> (Workflow, World) {
     let s = settings();
     let world = World { fault, invalidations: RefCell::new(BTreeMap::new()), faults_served: RefCell::new(0) };
     let clock = VirtualClock::at(Timestamp::from_secs(1_800_000_000));
-    let services = Setup {
-        http: &world,
-        clock: &clock,
-        cloudfront: &s.cloudfront,
-        contentful: Some(&s.contentful),
-        policy: &s.policy,
-        concurrency: 4,
-    };
+    let services = Setup::new(&world, &clock, &s, 4);
     let change = ChangeBuilder::publish("child").content_type("card").revision(5).build();
     let wf = Workflow::new(s.cloudfront.distribution_ids.clone());
     let done = run_to_end(wf, Event::ChangeAccepted { change }, &services, &clock, 9, |_, _| {}).await;

@@ -47,14 +47,7 @@ fn change(id: &str, revision: u64) -> Change {
 
 async fn run(s: &Settings, change: Change) -> Workflow {
     let http = ReqwestClient::new(Duration::from_secs(5));
-    let services = Setup {
-        http: &http,
-        clock: &SystemClock,
-        cloudfront: &s.cloudfront,
-        contentful: Some(&s.contentful),
-        policy: &s.policy,
-        concurrency: 4,
-    };
+    let services = Setup::new(&http, &SystemClock, s, 4);
     let wf = Workflow::new(s.cloudfront.distribution_ids.clone());
     run_to_end(wf, Event::ChangeAccepted { change }, &services, &SystemClock, 1, |_, _| {}).await
 }

@@ -281,7 +281,7 @@ impl Batches {
         self.queue.front().and_then(|b| b.request).is_some_and(|r| r.is_sent())
     }
 
-    /// Sends again whatever was lost (see [`Outstanding::recover`]).
+    /// Sends again whatever was lost (a request sent and never answered goes again).
     pub fn recover(&mut self, now: Timestamp) {
         if let Some(r) = self.queue.front_mut().and_then(|b| b.request.as_mut()) {
             r.recover(now);

@@ -388,7 +388,7 @@ impl Walk {
         }
     }
 
-    /// Sends again whatever was lost (see [`Outstanding::recover`]).
+    /// Sends again whatever was lost (a request sent and never answered goes again).
     pub fn recover(&mut self, now: Timestamp) {
         match &mut self.stage {
             Stage::Gate { checks, .. } => {

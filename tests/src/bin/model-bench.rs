@@ -141,14 +141,7 @@ fn graph(total: usize) -> (BTreeMap<String, Vec<String>>, usize) {
 }
 
 async fn finish(wf: Workflow, event: Event, s: &Settings, clock: &VirtualClock, http: &Fake<'_>) -> Workflow {
-    let services = Setup {
-        http,
-        clock,
-        cloudfront: &s.cloudfront,
-        contentful: Some(&s.contentful),
-        policy: &s.policy,
-        concurrency: 6,
-    };
+    let services = Setup::new(http, clock, s, 6);
     run_to_end(wf, event, &services, clock, 1, |_, _| {}).await
 }
 
@@ -194,14 +187,7 @@ async fn main() {
         // Lambda: the same workflow, each wait rounded up to whole seconds (SecondsPath).
         let clock = VirtualClock::at(START);
         let http = fake(&clock, BTreeMap::new(), Duration::from_secs(t));
-        let services = Setup {
-            http: &http,
-            clock: &clock,
-            cloudfront: &s.cloudfront,
-            contentful: Some(&s.contentful),
-            policy: &s.policy,
-            concurrency: 6,
-        };
+        let services = Setup::new(&http, &clock, &s, 6);
         let mut wf = Workflow::new(vec!["EMODEL".into()]);
         step(&mut wf, &s.policy, Event::ChangeAccepted { change: change("leaf") }, clock.now(), 0);
         let mut stop = Stop::SleepUntil(clock.now());
