@@ -250,3 +250,29 @@ fn ten_thousand_changes_during_a_batch_keep_the_stored_workflow_bounded() {
     assert!(sim.wf.history.iter().any(|b| b.paths.iter().any(|p| p == "/*")), "{:?}", sim.wf.history);
     eprintln!("largest stored workflow: {largest} bytes");
 }
+
+/// Every number in `value` fits a JavaScript number exactly.
+fn assert_js_safe(value: &serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) => {
+            let ok =
+                n.as_u64().is_none_or(|u| u < (1 << 53)) && n.as_i64().is_none_or(|i| i.unsigned_abs() < (1 << 53));
+            assert!(ok, "{n} is not a JavaScript-safe integer");
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(assert_js_safe),
+        serde_json::Value::Object(map) => map.values().for_each(assert_js_safe),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_stored_workflow_holds_only_numbers_a_javascript_value_can_hold() {
+    // The Worker stores the workflow as a JavaScript value: a u64 past 2^53 cannot be stored.
+    let sim = Sim::new(policy(&[]));
+    let mut wf = sim.wf.clone();
+    for (i, entropy) in [0, 1, u64::MAX, 0xDEAD_BEEF_DEAD_BEEF].into_iter().enumerate() {
+        let ch = change(&format!("e{i}"), "post", Some("s"), Action::Publish);
+        wf = step(&wf, &sim.policy, Event::ChangeAccepted { change: ch }, sim.now, entropy).0;
+        assert_js_safe(&serde_json::to_value(&wf).unwrap());
+    }
+}

@@ -15,6 +15,10 @@ fn mix(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The largest integer a JavaScript number holds exactly (2^53 - 1): the
+/// Worker stores the workflow as a JavaScript value, so the nonce stays below.
+const JS_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
 /// Tracking ids kept for status lookups; the count is kept in full, and a
 /// change past this is still found as "seen" by its id.
 pub(super) const TRACKING_KEPT: usize = 100;
@@ -48,7 +52,7 @@ impl Pending {
         entropy: u64,
     ) {
         self.count += 1;
-        self.nonce = mix(self.nonce ^ entropy);
+        self.nonce = mix(self.nonce ^ entropy) & JS_SAFE_INTEGER;
         if self.tracking.len() < TRACKING_KEPT {
             self.tracking.push(tracking_id);
         }
@@ -91,7 +95,7 @@ impl Pending {
     /// Takes `other` in as well (both already bounded, so the sum is too).
     pub(super) fn absorb(&mut self, other: Pending) {
         self.count += other.count;
-        self.nonce = mix(self.nonce ^ other.nonce);
+        self.nonce = mix(self.nonce ^ other.nonce) & JS_SAFE_INTEGER;
         for t in other.tracking {
             if self.tracking.len() < TRACKING_KEPT && !self.tracking.contains(&t) {
                 self.tracking.push(t);
