@@ -5,6 +5,8 @@
 //! wrangler.toml without its `[build]` step. Only its own process group is
 //! ever killed.
 
+use crate::loopback::loopback_only;
+use crate::require::{require, TOOLKIT, WASM_OPT, WORKER_BUNDLE, WRANGLER};
 use crate::toolkit::repo_root;
 use std::fs;
 use std::net::TcpListener;
@@ -47,25 +49,11 @@ pub fn build_worker() -> Result<(), String> {
         .clone()
 }
 
-/// Whether the tools the end-to-end tests need are here. Under CI a missing
-/// tool is a failure; elsewhere the test is skipped with the reason.
-pub fn tools_present() -> bool {
-    let root = repo_root();
-    let missing: Vec<&str> =
-        [("node_modules/.bin/wrangler", "wrangler (npm ci)"), ("node_modules/.bin/wasm-opt", "wasm-opt (npm ci)")]
-            .iter()
-            .filter(|(p, _)| !root.join(p).exists())
-            .map(|(_, what)| *what)
-            .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let reason = format!("missing {}: run `make node-deps`", missing.join(", "));
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{reason}");
-    }
-    eprintln!("skipped: {reason}");
-    false
+/// Fails the test, naming the `make` target, unless wrangler, wasm-opt and
+/// the Worker bundle are here; then rebuilds the bundle if a source changed.
+pub fn require_tools() {
+    require(&[WRANGLER, WASM_OPT, TOOLKIT, WORKER_BUNDLE]);
+    build_worker().unwrap_or_else(|e| panic!("{e}"));
 }
 
 pub fn free_port() -> u16 {
@@ -85,7 +73,7 @@ impl WranglerDev {
     /// Starts wrangler with `vars` (written to `.dev.vars`, which overrides
     /// `[vars]`), persisting Durable Object state under `dir/state`.
     pub fn start(dir: &Path, vars: &[(&str, String)]) -> WranglerDev {
-        build_worker().unwrap_or_else(|e| panic!("{e}"));
+        require_tools();
         let root = repo_root();
         let config = fs::read_to_string(root.join("wrangler.toml")).unwrap();
         let main = root.join("edge-worker/build/index.js");
@@ -132,7 +120,8 @@ impl WranglerDev {
         self.starts += 1;
         let log = fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let root = repo_root();
-        let child = Command::new(root.join("node_modules/.bin/wrangler"))
+        let mut command = Command::new(root.join("node_modules/.bin/wrangler"));
+        let child = loopback_only(&mut command)
             .args(["dev", "--config"])
             .arg(self.dir.join("wrangler.toml"))
             .args(["--ip", "127.0.0.1", "--port", &self.port.to_string()])
@@ -163,7 +152,7 @@ impl WranglerDev {
 
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(90);
-        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+        let client = crate::loopback::blocking_client(Duration::from_secs(5));
         loop {
             if let Ok(r) = client.get(self.url("/healthz")).send() {
                 if r.status().is_success() {
