@@ -133,6 +133,7 @@ async fn a_publish_two_levels_below_a_page_is_invalidated_and_followed_to_comple
     let w = wrangler(dir.path(), vars(&sb)).await;
     let health = invalidator_tests::loopback::client().get(w.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
+    assert_eq!(health.json::<Value>().await.unwrap(), json!({"ok": true}));
 
     let [(headers, body)]: [_; 1] = signed(&[publish_body("cta-button", "button", 3)], None).try_into().unwrap();
     let (status, answer) = post(&w, &headers, &body).await;
@@ -322,4 +323,56 @@ async fn the_same_delivery_three_times_is_one_invalidation() {
     wait_completed(&w, Duration::from_secs(60)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(sb.invalidations().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_names_a_broken_setting_without_its_value() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    require_tools();
+    let sb = sandbox(fixture(), Duration::from_secs(1), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = vars(&sb);
+    v.retain(|(k, _)| *k != "CLOUDFRONT_ENDPOINT");
+    v.push(("CLOUDFRONT_ENDPOINT", "ftp://not-a-url-for-cloudfront".into()));
+    let w = wrangler(dir.path(), v).await;
+    let health = invalidator_tests::loopback::client().get(w.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 503);
+    let body: Value = health.json().await.unwrap();
+    assert_eq!(body["ok"], false, "{body}");
+    assert_eq!(body["setting"], "CLOUDFRONT_ENDPOINT", "{body}");
+    assert!(!body.to_string().contains("not-a-url"), "the value is never shown: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publish_after_the_durable_object_lost_its_storage_is_a_new_invalidation() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    require_tools();
+    let sb = sandbox(fixture(), Duration::from_secs(1), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = wrangler(dir.path(), vars(&sb)).await;
+    let mut tracking = Vec::new();
+    for round in 1..=2 {
+        // Signed now, just before it is sent: a fresh delivery each round.
+        let [(headers, body)]: [_; 1] = signed(&[publish_body("cta-button", "button", 3)], None).try_into().unwrap();
+        let (status, answer) = post(&w, &headers, &body).await;
+        assert_eq!(status, 202, "round {round}: {answer}");
+        tracking.push(answer["tracking_id"].as_str().unwrap().to_string());
+        wait_completed(&w, Duration::from_secs(60)).await;
+        assert_eq!(sb.invalidations().len(), round, "round {round}: {:#?}", sb.invalidations());
+        if round == 1 {
+            // Every Durable Object forgets everything: stop, delete the persisted state, start on the same port.
+            let port = w.port;
+            w = tokio::task::spawn_blocking(move || {
+                w.wipe_and_restart();
+                w
+            })
+            .await
+            .unwrap();
+            assert_eq!(w.port, port);
+            assert_eq!(status_page(&w).await[DIST]["batches"], json!([]), "the storage was wiped");
+        }
+    }
+    assert_ne!(tracking[0], tracking[1], "two deliveries, two tracking ids");
+    let created = sb.invalidations();
+    assert_ne!(created[0].caller_reference, created[1].caller_reference, "{created:#?}");
 }
