@@ -179,18 +179,6 @@ pub fn verify(req: &Incoming, expected: &Expected) -> Result<(), Refusal> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_round_trip() {
-        assert_eq!(parse_amz_date("19700101T000000Z"), Some(0));
-        assert_eq!(parse_amz_date("20261124T123456Z"), Some(1_795_523_696));
-        assert_eq!(parse_amz_date("2026-11-24"), None);
-    }
-}
-
 /// [`verify`] for a request as axum hands it over, checked against the clock now.
 pub fn verify_received(
     method: &axum::http::Method,
@@ -212,4 +200,16 @@ pub fn verify_received(
         now_secs: super::now_millis() / 1000,
     };
     verify(&incoming, expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(parse_amz_date("19700101T000000Z"), Some(0));
+        assert_eq!(parse_amz_date("20261124T123456Z"), Some(1_795_523_696));
+        assert_eq!(parse_amz_date("2026-11-24"), None);
+    }
 }
