@@ -7,34 +7,45 @@
 //! much it matches, and at most 15 may be in progress at once. A set is never
 //! truncated: when it is over budget it collapses into wildcards that cover it.
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-/// RFC 1738's unsafe characters (besides controls and non-ASCII).
-const UNSAFE: &[u8] = b" <>\"#%{}|\\^~[]`";
+/// What RFC 1738 calls unsafe, besides controls and non-ASCII.
+const UNSAFE_BYTES: &[u8] = b" <>\"#%{}|\\^~[]`";
+
+/// [`UNSAFE_BYTES`], controls and non-ASCII, for the percent-encoder.
+const UNSAFE: &AsciiSet = &with_bytes(CONTROLS, UNSAFE_BYTES);
+
+const fn with_bytes(base: &AsciiSet, bytes: &[u8]) -> AsciiSet {
+    // Controls are in the base already: adding NUL again is how a const fn
+    // gets an owned copy of it.
+    let mut set = base.add(0);
+    let mut i = 0;
+    while i < bytes.len() {
+        set = set.add(bytes[i]);
+        i += 1;
+    }
+    set
+}
+
+/// What a field value must not bring into a path as itself: besides the
+/// unsafe characters, CloudFront's wildcard `*` and the query's `?`. A value
+/// is data; only a template's own trailing `*` is a wildcard.
+const VALUE: &AsciiSet = &UNSAFE.add(b'*').add(b'?');
+
+/// CloudFront's maximum length of one invalidation path, in characters
+/// (Developer Guide, "What you need to know when invalidating paths").
+pub const MAX_PATH_LEN: usize = 4000;
 
 fn must_encode(b: u8) -> bool {
-    !(0x20..0x7f).contains(&b) || UNSAFE.contains(&b)
+    !(0x20..0x7f).contains(&b) || UNSAFE_BYTES.contains(&b)
 }
 
-fn push_encoded(out: &mut String, b: u8) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    out.push('%');
-    out.push(HEX[(b >> 4) as usize] as char);
-    out.push(HEX[(b & 15) as usize] as char);
-}
-
-/// Encodes a field value for use inside a path: every unsafe, non-ASCII or `%`
-/// byte is percent-encoded, so the value stands for itself.
+/// Encodes a field value for use inside a path: every unsafe, non-ASCII,
+/// `%`, `*` or `?` byte is percent-encoded, so the value stands for itself
+/// and can never widen the template it is put into.
 pub fn encode_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for &b in value.as_bytes() {
-        if must_encode(b) {
-            push_encoded(&mut out, b);
-        } else {
-            out.push(b as char);
-        }
-    }
-    out
+    utf8_percent_encode(value, VALUE).to_string()
 }
 
 fn is_hex(b: Option<&u8>) -> bool {
@@ -68,12 +79,34 @@ pub fn normalize(raw: &str) -> Result<String, PathError> {
     for (i, &b) in bytes.iter().enumerate() {
         let already_encoded = b == b'%' && is_hex(bytes.get(i + 1)) && is_hex(bytes.get(i + 2));
         if must_encode(b) && !already_encoded {
-            push_encoded(&mut out, b);
+            out.push_str(&format!("%{b:02X}"));
         } else {
             out.push(b as char);
         }
     }
     Ok(out)
+}
+
+/// Fits a normalised path within [`MAX_PATH_LEN`]: a longer one becomes the
+/// wildcard of its first `MAX_PATH_LEN - 1` characters (never cutting a
+/// `%XX` apart), which still covers it and little else. Returns the note that
+/// says so, for the status page.
+pub fn fit_length(path: String) -> (String, Option<String>) {
+    if path.len() <= MAX_PATH_LEN {
+        return (path, None);
+    }
+    let mut cut = MAX_PATH_LEN - 1;
+    // A `%` in the last two places would leave a broken escape behind.
+    if let Some(i) = path[cut - 2..cut].find('%') {
+        cut = cut - 2 + i;
+    }
+    let wildcard = format!("{}*", &path[..cut]);
+    let note = format!(
+        "path {}... is {} characters, over CloudFront's {MAX_PATH_LEN}: invalidating its prefix wildcard instead",
+        &path[..60],
+        path.len()
+    );
+    (wildcard, Some(note))
 }
 
 pub fn is_wildcard(path: &str) -> bool {
@@ -98,17 +131,27 @@ pub fn minimize(paths: BTreeSet<String>) -> BTreeSet<String> {
         .collect()
 }
 
-/// The most a set may cost.
+/// The most a set may cost: in paths billed, wildcards in progress, and bytes
+/// kept (what the workflow value has to carry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     pub max_paths: usize,
     pub max_wildcards: usize,
+    pub max_bytes: usize,
 }
 
 impl Budget {
-    fn fits(&self, paths: &BTreeSet<String>) -> bool {
-        paths.len() <= self.max_paths && paths.iter().filter(|p| is_wildcard(p)).count() <= self.max_wildcards
+    /// Whether `paths` fits in every measure.
+    pub fn fits(&self, paths: &BTreeSet<String>) -> bool {
+        paths.len() <= self.max_paths
+            && paths.iter().filter(|p| is_wildcard(p)).count() <= self.max_wildcards
+            && bytes(paths) <= self.max_bytes
     }
+}
+
+/// The bytes a set of paths takes, the measure of [`Budget::max_bytes`].
+pub fn bytes<'a>(paths: impl IntoIterator<Item = &'a String>) -> usize {
+    paths.into_iter().map(String::len).sum()
 }
 
 fn segments(path: &str) -> Vec<&str> {
@@ -214,24 +257,27 @@ mod tests {
     #[test]
     fn collapse_keeps_a_fitting_set() {
         let s = set(&["/a", "/b"]);
-        assert_eq!(collapse(s.clone(), Budget { max_paths: 2, max_wildcards: 1 }), s);
+        assert_eq!(collapse(s.clone(), Budget { max_paths: 2, max_wildcards: 1, max_bytes: usize::MAX }), s);
     }
 
     #[test]
     fn collapse_groups_the_deepest_shared_prefixes_first() {
         let s = set(&["/blog/2024/a", "/blog/2024/b", "/blog/2025/c", "/shop/x", "/"]);
-        let out = collapse(s.clone(), Budget { max_paths: 4, max_wildcards: 2 });
+        let out = collapse(s.clone(), Budget { max_paths: 4, max_wildcards: 2, max_bytes: usize::MAX });
         assert_eq!(out, set(&["/", "/blog/2024/*", "/blog/2025/c", "/shop/x"]));
-        let out = collapse(s, Budget { max_paths: 3, max_wildcards: 2 });
+        let out = collapse(s, Budget { max_paths: 3, max_wildcards: 2, max_bytes: usize::MAX });
         assert_eq!(out, set(&["/", "/blog/*", "/shop/x"]));
     }
 
     #[test]
     fn collapse_counts_wildcards_and_ends_at_slash_star() {
         let many: BTreeSet<String> = (0..40).map(|i| format!("/p{i}/*")).collect();
-        let out = collapse(many.clone(), Budget { max_paths: 1000, max_wildcards: 15 });
+        let out = collapse(many.clone(), Budget { max_paths: 1000, max_wildcards: 15, max_bytes: usize::MAX });
         assert_eq!(out, set(&["/*"]));
-        let out = collapse(set(&["/blog", "/blog/a", "/blog/b"]), Budget { max_paths: 1, max_wildcards: 1 });
+        let out = collapse(
+            set(&["/blog", "/blog/a", "/blog/b"]),
+            Budget { max_paths: 1, max_wildcards: 1, max_bytes: usize::MAX },
+        );
         assert_eq!(out, set(&["/blog*"]));
     }
 
@@ -267,6 +313,21 @@ mod properties {
             .prop_map(|segs| format!("/{}", segs.join("/")))
     }
 
+    /// RFC 1738, section 2.2, written out here rather than taken from the
+    /// code under test: the characters a URL must not carry unencoded.
+    const RFC1738_UNSAFE: &str = " <>\"#%{}|\\^~[]`";
+
+    /// Whether `p` carries only what CloudFront accepts: printable ASCII, no
+    /// RFC 1738 unsafe character except `%` starting a `%XX` escape.
+    fn cloudfront_accepts(p: &str) -> bool {
+        let b = p.as_bytes();
+        b.iter().enumerate().all(|(i, &c)| match c {
+            b'%' => b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit),
+            0x21..=0x7e => !RFC1738_UNSAFE.as_bytes().contains(&c),
+            _ => false,
+        })
+    }
+
     proptest! {
         #[test]
         fn normalized_paths_follow_cloudfront_rules(raw in "\\PC{0,30}") {
@@ -274,26 +335,44 @@ mod properties {
                 Err(PathError::Empty) => prop_assert!(raw.is_empty()),
                 Ok(p) => {
                     prop_assert!(p.starts_with('/'));
-                    prop_assert!(p.is_ascii());
                     prop_assert!(p.find('*').is_none_or(|i| i == p.len() - 1));
-                    prop_assert!(!p.bytes().any(|b| b != b'%' && must_encode(b)), "{}", p);
+                    prop_assert!(cloudfront_accepts(&p), "{}", p);
                     prop_assert_eq!(normalize(&p).unwrap(), p.clone(), "normalising twice changes nothing");
                 }
             }
         }
 
         #[test]
-        fn collapse_covers_every_input_within_budget(
+        fn an_encoded_value_is_data_in_any_template(value in "\\PC{0,20}") {
+            let p = normalize(&format!("/blog/{}", encode_value(&value))).unwrap();
+            prop_assert!(!p.contains('*') && !p.contains('?'), "{}", p);
+            prop_assert!(cloudfront_accepts(&p), "{}", p);
+        }
+
+        #[test]
+        fn collapse_covers_every_input_within_budget_and_no_wider(
             raw in proptest::collection::btree_set(path_strategy(), 1..60),
             max_paths in 1usize..20,
             max_wildcards in 1usize..15,
+            max_bytes in prop_oneof![Just(usize::MAX), 16usize..400],
         ) {
             let input: BTreeSet<String> = raw.iter().map(|p| normalize(p).unwrap()).collect();
-            let budget = Budget { max_paths, max_wildcards };
+            let budget = Budget { max_paths, max_wildcards, max_bytes: max_bytes.max(2) };
             let out = collapse(input.clone(), budget);
             prop_assert!(budget.fits(&out), "{:?} does not fit {:?}", out, budget);
             for p in &input {
                 prop_assert!(out.iter().any(|o| covers(o, p)), "{} is not covered by {:?}", p, out);
+            }
+            // Precision: a set that fits comes back as it was (less what it covers itself) ...
+            let minimal = minimize(input.clone());
+            if budget.fits(&minimal) {
+                prop_assert_eq!(&out, &minimal, "a fitting set is not widened");
+            }
+            // ... and every wildcard the collapse made up stands for at least
+            // two inputs (`/*`, the last resort, may stand for one too long path).
+            for o in out.iter().filter(|o| !input.contains(*o) && *o != "/*") {
+                let stands_for = input.iter().filter(|p| covers(o, p)).count();
+                prop_assert!(stands_for >= 2, "{} covers only {} input(s) of {:?}", o, stands_for, input);
             }
             let batches = split(&out, max_paths.min(7));
             let rejoined: BTreeSet<String> = batches.iter().flatten().cloned().collect();

@@ -19,6 +19,9 @@ pub enum Class {
     RetryLater { after_ms: Option<u64> },
     /// Retrying cannot help.
     Permanent,
+    /// The service refused what the request carried (an invalid path, a batch
+    /// too large): retrying it whole cannot help, but a part of it may pass.
+    Refused,
 }
 
 /// A request that did not succeed, with what to do about it.
@@ -38,6 +41,9 @@ impl Failure {
     }
     pub fn permanent(reason: impl Into<String>) -> Self {
         Failure { class: Class::Permanent, reason: reason.into() }
+    }
+    pub fn refused(reason: impl Into<String>) -> Self {
+        Failure { class: Class::Refused, reason: reason.into() }
     }
 }
 

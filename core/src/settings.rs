@@ -62,14 +62,22 @@ fn number(map: &SettingsMap, name: &'static str, default: u64, min: u64, max: u6
     Ok(n)
 }
 
-/// Seconds, decimals allowed ("0.5"), kept to the millisecond.
-fn seconds(map: &SettingsMap, name: &'static str, default_ms: u64, max_secs: u64) -> Result<Duration, SettingsError> {
+/// Seconds, decimals allowed ("0.5"), kept to the millisecond, between
+/// `min_ms` (a floor that keeps retries and polls from spinning) and `max_secs`.
+fn seconds(
+    map: &SettingsMap,
+    name: &'static str,
+    default_ms: u64,
+    min_ms: u64,
+    max_secs: u64,
+) -> Result<Duration, SettingsError> {
     let Some(raw) = get(map, name) else {
         return Ok(Duration::from_millis(default_ms));
     };
     let secs: f64 = raw.parse().map_err(|_| bad(name, format!("must be a number of seconds, got {raw:?}")))?;
-    if !secs.is_finite() || secs < 0.0 || secs > max_secs as f64 {
-        return Err(bad(name, format!("must be between 0 and {max_secs} seconds, got {raw}")));
+    let min = min_ms as f64 / 1000.0;
+    if !secs.is_finite() || secs < min || secs > max_secs as f64 {
+        return Err(bad(name, format!("must be between {min} and {max_secs} seconds, got {raw}")));
     }
     Ok(Duration::from_millis((secs * 1000.0).round() as u64))
 }
@@ -197,7 +205,7 @@ impl WebhookSettings {
         Ok(WebhookSettings {
             secret,
             max_body_bytes: number(map, "WEBHOOK_MAX_BODY_BYTES", 1 << 20, 1024, 64 << 20)? as usize,
-            ttl: seconds(map, "WEBHOOK_TTL_SECONDS", 30_000, 3600)?,
+            ttl: seconds(map, "WEBHOOK_TTL_SECONDS", 30_000, 0, 3600)?,
         })
     }
 }
@@ -231,6 +239,22 @@ pub struct Policy {
     pub batch_timeout: Duration,
     /// Finished batches kept for status pages.
     pub history_limit: usize,
+    /// The most bytes of paths one plan may keep (summed over its batches and
+    /// distributions): what bounds the workflow value a Durable Object stores
+    /// and a Step Functions execution carries (256 KiB there).
+    pub plan_max_bytes: usize,
+}
+
+impl Policy {
+    /// What a plan for `distributions` distributions may cost: every
+    /// distribution gets the same paths, so each gets its share of the bytes.
+    pub fn budget(&self, distributions: usize) -> crate::paths::Budget {
+        crate::paths::Budget {
+            max_paths: self.path_budget,
+            max_wildcards: self.wildcard_budget,
+            max_bytes: self.plan_max_bytes / distributions.max(1),
+        }
+    }
 }
 
 impl Policy {
@@ -243,19 +267,18 @@ impl Policy {
             path_budget: number(map, "PATH_BUDGET", 1000, 1, 100_000)? as usize,
             wildcard_budget: number(map, "WILDCARD_BUDGET", 15, 1, 15)? as usize,
             batch_max_paths: number(map, "BATCH_MAX_PATHS", 1000, 1, 3000)? as usize,
-            poll_first: seconds(map, "POLL_FIRST_SECONDS", 5_000, 3600)?,
-            poll_max: seconds(map, "POLL_MAX_SECONDS", 60_000, 3600)?,
-            freshness_max_wait: seconds(map, "FRESHNESS_MAX_WAIT_SECONDS", 30_000, 3600)?,
-            collect_window: seconds(map, "COLLECT_WINDOW_SECONDS", 2_000, 3600)?,
+            plan_max_bytes: number(map, "PLAN_MAX_BYTES", 64 << 10, 4 << 10, 1 << 20)? as usize,
+            // Floors: a poll or a retry sooner than these only spins.
+            poll_first: seconds(map, "POLL_FIRST_SECONDS", 5_000, 100, 3600)?,
+            poll_max: seconds(map, "POLL_MAX_SECONDS", 60_000, 100, 3600)?,
+            freshness_max_wait: seconds(map, "FRESHNESS_MAX_WAIT_SECONDS", 30_000, 0, 3600)?,
+            collect_window: seconds(map, "COLLECT_WINDOW_SECONDS", 2_000, 0, 3600)?,
             retry_max_attempts: number(map, "RETRY_MAX_ATTEMPTS", 8, 1, 100)? as u32,
-            retry_base: seconds(map, "RETRY_BASE_SECONDS", 1_000, 3600)?,
-            retry_max: seconds(map, "RETRY_MAX_SECONDS", 60_000, 3600)?,
-            batch_timeout: seconds(map, "BATCH_TIMEOUT_SECONDS", 2_700_000, 86_400)?,
+            retry_base: seconds(map, "RETRY_BASE_SECONDS", 1_000, 10, 3600)?,
+            retry_max: seconds(map, "RETRY_MAX_SECONDS", 60_000, 10, 3600)?,
+            batch_timeout: seconds(map, "BATCH_TIMEOUT_SECONDS", 2_700_000, 1_000, 86_400)?,
             history_limit: number(map, "HISTORY_LIMIT", 50, 1, 10_000)? as usize,
         };
-        if policy.poll_first.is_zero() {
-            return Err(bad("POLL_FIRST_SECONDS", "must be more than 0"));
-        }
         if policy.poll_max < policy.poll_first {
             return Err(bad("POLL_MAX_SECONDS", "must be at least POLL_FIRST_SECONDS"));
         }
@@ -350,6 +373,24 @@ mod tests {
         let mut m = full();
         m.insert("CONTENTFUL_WEBHOOK_SECRET".into(), "hunter2-secret".into());
         assert!(!Settings::from_map(&m).unwrap_err().to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn degenerate_timings_are_refused_by_name() {
+        for (name, value) in [
+            ("RETRY_BASE_SECONDS", "0"),
+            ("RETRY_MAX_SECONDS", "0"),
+            ("POLL_FIRST_SECONDS", "0"),
+            ("POLL_MAX_SECONDS", "0.001"),
+            ("BATCH_TIMEOUT_SECONDS", "0"),
+            ("PLAN_MAX_BYTES", "0"),
+        ] {
+            let mut m = full();
+            m.insert(name.into(), value.into());
+            let err = Settings::from_map(&m).unwrap_err();
+            assert_eq!(err.name, name, "{err}");
+            assert!(err.to_string().contains("must be between"), "{err}");
+        }
     }
 
     #[test]

@@ -56,8 +56,11 @@ impl DurableObject for InvalidationCoordinator {
                 Response::from_json(&json!({
                     "distributions": wf.as_ref().map(|w| w.distributions.clone()),
                     "phase": wf.as_ref().map(|w| w.phase),
-                    "waiting_changes": self.inbox().await?.len() + wf.as_ref().map_or(0, |w| w.pending.len()),
+                    "waiting_changes": self.inbox().await?.len() + wf.as_ref().map_or(0, |w| w.pending.count),
                     "failures": wf.as_ref().map(|w| w.failures.clone()),
+                    "not_invalidated": wf.as_ref().map(|w| w.not_invalidated.clone()),
+                    // What the stored workflow value takes, as JSON: bounded by design.
+                    "stored_bytes": wf.as_ref().map_or(0, |w| serde_json::to_vec(w).map_or(0, |v| v.len())),
                     "batches": wf.as_ref().map(|w| w.summaries()).unwrap_or_default(),
                     "log": wf.as_ref().map(|w| w.log.clone()).unwrap_or_default(),
                 }))

@@ -3,19 +3,43 @@
 
 use crate::clock::WorkerClock;
 use crate::{json_response, settings, COORDINATOR};
+use futures::StreamExt;
 use invalidator_core::io::Clock;
 use invalidator_core::settings::Settings;
 use invalidator_core::webhook::{self, Parsed, WebhookRequest};
 use serde_json::{json, Value};
 use worker::{Env, Method, Request, RequestInit, Response, Result};
 
+/// The settings, or the 500 an unauthenticated caller gets: a generic
+/// reason, with the detail (which setting, and why) in the log and on
+/// `/healthz` for the operator.
 fn load_settings(env: &Env) -> std::result::Result<Settings, Response> {
     Settings::from_map(&settings::from_env(env)).map_err(|e| {
         worker::console_error!("invalidator: {e}");
-        // The message names the setting; settings errors never echo secret values.
-        json_response(500, &json!({"status": "misconfigured", "error": e.to_string()}))
+        let reason = "the service is misconfigured; its operator is told which setting in the logs and on /healthz";
+        json_response(500, &json!({"status": "misconfigured", "error": reason}))
             .unwrap_or_else(|_| Response::error("misconfigured", 500).expect("a plain response"))
     })
+}
+
+/// Reads the body, at most `limit` bytes of it: a chunked body declares no
+/// length, so the cap is applied while reading. `Err(size)` once past it.
+async fn read_capped(req: &mut Request, limit: usize) -> Result<std::result::Result<Vec<u8>, usize>> {
+    let mut stream = match req.stream() {
+        Ok(stream) => stream,
+        // workers-rs says so when the request has no body at all.
+        Err(worker::Error::RustError(m)) if m == "no body for request" => return Ok(Ok(Vec::new())),
+        Err(e) => return Err(e),
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > limit {
+            return Ok(Err(body.len() + chunk.len()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Ok(body))
 }
 
 pub async fn receive(mut req: Request, env: &Env) -> Result<Response> {
@@ -36,7 +60,14 @@ pub async fn receive(mut req: Request, env: &Env) -> Result<Response> {
         None => url.path().to_string(),
     };
     let headers: Vec<(String, String)> = req.headers().entries().collect();
-    let body = req.bytes().await?;
+    let body = match read_capped(&mut req, settings.webhook.max_body_bytes).await? {
+        Ok(body) => body,
+        Err(size) => {
+            let err = webhook::WebhookError::TooLarge { size, limit: settings.webhook.max_body_bytes };
+            let (status, body) = webhook::answer(&Err(err));
+            return json_response(status, &body);
+        }
+    };
     let request = WebhookRequest { method: req.method().to_string(), target, headers, body };
     let outcome = webhook::accept(&request, &settings.webhook, &settings.contentful, WorkerClock.now());
     if let Ok(Parsed::Change(change)) = &outcome {

@@ -326,3 +326,40 @@ async fn a_cycle_in_the_graph_terminates() {
     let posts = received(&w.cloudfront, "POST").await;
     assert_eq!(paths_in(&posts[0].body), ["/", "/bee", "/bee/*", "/c", "/c/*"]);
 }
+
+#[tokio::test]
+async fn a_path_cloudfront_refuses_fails_alone_and_the_rest_is_invalidated() {
+    let w = world(&[]).await;
+    linked_from(&w.cda, "child", links(vec![item("section", "section", "s")])).await;
+    linked_from(&w.cda, "section", links(vec![item("home", "page", "home"), item("bad", "page", "bad")])).await;
+    linked_from(&w.cda, "home", links(vec![])).await;
+    linked_from(&w.cda, "bad", links(vec![])).await;
+    // CloudFront refuses any batch that holds /bad, as it does an invalid path.
+    Mock::given(method("POST"))
+        .and(path(CREATE))
+        .respond_with(|req: &Request| {
+            if paths_in(&req.body).iter().any(|p| p == "/bad") {
+                error(400, "InvalidArgument")
+            } else {
+                invalidation("InProgress")
+            }
+        })
+        .mount(&w.cloudfront)
+        .await;
+    status_answers(&w.cloudfront, 0).await;
+    let (done, _) = run(&w, publish("child", "card")).await;
+
+    assert_eq!(done.phase, Phase::Failed);
+    assert_eq!(done.outstanding_paths(), ["/bad"], "only the refused path is left");
+    assert!(done.failures.iter().any(|f| f.contains("/bad") && f.contains("InvalidArgument")), "{:?}", done.failures);
+    let accepted: Vec<String> = received(&w.cloudfront, "POST")
+        .await
+        .iter()
+        .map(|r| paths_in(&r.body))
+        .filter(|p| !p.contains(&"/bad".to_string()))
+        .flatten()
+        .collect();
+    let mut accepted = accepted;
+    accepted.sort();
+    assert_eq!(accepted, ["/", "/bad/*", "/home", "/home/*"], "every other path was invalidated, once");
+}

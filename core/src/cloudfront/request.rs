@@ -9,15 +9,21 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 use sha2::{Digest, Sha256};
 
-/// A CallerReference derived from the batch itself, so that resending the same
-/// batch returns the invalidation already made instead of a second one.
-pub fn caller_reference(distribution_id: &str, paths: &[String], sequence: u64) -> String {
+/// A CallerReference for one submission of a batch: derived from the batch
+/// (distribution, sequence, paths) and `nonce`, which the planner draws once
+/// and stores with the batch. Resending the stored reference returns the
+/// invalidation already made instead of a second one; the same paths planned
+/// again (another run, another day) get another nonce, so CloudFront makes a
+/// new invalidation instead of answering with the old, finished one.
+pub fn caller_reference(distribution_id: &str, paths: &[String], sequence: u64, nonce: &str) -> String {
     let mut sorted: Vec<&str> = paths.iter().map(String::as_str).collect();
     sorted.sort_unstable();
     let mut h = Sha256::new();
     h.update(distribution_id.as_bytes());
     h.update(b"\n");
     h.update(sequence.to_string().as_bytes());
+    h.update(b"\n");
+    h.update(nonce.as_bytes());
     for p in sorted {
         h.update(b"\n");
         h.update(p.as_bytes());
@@ -106,11 +112,12 @@ mod tests {
 
     #[test]
     fn caller_reference_depends_on_the_batch_not_its_order() {
-        let a = caller_reference("E1", &["/b".into(), "/a".into()], 1);
-        assert_eq!(a, caller_reference("E1", &["/a".into(), "/b".into()], 1));
-        assert_ne!(a, caller_reference("E2", &["/a".into(), "/b".into()], 1));
-        assert_ne!(a, caller_reference("E1", &["/a".into(), "/b".into()], 2));
-        assert_ne!(a, caller_reference("E1", &["/a".into()], 1));
+        let a = caller_reference("E1", &["/b".into(), "/a".into()], 1, "n1");
+        assert_eq!(a, caller_reference("E1", &["/a".into(), "/b".into()], 1, "n1"));
+        assert_ne!(a, caller_reference("E2", &["/a".into(), "/b".into()], 1, "n1"));
+        assert_ne!(a, caller_reference("E1", &["/a".into(), "/b".into()], 2, "n1"));
+        assert_ne!(a, caller_reference("E1", &["/a".into()], 1, "n1"));
+        assert_ne!(a, caller_reference("E1", &["/a".into(), "/b".into()], 1, "n2"), "another submission");
         assert!(a.len() <= 128, "CallerReference is at most 128 characters");
     }
 }

@@ -89,8 +89,10 @@ pub fn classify_error(status: u16, body: &[u8]) -> Failure {
         "ServiceUnavailable" | "InternalError" | "InternalFailure" => Failure::retry_now(reason),
         _ if status == 429 => Failure::retry_later(None, reason),
         _ if status >= 500 => Failure::retry_now(reason),
-        // NoSuchDistribution, AccessDenied, InvalidArgument, InconsistentQuantities,
-        // BatchTooLarge, MissingBody, InvalidationBatchAlreadyExists and any other 4xx.
+        // Something in the batch was refused: a part of it may still pass.
+        "InvalidArgument" | "BatchTooLarge" => Failure::refused(reason),
+        // NoSuchDistribution, AccessDenied, InconsistentQuantities, MissingBody,
+        // InvalidationBatchAlreadyExists and any other 4xx.
         _ => Failure::permanent(reason),
     }
 }
@@ -151,14 +153,17 @@ mod tests {
         for code in [
             "AccessDenied",
             "NoSuchDistribution",
-            "InvalidArgument",
             "InconsistentQuantities",
-            "BatchTooLarge",
             "MissingBody",
             "InvalidationBatchAlreadyExists",
         ] {
             let f = classify_error(400, &error(code));
             assert_eq!(f.class, Class::Permanent, "{code}");
+            assert!(f.reason.contains(code));
+        }
+        for code in ["InvalidArgument", "BatchTooLarge"] {
+            let f = classify_error(400, &error(code));
+            assert_eq!(f.class, Class::Refused, "{code}");
             assert!(f.reason.contains(code));
         }
     }

@@ -1,7 +1,10 @@
 //! How each event moves the workflow, and what is sent or awaited next.
 
+use super::pending::shorten;
 use super::resolve;
-use super::types::{Batch, BatchState, Command, Event, PendingChange, Phase, Workflow};
+use super::types::{Batch, BatchState, ChangedTarget, Command, Event, Phase, Workflow};
+use crate::contentful::LinkTarget;
+use crate::paths;
 use crate::retry::{self, Class, Failure};
 use crate::settings::Policy;
 use crate::time::Timestamp;
@@ -12,6 +15,14 @@ use std::time::Duration;
 const SEEN_LIMIT: usize = 512;
 /// Log lines kept.
 const LOG_LIMIT: usize = 100;
+/// Paths a finished batch keeps for status pages (its count is kept in full).
+const HISTORY_PATHS_KEPT: usize = 20;
+/// Bytes of sample paths a finished batch keeps.
+const HISTORY_PATH_BYTES: usize = 2 << 10;
+/// Notes a finished batch keeps.
+const HISTORY_NOTES_KEPT: usize = 5;
+/// Bytes the whole history may take (roughly): the oldest go first.
+const HISTORY_MAX_BYTES: usize = 96 << 10;
 
 pub(super) struct Machine<'p> {
     pub wf: Workflow,
@@ -62,7 +73,7 @@ impl<'p> Machine<'p> {
     }
 
     pub fn log(&mut self, line: String) {
-        self.wf.log.push_back(line);
+        self.wf.log.push_back(shorten(line));
         while self.wf.log.len() > LOG_LIMIT {
             self.wf.log.pop_front();
         }
@@ -71,9 +82,7 @@ impl<'p> Machine<'p> {
     fn apply(&mut self, event: Event) {
         match event {
             Event::ChangeAccepted { change } => self.accept_change(change),
-            Event::PathsRequested { tracking_id, paths } => {
-                self.accept(PendingChange { tracking_id, change: None, own_paths: paths, notes: Vec::new() })
-            }
+            Event::PathsRequested { tracking_id, paths } => self.accept(tracking_id, None, paths, Vec::new()),
             Event::TimerFired => self.recover_lost_requests(),
             Event::RevisionFetched { target, result } => resolve::on_revision(self, target, result),
             Event::LinksFetched { target, skip, result } => resolve::on_links(self, target, skip, result),
@@ -111,22 +120,33 @@ impl<'p> Machine<'p> {
                 }
             }
         }
-        let tracking_id = change.tracking_id.clone();
-        self.accept(PendingChange { tracking_id, change: Some(change), own_paths, notes });
+        let target = ChangedTarget {
+            target: LinkTarget { kind: change.kind, id: change.id },
+            wants_revision: change.action.is_publish().then_some(change.revision.unwrap_or(0)),
+        };
+        self.accept(change.tracking_id, Some(target), own_paths, notes);
     }
 
-    fn accept(&mut self, pending: PendingChange) {
-        if self.wf.seen.iter().any(|t| *t == pending.tracking_id) {
+    fn accept(
+        &mut self,
+        tracking_id: String,
+        target: Option<ChangedTarget>,
+        own_paths: Vec<String>,
+        notes: Vec<String>,
+    ) {
+        if self.wf.seen.iter().any(|t| *t == tracking_id) {
             return; // A redelivery: the first delivery is already in hand.
         }
-        self.wf.seen.push_back(pending.tracking_id.clone());
+        self.wf.seen.push_back(tracking_id.clone());
         while self.wf.seen.len() > SEEN_LIMIT {
             self.wf.seen.pop_front();
         }
-        self.wf.pending.push(pending);
+        let distributions = self.wf.distributions.len();
+        self.wf.pending.add(tracking_id, target, own_paths, notes, self.policy, distributions);
         if self.wf.is_finished() {
             self.enter(Phase::Accepted);
             self.wf.failures.clear();
+            self.wf.not_invalidated.clear();
             self.wf.collect_until = Some(self.now.plus(self.policy.collect_window));
         }
     }
@@ -216,6 +236,15 @@ impl<'p> Machine<'p> {
             "checking the invalidation"
         };
         match failure.class {
+            Class::Refused if self.wf.batches.front().is_some_and(|b| b.paths.len() > 1) => {
+                self.split_batch(&failure.reason)
+            }
+            Class::Refused => {
+                let path = self.wf.batches.front().map(|b| b.paths.join(" ")).unwrap_or_default();
+                self.end_batch(BatchState::Failed {
+                    reason: format!("CloudFront refused the path {path}: {}", failure.reason),
+                })
+            }
             Class::Permanent => self.end_batch(BatchState::Failed { reason: failure.reason }),
             Class::RetryNow if errors >= max => self.end_batch(BatchState::Failed {
                 reason: format!("gave up {doing} after {errors} attempts: {}", failure.reason),
@@ -234,21 +263,61 @@ impl<'p> Machine<'p> {
         }
     }
 
+    /// CloudFront refused the current batch as invalid: it is split in two,
+    /// so that the paths it refuses end up alone, failing with the reason,
+    /// and every other path is still invalidated. The halves' references
+    /// derive from the refused batch's, so a retried split sends the same.
+    fn split_batch(&mut self, reason: &str) {
+        let Some(batch) = self.wf.batches.pop_front() else {
+            return;
+        };
+        let mid = batch.paths.len() / 2;
+        let (first, second) = batch.paths.split_at(mid);
+        let mut halves = Vec::new();
+        for (i, half) in [first, second].into_iter().enumerate() {
+            let sequence = self.wf.next_sequence;
+            self.wf.next_sequence += 1;
+            let nonce = format!("{}/{i}", batch.caller_reference);
+            let mut b = Batch::queued(sequence, &batch.distribution_id, half.to_vec(), &nonce, self.now);
+            b.changes = batch.changes.clone();
+            b.change_count = batch.change_count;
+            b.notes = batch.notes.clone();
+            halves.push(b);
+        }
+        self.log(format!(
+            "batch {}: CloudFront refused it ({reason}); split into batches {} and {} to find the paths it refuses",
+            batch.sequence, halves[0].sequence, halves[1].sequence
+        ));
+        for b in halves.into_iter().rev() {
+            self.wf.batches.push_front(b);
+        }
+    }
+
     /// Ends the current batch and moves on: new changes first, then the next batch.
     pub fn end_batch(&mut self, state: BatchState) {
         let Some(mut batch) = self.wf.batches.pop_front() else {
             return;
         };
         if let BatchState::Failed { reason } = &state {
-            self.wf.failures.push(format!("batch {} for {}: {reason}", batch.sequence, batch.distribution_id));
+            self.wf.failures.push(shorten(format!("batch {} for {}: {reason}", batch.sequence, batch.distribution_id)));
+            self.wf.not_invalidated.extend(batch.paths.iter().cloned());
+            let budget = self.policy.budget(1);
+            if !budget.fits(&self.wf.not_invalidated) {
+                self.wf.not_invalidated = paths::collapse(std::mem::take(&mut self.wf.not_invalidated), budget);
+            }
         }
         batch.state = state;
         batch.finished_at = Some(self.now);
         batch.due = None;
         batch.sent = false;
-        self.wf.history.push_back(batch);
-        while self.wf.history.len() > self.policy.history_limit {
-            self.wf.history.pop_front();
+        self.wf.history.push_back(compact(batch));
+        let mut bytes: usize = self.wf.history.iter().map(history_bytes).sum();
+        while self.wf.history.len() > self.policy.history_limit
+            || (bytes > HISTORY_MAX_BYTES && self.wf.history.len() > 1)
+        {
+            if let Some(old) = self.wf.history.pop_front() {
+                bytes -= history_bytes(&old);
+            }
         }
         self.next_work(true);
     }
@@ -372,4 +441,30 @@ impl<'p> Machine<'p> {
     pub fn queue(&mut self, batches: Vec<Batch>) {
         self.wf.batches.extend(batches);
     }
+}
+
+/// A finished batch as history keeps it: a sample of its paths (the count is
+/// whole), its first notes.
+fn compact(mut batch: Batch) -> Batch {
+    let mut kept = 0;
+    let mut bytes = 0;
+    for p in &batch.paths {
+        if kept == HISTORY_PATHS_KEPT || bytes + p.len() > HISTORY_PATH_BYTES {
+            break;
+        }
+        kept += 1;
+        bytes += p.len();
+    }
+    batch.paths.truncate(kept.max(1).min(batch.paths.len()));
+    if batch.paths.first().is_some_and(|p| p.len() > HISTORY_PATH_BYTES) {
+        batch.paths[0] = shorten(batch.paths[0].clone());
+    }
+    batch.notes.truncate(HISTORY_NOTES_KEPT);
+    batch
+}
+
+/// Roughly what a history entry takes when stored.
+fn history_bytes(b: &Batch) -> usize {
+    const FIXED: usize = 400;
+    FIXED + paths::bytes(&b.paths) + paths::bytes(&b.notes) + paths::bytes(&b.changes)
 }

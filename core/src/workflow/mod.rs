@@ -12,6 +12,7 @@
 //! bodies only run the [`Command`]s and feed back [`Event`]s.
 
 mod machine;
+mod pending;
 mod plan;
 mod resolve;
 mod status;
@@ -19,13 +20,13 @@ mod types;
 
 pub use status::{state_name, BatchSummary};
 pub use types::{
-    Batch, BatchState, Command, Event, FreshnessCheck, PendingChange, Phase, Request, Resolution, Workflow,
+    Batch, BatchState, ChangedTarget, Command, Event, FreshnessCheck, Pending, Phase, Request, Resolution, Workflow,
 };
 
 use crate::settings::Policy;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 /// Advances `workflow` by one event. Pure: the same inputs give the same
 /// outputs. `entropy` is the randomness for backoff jitter.
@@ -64,6 +65,7 @@ pub const TRANSITIONS: &[(Phase, Phase)] = &[
     (Phase::Completed, Phase::Accepted),
     (Phase::Failed, Phase::Accepted),
     (Phase::Accepted, Phase::Resolving),
+    (Phase::Resolving, Phase::Accepted),
     (Phase::Resolving, Phase::Submitting),
     (Phase::Resolving, Phase::Completed),
     (Phase::Resolving, Phase::Failed),
@@ -119,12 +121,13 @@ impl Workflow {
         Workflow {
             distributions,
             phase: Phase::Idle,
-            pending: Vec::new(),
+            pending: Pending::default(),
             collect_until: None,
             resolution: None,
             batches: VecDeque::new(),
             history: VecDeque::new(),
             failures: Vec::new(),
+            not_invalidated: BTreeSet::new(),
             log: VecDeque::new(),
             seen: VecDeque::new(),
             next_sequence: 1,
@@ -149,21 +152,31 @@ impl Workflow {
         matches!(self.phase, Phase::Idle | Phase::Completed | Phase::Failed)
     }
 
-    /// Paths not (yet) invalidated: queued and current batches, and the failed
-    /// batches of this run. What a failed run hands back.
+    /// Paths not (yet) invalidated: queued and current batches, what this
+    /// run could not invalidate, and the waiting changes' own paths. What a
+    /// failed run hands back.
     pub fn outstanding_paths(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        let failed = self.history.iter().filter(|b| matches!(b.state, BatchState::Failed { .. }));
-        let recent_failed = failed.rev().take_while(|_| !self.failures.is_empty());
-        for b in self.batches.iter().chain(recent_failed) {
-            for p in &b.paths {
-                if !out.contains(p) {
-                    out.push(p.clone());
-                }
-            }
-        }
-        out.extend(self.pending.iter().flat_map(|c| c.own_paths.iter().cloned()));
-        out
+        let mut out: BTreeSet<&String> = BTreeSet::new();
+        out.extend(self.batches.iter().flat_map(|b| &b.paths));
+        out.extend(&self.not_invalidated);
+        out.extend(&self.pending.paths);
+        out.into_iter().cloned().collect()
+    }
+
+    /// Drops a walk in progress, what it visited and found, and takes its
+    /// changes back as waiting, due at once: the next `TimerFired` walks
+    /// again. For a body that must carry the workflow somewhere small (a Step
+    /// Functions state) while the walk waits; the walk is a pure read, so
+    /// doing it again changes nothing but the requests it costs.
+    pub fn restart_walk(&mut self) {
+        let Some(r) = self.resolution.take() else {
+            return;
+        };
+        let waiting = std::mem::replace(&mut self.pending, r.changes);
+        self.pending.absorb(waiting);
+        debug_assert!(TRANSITIONS.contains(&(self.phase, Phase::Accepted)), "{:?} -> Accepted", self.phase);
+        self.phase = Phase::Accepted;
+        self.collect_until = None;
     }
 
     /// Every batch known, oldest first: history, then current and queued.
@@ -180,13 +193,11 @@ impl Workflow {
             invalidation_id: None,
             reason: None,
         };
-        if self.pending.iter().any(|c| c.tracking_id() == tracking_id) {
+        if self.pending.holds(tracking_id) {
             return Some(simple("accepted"));
         }
-        if let Some(r) = &self.resolution {
-            if r.changes.iter().any(|c| c.tracking_id() == tracking_id) {
-                return Some(simple("resolving"));
-            }
+        if self.resolution.as_ref().is_some_and(|r| r.changes.holds(tracking_id)) {
+            return Some(simple("resolving"));
         }
         let batch = self
             .batches
@@ -212,12 +223,8 @@ impl Workflow {
     }
 }
 
-impl PendingChange {
-    pub fn tracking_id(&self) -> &str {
-        &self.tracking_id
-    }
-}
-
+#[cfg(test)]
+mod no_loss_tests;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]

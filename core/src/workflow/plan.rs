@@ -4,9 +4,9 @@
 //! split per distribution and batch size.
 
 use super::machine::Machine;
+use super::pending::push_note;
 use super::types::{Batch, BatchState, Resolution};
-use crate::cloudfront::caller_reference;
-use crate::paths::{self, Budget};
+use crate::paths;
 use std::collections::BTreeSet;
 
 /// Tracking ids kept on a batch (the count is kept in full).
@@ -14,34 +14,35 @@ const CHANGES_KEPT: usize = 20;
 
 pub(super) fn finish_resolution(m: &mut Machine, r: Resolution) {
     let mut raw: BTreeSet<String> = r.paths;
+    let pending = r.changes;
     let mut notes = r.notes;
-    let mut tracking: Vec<String> = Vec::new();
-    let mut any_change = false;
-    for c in &r.changes {
-        raw.extend(c.own_paths.iter().cloned());
-        notes.extend(c.notes.iter().cloned());
-        tracking.push(c.tracking_id.clone());
-        any_change |= c.change.is_some();
+    for n in pending.notes {
+        push_note(&mut notes, n);
     }
-    if any_change {
+    raw.extend(pending.paths);
+    if pending.from_webhook {
         raw.extend(m.policy.rules.always().iter().cloned());
     }
     if let Some(why) = &r.cut_short {
-        notes.push(format!("{why}: invalidating /* instead"));
+        push_note(&mut notes, format!("{why}: invalidating /* instead"));
         raw.insert("/*".to_string());
     }
     let mut normalized = BTreeSet::new();
     for p in raw {
         match paths::normalize(&p) {
             Ok(n) => {
-                normalized.insert(n);
+                let (fitted, note) = paths::fit_length(n);
+                if let Some(note) = note {
+                    push_note(&mut notes, note);
+                }
+                normalized.insert(fitted);
             }
-            Err(e) => notes.push(format!("path {p:?} left out: {e}")),
+            Err(e) => push_note(&mut notes, format!("path {p:?} left out: {e}")),
         }
     }
     if normalized.is_empty() {
         let line =
-            format!("{} change(s) map to no path (no rule matches them or anything linking to them)", tracking.len());
+            format!("{} change(s) map to no path (no rule matches them or anything linking to them)", pending.count);
         m.log(line);
         for n in notes {
             m.log(n);
@@ -52,68 +53,61 @@ pub(super) fn finish_resolution(m: &mut Machine, r: Resolution) {
     for n in &notes {
         m.log(n.clone());
     }
-    plan_batches(m, normalized, tracking, notes);
+    plan_batches(m, normalized, pending.tracking, pending.count, notes);
     m.next_work(false);
 }
 
 /// Merges `paths` with every queued batch and re-plans them per distribution.
-fn plan_batches(m: &mut Machine, new_paths: BTreeSet<String>, tracking: Vec<String>, notes: Vec<String>) {
+fn plan_batches(m: &mut Machine, new_paths: BTreeSet<String>, tracking: Vec<String>, count: usize, notes: Vec<String>) {
     let mut all = new_paths;
     let mut changes = tracking;
-    let mut change_count = changes.len();
+    let mut change_count = count;
     let mut all_notes = notes;
     let queued: Vec<Batch> = m.wf.batches.iter().filter(|b| b.state == BatchState::Queued).cloned().collect();
     m.wf.batches.retain(|b| b.state != BatchState::Queued);
     for b in queued {
+        // Every distribution is planned the same paths: a path queued for
+        // one is re-planned for all, and costs nothing twice in the set.
         all.extend(b.paths);
-        change_count += b.change_count;
-        changes.extend(b.changes);
-        all_notes.extend(b.notes);
+        change_count = change_count.max(count + b.change_count);
+        for c in b.changes {
+            if !changes.contains(&c) {
+                changes.push(c);
+            }
+        }
+        for n in b.notes {
+            push_note(&mut all_notes, n);
+        }
     }
-    changes.dedup();
     let before = all.len();
-    let budget = Budget { max_paths: m.policy.path_budget, max_wildcards: m.policy.wildcard_budget };
+    let budget = m.policy.budget(m.wf.distributions.len());
     let planned = paths::collapse(all, budget);
     if planned.len() < before {
         let line = format!(
-            "{before} paths collapsed to {} within PATH_BUDGET ({}) and WILDCARD_BUDGET ({})",
+            "{before} paths collapsed to {} within PATH_BUDGET ({}), WILDCARD_BUDGET ({}) and PLAN_MAX_BYTES ({})",
             planned.len(),
             budget.max_paths,
-            budget.max_wildcards
+            budget.max_wildcards,
+            m.policy.plan_max_bytes
         );
-        all_notes.push(line.clone());
+        push_note(&mut all_notes, line.clone());
         m.log(line);
     }
-    all_notes.dedup();
     changes.truncate(CHANGES_KEPT);
     let chunks = paths::split(&planned, m.policy.batch_max_paths);
+    // Drawn once per plan: what makes this submission differ from any
+    // earlier one of the same paths (see `Batch::queued`).
+    let nonce = format!("{}-{:016x}-{}", m.now.as_millis(), m.draw(), changes.join(","));
     let mut batches = Vec::new();
     for distribution_id in m.wf.distributions.clone() {
         for chunk in &chunks {
             let sequence = m.wf.next_sequence;
             m.wf.next_sequence += 1;
-            batches.push(Batch {
-                sequence,
-                caller_reference: caller_reference(&distribution_id, chunk, sequence),
-                distribution_id: distribution_id.clone(),
-                paths: chunk.clone(),
-                changes: changes.clone(),
-                change_count,
-                notes: all_notes.clone(),
-                state: BatchState::Queued,
-                invalidation_id: None,
-                create_time: None,
-                attempts: 0,
-                errors: 0,
-                polls: 0,
-                queued_at: m.now,
-                submitted_at: None,
-                finished_at: None,
-                deadline: None,
-                sent: false,
-                due: None,
-                poll_interval_ms: 0,
-            });
+            let mut b = Batch::queued(sequence, &distribution_id, chunk.clone(), &nonce, m.now);
+            b.changes = changes.clone();
+            b.change_count = change_count;
+            b.notes = all_notes.clone();
+            batches.push(b);
         }
     }
     m.queue(batches);

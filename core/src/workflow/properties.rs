@@ -2,6 +2,9 @@
 //! that entered the workflow is lost: at every step each accepted change is
 //! pending, being resolved, or covered by a batch; at the end every one of its
 //! paths is covered by a completed batch or by a failed one with its reason.
+//! Finished batches keep only a sample of their paths, so what each batch
+//! carried is taken from the CreateInvalidation it sent, and what failed from
+//! the workflow's `not_invalidated`, as an operator would read them.
 
 use super::tests::{change, policy};
 use super::*;
@@ -12,7 +15,7 @@ use crate::retry::Failure;
 use crate::webhook::Action;
 use proptest::prelude::*;
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Who links to whom (with a cycle: home → child → section → home).
 fn parents(id: &str) -> Vec<LinkedEntry> {
@@ -33,10 +36,29 @@ fn parents(id: &str) -> Vec<LinkedEntry> {
 }
 
 fn failure(pick: u8) -> Failure {
-    match pick % 3 {
+    match pick % 4 {
         0 => Failure::retry_now("HTTP 503"),
         1 => Failure::retry_later(None, "TooManyInvalidationsInProgress"),
+        2 => Failure::refused("HTTP 400 InvalidArgument"),
         _ => Failure::permanent("HTTP 403 AccessDenied"),
+    }
+}
+
+/// What was seen of the run from outside: each batch's paths as sent, and
+/// every path the workflow ever reported as not invalidated.
+#[derive(Default)]
+struct Seen {
+    sent: BTreeMap<u64, Vec<String>>,
+    not_invalidated: BTreeSet<String>,
+}
+
+impl Seen {
+    /// The paths batch `b` stands for: as sent, or as it holds them while unsent.
+    fn paths<'a>(&'a self, b: &'a Batch) -> &'a [String] {
+        match self.sent.get(&b.sequence) {
+            Some(p) if b.finished_at.is_some() => p,
+            _ => &b.paths,
+        }
     }
 }
 
@@ -78,15 +100,15 @@ fn answer(command: &Command, pick: u8, ok_bias: u8) -> Event {
     }
 }
 
-fn accepted_paths(wf: &Workflow, accepted: &BTreeMap<String, Vec<String>>) -> Result<(), String> {
+fn accepted_paths(wf: &Workflow, accepted: &BTreeMap<String, Vec<String>>, seen: &Seen) -> Result<(), String> {
     for (tracking, paths) in accepted {
-        let waiting = wf.pending.iter().any(|p| p.tracking_id == *tracking)
-            || wf.resolution.as_ref().is_some_and(|r| r.changes.iter().any(|p| p.tracking_id == *tracking));
+        let waiting = wf.pending.holds(tracking) || wf.resolution.as_ref().is_some_and(|r| r.changes.holds(tracking));
         if waiting {
             continue;
         }
         for p in paths {
-            if !wf.all_batches().any(|b| b.paths.iter().any(|q| covers(q, p))) {
+            let in_batch = wf.all_batches().any(|b| seen.paths(b).iter().any(|q| covers(q, p)));
+            if !in_batch && !seen.not_invalidated.iter().any(|q| covers(q, p)) {
                 return Err(format!("path {p} of {tracking} is in no batch"));
             }
         }
@@ -116,6 +138,7 @@ proptest! {
         let mut now = Timestamp::from_secs(1_800_000_000);
         let mut accepted: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut outbox: Vec<Command> = Vec::new();
+        let mut seen = Seen::default();
         let mut wake: Option<Timestamp> = None;
         let mut arrivals = arrivals;
         let mut i = 0usize;
@@ -145,7 +168,11 @@ proptest! {
             };
             let (next, commands) = step(&wf, &policy, event, now, pick as u64);
             wf = next;
+            seen.not_invalidated.extend(wf.not_invalidated.iter().cloned());
             for c in commands {
+                if let Command::CreateInvalidation { sequence, paths, .. } = &c {
+                    seen.sent.insert(*sequence, paths.clone());
+                }
                 match c {
                     Command::WakeAt { at } => wake = Some(at),
                     Command::NextBatch => {}
@@ -153,7 +180,7 @@ proptest! {
                     request => outbox.push(request),
                 }
             }
-            if let Err(lost) = accepted_paths(&wf, &accepted) {
+            if let Err(lost) = accepted_paths(&wf, &accepted, &seen) {
                 prop_assert!(false, "round {}: {}", round, lost);
             }
         }
@@ -162,13 +189,12 @@ proptest! {
         for (tracking, paths) in &accepted {
             for p in paths {
                 for d in &wf.distributions {
-                    let ended = wf.history.iter().filter(|b| &b.distribution_id == d).any(|b| {
-                        b.paths.iter().any(|q| covers(q, p))
-                            && match &b.state {
-                                BatchState::Completed => true,
-                                BatchState::Failed { reason } => !reason.is_empty(),
-                                _ => false,
-                            }
+                    let ended = wf.history.iter().filter(|b| &b.distribution_id == d).any(|b| match &b.state {
+                        BatchState::Completed => seen.paths(b).iter().any(|q| covers(q, p)),
+                        BatchState::Failed { reason } => {
+                            !reason.is_empty() && seen.not_invalidated.iter().any(|q| covers(q, p))
+                        }
+                        _ => false,
                     });
                     prop_assert!(ended, "{} of {} never ended on {}", p, tracking, d);
                 }

@@ -5,14 +5,21 @@
 //! `/*`: a path is never dropped silently.
 
 use super::machine::Machine;
+use super::pending::push_note;
 use super::plan;
 use super::types::{FreshnessCheck, Phase, Request, Resolution};
 use crate::contentful::{LinkTarget, LinksPage};
+use crate::paths;
 use crate::retry::{Class, Failure};
 use crate::time::Timestamp;
 use crate::webhook::EntityKind;
 use std::collections::BTreeSet;
 use std::time::Duration;
+
+/// Links a walk may read per entry it may visit (`WALK_MAX_ENTRIES`), repeats
+/// included: a Delivery API that keeps answering with entries already
+/// visited cuts the walk short (to `/*`) instead of paging forever.
+pub(super) const LINKS_PER_ENTRY: u64 = 10;
 
 fn request(target: LinkTarget, skip: u64, now: Timestamp) -> Request {
     Request { target, skip, attempts: 0, sent: false, due: Some(now) }
@@ -24,16 +31,16 @@ pub(super) fn start(m: &mut Machine) {
     let now = m.now;
     let mut gate = Vec::new();
     let mut visited = BTreeSet::new();
-    for c in changes.iter().filter_map(|p| p.change.as_ref()) {
-        let target = LinkTarget { kind: c.kind, id: c.id.clone() };
-        if c.kind == EntityKind::Entry {
-            visited.insert(c.id.clone());
+    for c in &changes.targets {
+        if c.target.kind == EntityKind::Entry {
+            visited.insert(c.target.id.clone());
         }
-        if !m.policy.freshness_max_wait.is_zero() && !gate.iter().any(|g: &FreshnessCheck| g.request.target == target) {
-            let wants_revision = c.action.is_publish().then_some(c.revision.unwrap_or(0));
-            gate.push(FreshnessCheck { request: request(target, 0, now), wants_revision, confirmed: false });
+        if !m.policy.freshness_max_wait.is_zero() {
+            let request = request(c.target.clone(), 0, now);
+            gate.push(FreshnessCheck { request, wants_revision: c.wants_revision, confirmed: false });
         }
     }
+    let cut_short = changes.overflow.clone();
     m.wf.resolution = Some(Resolution {
         changes,
         started_at: now,
@@ -47,7 +54,7 @@ pub(super) fn start(m: &mut Machine) {
         links_seen: 0,
         paths: BTreeSet::new(),
         notes: Vec::new(),
-        cut_short: None,
+        cut_short,
     });
     m.enter(Phase::Resolving);
 }
@@ -62,21 +69,21 @@ pub(super) fn advance(m: &mut Machine) {
     if !r.walking {
         if now >= r.gate_deadline {
             for g in r.gate.iter_mut().filter(|g| !g.confirmed) {
-                r.notes.push(format!(
+                let note = format!(
                     "the Delivery API did not confirm {:?} {} within FRESHNESS_MAX_WAIT_SECONDS ({} s); submitted anyway",
                     g.request.target.kind,
                     g.request.target.id,
                     policy.freshness_max_wait.as_secs_f64()
-                ));
+                );
+                push_note(&mut r.notes, note);
                 g.confirmed = true;
             }
         }
         if r.gate.iter().all(|g| g.confirmed && !g.request.sent) {
             r.walking = true;
-            for c in r.changes.iter().filter_map(|p| p.change.as_ref()) {
-                let target = LinkTarget { kind: c.kind, id: c.id.clone() };
-                if !r.requests.iter().any(|q| q.target == target) {
-                    r.requests.push(request(target, 0, now));
+            if r.cut_short.is_none() {
+                for target in r.changes.walk_targets() {
+                    r.requests.push(request(target.clone(), 0, now));
                 }
             }
         } else {
@@ -171,6 +178,7 @@ fn gate_backoff(policy: &crate::settings::Policy, attempt: u32, entropy: u64) ->
 pub(super) fn on_links(m: &mut Machine, target: LinkTarget, skip: u64, result: Result<LinksPage, Failure>) {
     let policy = m.policy;
     let now = m.now;
+    let budget = policy.budget(m.wf.distributions.len());
     let delay_for = |m: &mut Machine, f: &Failure, attempt: u32| m.retry_delay(f, attempt);
     let Some(r) = m.wf.resolution.as_mut() else {
         return;
@@ -186,6 +194,13 @@ pub(super) fn on_links(m: &mut Machine, target: LinkTarget, skip: u64, result: R
         Ok(page) => {
             r.requests.remove(i);
             r.links_seen += page.items.len() as u64;
+            let links_max = LINKS_PER_ENTRY * u64::from(policy.walk_max_entries);
+            if r.links_seen > links_max {
+                r.cut_short = Some(format!(
+                    "the walk read more than {links_max} links ({LINKS_PER_ENTRY} x WALK_MAX_ENTRIES), most of them to entries already visited"
+                ));
+                return;
+            }
             if let Some(next) = page.next_skip(skip) {
                 r.requests.push(request(target, next, now));
             }
@@ -196,7 +211,9 @@ pub(super) fn on_links(m: &mut Machine, target: LinkTarget, skip: u64, result: R
                 if let Some(ct) = &entry.content_type {
                     let rendered = policy.rules.render(ct, &entry.id, &entry.fields);
                     r.paths.extend(rendered.paths);
-                    r.notes.extend(rendered.fallbacks);
+                    for note in rendered.fallbacks {
+                        push_note(&mut r.notes, note);
+                    }
                 }
                 r.next_level.insert(entry.id);
                 if r.visited.len() > policy.walk_max_entries as usize {
@@ -207,13 +224,17 @@ pub(super) fn on_links(m: &mut Machine, target: LinkTarget, skip: u64, result: R
                     break;
                 }
             }
+            if !budget.fits(&r.paths) {
+                // The plan would collapse them; collapsing now keeps the walk's state small.
+                r.paths = paths::collapse(std::mem::take(&mut r.paths), budget);
+            }
         }
         Err(failure) => {
             let attempts = r.requests[i].attempts + 1;
             r.requests[i].attempts = attempts;
             r.requests[i].sent = false;
             let give_up = match failure.class {
-                Class::Permanent => Some(failure.reason.clone()),
+                Class::Permanent | Class::Refused => Some(failure.reason.clone()),
                 Class::RetryNow if attempts >= policy.retry_max_attempts => {
                     Some(format!("gave up after {attempts} attempts: {}", failure.reason))
                 }

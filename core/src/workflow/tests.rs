@@ -37,7 +37,7 @@ pub(crate) fn change(id: &str, content_type: &str, slug: Option<&str>, action: A
     }
 }
 
-fn entry(id: &str, content_type: &str, slug: &str) -> LinkedEntry {
+pub(super) fn entry(id: &str, content_type: &str, slug: &str) -> LinkedEntry {
     LinkedEntry {
         id: id.into(),
         content_type: Some(content_type.into()),
@@ -45,30 +45,30 @@ fn entry(id: &str, content_type: &str, slug: &str) -> LinkedEntry {
     }
 }
 
-fn page(items: Vec<LinkedEntry>) -> LinksPage {
+pub(super) fn page(items: Vec<LinkedEntry>) -> LinksPage {
     LinksPage { total: items.len() as u64, skip: 0, items }
 }
 
-fn target(id: &str) -> LinkTarget {
+pub(super) fn target(id: &str) -> LinkTarget {
     LinkTarget { kind: EntityKind::Entry, id: id.into() }
 }
 
-fn invalidation(status: InvalidationStatus) -> Invalidation {
+pub(super) fn invalidation(status: InvalidationStatus) -> Invalidation {
     Invalidation { id: "I1".into(), status, create_time: None }
 }
 
 /// Drives one workflow by hand.
-struct Sim {
-    wf: Workflow,
-    policy: Policy,
-    now: Timestamp,
+pub(super) struct Sim {
+    pub(super) wf: Workflow,
+    pub(super) policy: Policy,
+    pub(super) now: Timestamp,
 }
 
 impl Sim {
-    fn new(policy: Policy) -> Self {
+    pub(super) fn new(policy: Policy) -> Self {
         Sim { wf: Workflow::new(vec!["E1".into()]), policy, now: Timestamp::from_secs(1_800_000_000) }
     }
-    fn fire(&mut self, event: Event) -> Vec<Command> {
+    pub(super) fn fire(&mut self, event: Event) -> Vec<Command> {
         let (wf, commands) = step(&self.wf, &self.policy, event, self.now, 7);
         // The state always survives a serde round trip: it is what bodies store.
         let text = serde_json::to_string(&wf).unwrap();
@@ -76,29 +76,29 @@ impl Sim {
         self.wf = wf;
         commands
     }
-    fn wake_at(&self, commands: &[Command]) -> Timestamp {
+    pub(super) fn wake_at(&self, commands: &[Command]) -> Timestamp {
         match commands.last() {
             Some(Command::WakeAt { at }) => *at,
             other => panic!("expected a WakeAt, got {other:?} in {commands:?}"),
         }
     }
     /// Moves time to the wake-up and fires it.
-    fn sleep(&mut self, commands: &[Command]) -> Vec<Command> {
+    pub(super) fn sleep(&mut self, commands: &[Command]) -> Vec<Command> {
         self.now = self.wake_at(commands);
         self.fire(Event::TimerFired)
     }
-    fn created(&mut self, seq: u64, r: Result<Invalidation, Failure>) -> Vec<Command> {
+    pub(super) fn created(&mut self, seq: u64, r: Result<Invalidation, Failure>) -> Vec<Command> {
         self.fire(Event::InvalidationCreated { sequence: seq, result: r })
     }
-    fn checked(&mut self, seq: u64, r: Result<Invalidation, Failure>) -> Vec<Command> {
+    pub(super) fn checked(&mut self, seq: u64, r: Result<Invalidation, Failure>) -> Vec<Command> {
         self.fire(Event::InvalidationChecked { sequence: seq, result: r })
     }
-    fn links(&mut self, id: &str, items: Vec<LinkedEntry>) -> Vec<Command> {
+    pub(super) fn links(&mut self, id: &str, items: Vec<LinkedEntry>) -> Vec<Command> {
         self.fire(Event::LinksFetched { target: target(id), skip: 0, result: Ok(page(items)) })
     }
 }
 
-fn create_paths(commands: &[Command]) -> Vec<String> {
+pub(super) fn create_paths(commands: &[Command]) -> Vec<String> {
     match commands.iter().find(|c| matches!(c, Command::CreateInvalidation { .. })) {
         Some(Command::CreateInvalidation { paths, .. }) => paths.clone(),
         _ => panic!("no CreateInvalidation in {commands:?}"),
@@ -283,7 +283,7 @@ fn a_redelivery_is_ignored() {
     let ch = change("a", "post", Some("a"), Action::Publish);
     sim.fire(Event::ChangeAccepted { change: ch.clone() });
     sim.fire(Event::ChangeAccepted { change: ch.clone() });
-    assert_eq!(sim.wf.pending.len(), 1);
+    assert_eq!(sim.wf.pending.count, 1);
 }
 
 #[test]

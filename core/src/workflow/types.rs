@@ -32,16 +32,35 @@ pub enum Phase {
     Failed,
 }
 
-/// A change that has been accepted but not yet planned into a batch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PendingChange {
-    pub tracking_id: String,
-    /// The webhook's change; `None` for paths asked for directly.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub change: Option<Change>,
-    /// The paths of the changed entry itself, rendered from the webhook's fields.
-    pub own_paths: Vec<String>,
+/// An entry or asset whose change is to be confirmed and walked from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedTarget {
+    pub target: LinkTarget,
+    /// `Some(r)`: the Delivery API serving revision `r` or later confirms the
+    /// change; `None`: no longer serving it does (unpublish, archive, delete).
+    pub wants_revision: Option<u64>,
+}
+
+/// Changes accepted and not yet walked, folded into what the walk and the
+/// plan need: the targets to walk from and the paths of the changed entries.
+/// Its size is bounded whatever arrives: targets by `WALK_MAX_ENTRIES` (more
+/// would cut the walk short anyway), paths by the plan's budget (collapsed as
+/// the plan would collapse them), tracking ids and notes by count.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pending {
+    /// Tracking ids of the changes, the first `TRACKING_KEPT`.
+    pub tracking: Vec<String>,
+    /// How many changes were folded in, all of them.
+    pub count: usize,
+    pub targets: Vec<ChangedTarget>,
+    /// The changed entries' own paths, rendered from the webhooks' fields.
+    pub paths: BTreeSet<String>,
     pub notes: Vec<String>,
+    /// Why not every target was kept: the walk is then cut short (`/*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overflow: Option<String>,
+    /// Some change came from a webhook, so the `always` rule applies.
+    pub from_webhook: bool,
 }
 
 /// One outstanding Delivery API request of the resolution.
@@ -69,7 +88,7 @@ pub struct FreshnessCheck {
 /// Resolving a set of changes: the freshness gate, then the upward walk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resolution {
-    pub changes: Vec<PendingChange>,
+    pub changes: Pending,
     pub started_at: Timestamp,
     pub gate: Vec<FreshnessCheck>,
     pub gate_deadline: Timestamp,
@@ -80,7 +99,8 @@ pub struct Resolution {
     /// Entries found on this level, to be walked on the next.
     pub next_level: BTreeSet<String>,
     pub visited: BTreeSet<String>,
-    /// Links read so far, repeats included (bounded at 10 x WALK_MAX_ENTRIES).
+    /// Links read so far, repeats included; past `LINKS_PER_ENTRY` x
+    /// `WALK_MAX_ENTRIES` the walk is cut short.
     #[serde(default)]
     pub links_seen: u64,
     pub paths: BTreeSet<String>,
@@ -104,7 +124,10 @@ pub enum BatchState {
 pub struct Batch {
     pub sequence: u64,
     pub distribution_id: String,
+    /// The paths sent; a finished batch in history keeps only the first few
+    /// (`path_count` has them all).
     pub paths: Vec<String>,
+    pub path_count: usize,
     pub caller_reference: String,
     /// Tracking ids of the changes this batch serves (the first few) and how many there are.
     pub changes: Vec<String>,
@@ -136,13 +159,46 @@ pub struct Batch {
     pub poll_interval_ms: u64,
 }
 
+impl Batch {
+    /// A batch waiting its turn. Its CallerReference is derived from the
+    /// paths and `nonce`, which makes this submission this submission: a
+    /// retried create resends the stored reference and gets the same
+    /// invalidation back, while a later submission of the same paths (another
+    /// run, a reset store) has another nonce and makes a new invalidation.
+    pub fn queued(sequence: u64, distribution_id: &str, paths: Vec<String>, nonce: &str, now: Timestamp) -> Batch {
+        Batch {
+            sequence,
+            caller_reference: crate::cloudfront::caller_reference(distribution_id, &paths, sequence, nonce),
+            distribution_id: distribution_id.to_string(),
+            path_count: paths.len(),
+            paths,
+            changes: Vec::new(),
+            change_count: 0,
+            notes: Vec::new(),
+            state: BatchState::Queued,
+            invalidation_id: None,
+            create_time: None,
+            attempts: 0,
+            errors: 0,
+            polls: 0,
+            queued_at: now,
+            submitted_at: None,
+            finished_at: None,
+            deadline: None,
+            sent: false,
+            due: None,
+            poll_interval_ms: 0,
+        }
+    }
+}
+
 /// The whole state of one workflow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Workflow {
     pub distributions: Vec<String>,
     pub phase: Phase,
     /// Accepted changes waiting for the collection window or the batch in flight.
-    pub pending: Vec<PendingChange>,
+    pub pending: Pending,
     /// When the collection window closes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collect_until: Option<Timestamp>,
@@ -150,10 +206,15 @@ pub struct Workflow {
     pub resolution: Option<Resolution>,
     /// Planned batches, the first one current once submission starts.
     pub batches: VecDeque<Batch>,
-    /// Finished batches, newest last, at most `HISTORY_LIMIT`.
+    /// Finished batches, newest last, at most `HISTORY_LIMIT`; each keeps a
+    /// sample of its paths.
     pub history: VecDeque<Batch>,
     /// Why this run failed, when it did.
     pub failures: Vec<String>,
+    /// Paths this run could not invalidate (failed batches and paths refused
+    /// alone), kept whole for the failure's report; bounded like a plan.
+    #[serde(default)]
+    pub not_invalidated: BTreeSet<String>,
     /// Recent decisions worth an operator's eye (fallbacks, unconfirmed
     /// freshness, changes that map to no path), newest last, bounded.
     pub log: VecDeque<String>,

@@ -1,0 +1,127 @@
+//! Folding accepted changes into [`Pending`]: what the walk and the plan need
+//! of them, bounded whatever arrives (a bulk publish of thousands of entries
+//! while a batch is in flight must not grow the stored workflow without end).
+
+use super::types::{ChangedTarget, Pending};
+use crate::contentful::LinkTarget;
+use crate::paths;
+use crate::settings::Policy;
+
+/// Tracking ids kept for status lookups; the count is kept in full, and a
+/// change past this is still found as "seen" by its id.
+pub(super) const TRACKING_KEPT: usize = 100;
+/// Notes kept per set of changes or batch, each cut to `NOTE_MAX_CHARS`.
+const NOTES_KEPT: usize = 20;
+const NOTE_MAX_CHARS: usize = 300;
+
+impl Pending {
+    /// True when no change is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Whether the change `tracking_id` is among those kept here.
+    pub fn holds(&self, tracking_id: &str) -> bool {
+        self.tracking.iter().any(|t| t == tracking_id)
+    }
+
+    /// Folds one change in: its tracking id, its own paths and notes, and
+    /// (for a webhook's change) the target to confirm and walk from. A later
+    /// change of the same target replaces what it waits for.
+    pub(super) fn add(
+        &mut self,
+        tracking_id: String,
+        target: Option<ChangedTarget>,
+        own_paths: Vec<String>,
+        notes: Vec<String>,
+        policy: &Policy,
+        distributions: usize,
+    ) {
+        self.count += 1;
+        if self.tracking.len() < TRACKING_KEPT {
+            self.tracking.push(tracking_id);
+        }
+        for n in notes {
+            push_note(&mut self.notes, n);
+        }
+        if let Some(t) = target {
+            self.from_webhook = true;
+            self.add_target(t, policy);
+        }
+        self.paths.extend(own_paths);
+        let budget = policy.budget(distributions);
+        if !budget.fits(&self.paths) {
+            // The plan would collapse them as well; doing it now keeps the value small.
+            let before = self.paths.len();
+            self.paths = paths::collapse(std::mem::take(&mut self.paths), budget);
+            let line = format!(
+                "{before} waiting paths collapsed to {} to stay within PATH_BUDGET, WILDCARD_BUDGET and PLAN_MAX_BYTES",
+                self.paths.len()
+            );
+            push_note(&mut self.notes, line);
+        }
+    }
+
+    fn add_target(&mut self, t: ChangedTarget, policy: &Policy) {
+        if let Some(known) = self.targets.iter_mut().find(|k| k.target == t.target) {
+            known.wants_revision = t.wants_revision;
+            return;
+        }
+        if self.targets.len() >= policy.walk_max_entries as usize {
+            // A walk from more entries than it may visit is cut short anyway.
+            self.overflow.get_or_insert_with(|| {
+                format!("more than WALK_MAX_ENTRIES ({}) changed entries waited at once", policy.walk_max_entries)
+            });
+            return;
+        }
+        self.targets.push(t);
+    }
+
+    /// Takes `other` in as well (both already bounded, so the sum is too).
+    pub(super) fn absorb(&mut self, other: Pending) {
+        self.count += other.count;
+        for t in other.tracking {
+            if self.tracking.len() < TRACKING_KEPT && !self.tracking.contains(&t) {
+                self.tracking.push(t);
+            }
+        }
+        for t in other.targets {
+            match self.targets.iter_mut().find(|k| k.target == t.target) {
+                Some(known) => known.wants_revision = t.wants_revision,
+                None => self.targets.push(t),
+            }
+        }
+        self.paths.extend(other.paths);
+        for n in other.notes {
+            push_note(&mut self.notes, n);
+        }
+        if self.overflow.is_none() {
+            self.overflow = other.overflow;
+        }
+        self.from_webhook |= other.from_webhook;
+    }
+
+    /// The targets, for the walk.
+    pub fn walk_targets(&self) -> impl Iterator<Item = &LinkTarget> {
+        self.targets.iter().map(|t| &t.target)
+    }
+}
+
+/// Adds `note` unless it is already there, keeping at most `NOTES_KEPT`,
+/// each at most `NOTE_MAX_CHARS` long.
+pub(super) fn push_note(notes: &mut Vec<String>, note: String) {
+    let note = shorten(note);
+    if notes.len() < NOTES_KEPT && !notes.contains(&note) {
+        notes.push(note);
+    }
+}
+
+/// `line` cut to `NOTE_MAX_CHARS` characters, marked when cut.
+pub(super) fn shorten(mut line: String) -> String {
+    if line.chars().count() > NOTE_MAX_CHARS {
+        let end = line.char_indices().nth(NOTE_MAX_CHARS).map_or(line.len(), |(i, _)| i);
+        line.truncate(end);
+        line.push('…');
+    }
+    line
+}
