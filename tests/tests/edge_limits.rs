@@ -2,9 +2,10 @@
 //! past the cap, a broken deployment seen by an unauthenticated caller, and a
 //! burst of 2,000 publishes while a batch is in flight.
 
+use invalidator_tests::loopback::client;
 use invalidator_tests::sandbox::{Config, Fixture, Sandbox};
 use invalidator_tests::toolkit::{self, ToSign};
-use invalidator_tests::wrangler::{tools_present, WranglerDev};
+use invalidator_tests::wrangler::{require_tools, WranglerDev};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -33,10 +34,6 @@ fn empty_space() -> Fixture {
 async fn wrangler(dir: &std::path::Path, vars: Vec<(&'static str, String)>) -> WranglerDev {
     let dir = dir.to_path_buf();
     tokio::task::spawn_blocking(move || WranglerDev::start(&dir, &vars)).await.unwrap()
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
 fn page_publish(i: usize) -> ToSign {
@@ -87,9 +84,7 @@ async fn status_page(w: &WranglerDev) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_chunked_body_past_the_cap_is_refused_while_read() {
     let _one = ONE_AT_A_TIME.lock().await;
-    if !tools_present() {
-        return;
-    }
+    require_tools();
     let sb = Sandbox::start(Config::local(empty_space(), Duration::from_secs(1), vec![])).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let w = wrangler(dir.path(), vars(&sb, &[])).await;
@@ -111,9 +106,7 @@ async fn a_chunked_body_past_the_cap_is_refused_while_read() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stranger_is_not_told_which_setting_is_broken() {
     let _one = ONE_AT_A_TIME.lock().await;
-    if !tools_present() {
-        return;
-    }
+    require_tools();
     let sb = Sandbox::start(Config::local(empty_space(), Duration::from_secs(1), vec![])).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut v = vars(&sb, &[]);
@@ -131,9 +124,7 @@ async fn a_stranger_is_not_told_which_setting_is_broken() {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_thousand_publishes_during_a_batch_are_all_invalidated_with_a_bounded_store() {
     let _one = ONE_AT_A_TIME.lock().await;
-    if !tools_present() {
-        return;
-    }
+    require_tools();
     const BURST: usize = 2_000;
     // CloudFront keeps each invalidation in progress for 4 s, so the burst lands while batch 1 is in flight.
     let sb = Sandbox::start(Config::local(empty_space(), Duration::from_secs(4), vec![])).await.unwrap();
