@@ -28,6 +28,7 @@ const NAMES: &[&str] = &[
     "PATH_BUDGET",
     "WILDCARD_BUDGET",
     "BATCH_MAX_PATHS",
+    "PLAN_MAX_BYTES",
     "POLL_FIRST_SECONDS",
     "POLL_MAX_SECONDS",
     "RETRY_BASE_SECONDS",
