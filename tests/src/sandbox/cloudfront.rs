@@ -76,11 +76,25 @@ impl StoredInvalidation {
 
 pub struct CloudFrontState {
     pub expected: Expected,
-    pub in_progress_for: Duration,
+    /// How long a new invalidation stays InProgress (a test may change it).
+    pub in_progress_for: Mutex<Duration>,
     pub distributions: Vec<String>,
     pub invalidations: Mutex<Vec<StoredInvalidation>>,
     pub faults: Mutex<VecDeque<Fault>>,
     pub log: RequestLog,
+}
+
+impl CloudFrontState {
+    /// Completes every invalidation in progress now, and makes later ones
+    /// stay in progress for `next`: a test holds a batch in flight for as long
+    /// as it needs (not for a guessed time), then lets it go.
+    pub fn complete_now(&self, next: Duration) {
+        *self.in_progress_for.lock().unwrap() = next;
+        let now = now_millis();
+        for inv in self.invalidations.lock().unwrap().iter_mut() {
+            inv.completes_ms = inv.completes_ms.min(now);
+        }
+    }
 }
 
 type Shared = Arc<CloudFrontState>;
@@ -230,7 +244,7 @@ fn create_inner(
         caller_reference: caller,
         paths,
         created_ms: now,
-        completes_ms: now + s.in_progress_for.as_millis() as u64,
+        completes_ms: now + s.in_progress_for.lock().unwrap().as_millis() as u64,
     };
     let xml = invalidation_xml(&inv, now);
     all.push(inv);

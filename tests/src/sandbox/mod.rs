@@ -156,7 +156,7 @@ impl Sandbox {
         });
         let cloudfront_state = Arc::new(cloudfront::CloudFrontState {
             expected: expected("cloudfront"),
-            in_progress_for: config.in_progress_for,
+            in_progress_for: Mutex::new(config.in_progress_for),
             distributions: config.distributions,
             invalidations: Mutex::new(Vec::new()),
             faults: Mutex::new(cf_faults.into()),
