@@ -355,9 +355,10 @@ async fn a_publish_after_the_durable_object_lost_its_storage_is_a_new_invalidati
         // Published again, as an editor would: the next revision, in the
         // Delivery API too. Signed just before it is sent.
         let revision = 2 + round as u64;
-        let mut graph = sb.contentful_state.graph.lock().unwrap();
-        graph.entries.iter_mut().filter(|e| e.id == "cta-button").for_each(|e| e.revision = revision);
-        drop(graph);
+        {
+            let mut graph = sb.contentful_state.graph.lock().unwrap();
+            graph.entries.iter_mut().filter(|e| e.id == "cta-button").for_each(|e| e.revision = revision);
+        }
         let [(headers, body)]: [_; 1] =
             signed(&[publish_body("cta-button", "button", revision)], None).try_into().unwrap();
         let (status, answer) = post(&w, &headers, &body).await;
