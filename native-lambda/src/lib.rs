@@ -2,6 +2,7 @@
 //! workflow behind Step Functions), the operator CLI, and the native I/O and
 //! settings they share.
 
+pub mod cause;
 pub mod cli;
 pub mod env;
 pub mod function_url;

@@ -9,22 +9,59 @@
 //! core decides what that means in each phase (resolve and submit in
 //! `Linked-Resource-Cache-Invalidation`, GetInvalidation in
 //! `Check-Invalidation-Status`); nothing is decided here.
+//!
+//! The state stays under Step Functions' 256 KiB whatever the change:
+//! - it is the workflow and three small fields, nothing copied beside it (the
+//!   paths not invalidated are derived only for a failure's cause);
+//! - the core bounds a planned workflow (its batches fit `PLAN_MAX_BYTES`);
+//! - a walk in progress is never handed back: when the walk must wait (a
+//!   rate-limited Delivery API), the task waits in-process if the wait ends
+//!   within `TASK_WAIT_BUDGET_SECONDS` of the task's start (and before the
+//!   invocation's own deadline); otherwise it drops the walk ([`Workflow::restart_walk`]) and the next
+//!   task walks again, so a state never carries a visited set;
+//! - a state that would still exceed [`STATE_MAX_BYTES`] fails the task with
+//!   [`TaskError::StateTooLarge`], which `Catch` turns into
+//!   `Describe-Task-Error` → `InvalidationFailed` with the reason and the
+//!   paths, instead of Step Functions' uncatchable `States.DataLimitExceeded`.
 
-use invalidator_core::driver::{run, Services, Stop};
+use crate::cause::failure_cause;
+use invalidator_core::driver::{run, Services, Sleep, Stop};
 use invalidator_core::io::{Clock, HttpClient};
-use invalidator_core::settings::Settings;
-use invalidator_core::workflow::{Event, Route, Workflow};
+use invalidator_core::settings::{Settings, SettingsError, SettingsMap};
+use invalidator_core::workflow::{Event, Phase, Route, Workflow};
+use invalidator_core::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
-/// The task names the ASL passes, one per seed Task state.
-pub const TASKS: [(&str, &str); 2] =
-    [("resolve_and_submit", "Linked-Resource-Cache-Invalidation"), ("check_status", "Check-Invalidation-Status")];
+/// The task names the ASL passes, and the state that passes each.
+pub const TASKS: [(&str, &str); 3] = [
+    ("resolve_and_submit", "Linked-Resource-Cache-Invalidation"),
+    ("check_status", "Check-Invalidation-Status"),
+    ("describe_failure", "Describe-Task-Error"),
+];
+
+/// The largest state a task hands back: Step Functions' 256 KiB, less room
+/// for what the ASL adds to it (a caught error at `$.task_error`, whose cause
+/// Step Functions caps at 32 KiB, and the failure's cause).
+pub const STATE_MAX_BYTES: usize = 192 * 1024;
 
 /// What a Task receives.
 #[derive(Debug, Deserialize)]
 pub struct TaskInput {
     pub task: String,
     pub state: TaskState,
+    /// For `describe_failure`: the error the `Catch` caught (`$.task_error`).
+    #[serde(default)]
+    pub error: Option<CaughtError>,
+}
+
+/// An error as a `Catch` records it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CaughtError {
+    #[serde(rename = "Error")]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
 }
 
 /// The execution's state, as Step Functions carries it between states.
@@ -35,25 +72,21 @@ pub struct TaskState {
     pub route: Route,
     /// How long `Wait-For-1-Min` waits (whole seconds, as `SecondsPath` needs).
     pub wait_seconds: u64,
-    /// Why the run failed, with the paths not invalidated: the Fail state's cause.
+    /// Why the run failed, with what was not invalidated: the Fail state's cause.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
-    /// Paths not (yet) invalidated.
-    pub pending_paths: Vec<String>,
 }
 
 impl TaskState {
     /// The state after the driver stopped with `stop` at `now`.
-    pub fn after(workflow: Workflow, stop: Stop, now: invalidator_core::Timestamp) -> TaskState {
+    pub fn after(workflow: Workflow, stop: Stop, now: Timestamp) -> TaskState {
         let (route, wait_seconds) = match stop {
             Stop::SleepUntil(at) => (Route::Wait, now.until(at).as_millis().div_ceil(1000) as u64),
             Stop::NextBatch => (Route::NextBatch, 0),
             Stop::Finished => (workflow.route(), 0),
         };
-        let pending_paths = workflow.outstanding_paths();
-        let cause = (route == Route::Failed)
-            .then(|| format!("{}; paths not invalidated: {}", workflow.failures.join("; "), pending_paths.join(" ")));
-        TaskState { workflow, route, wait_seconds, cause, pending_paths }
+        let cause = (route == Route::Failed).then(|| failure_cause(&workflow.failures.join("; "), &workflow));
+        TaskState { workflow, route, wait_seconds, cause }
     }
 }
 
@@ -61,19 +94,69 @@ impl TaskState {
 pub enum TaskError {
     #[error("unknown task {0:?}: the state machine and the function disagree")]
     UnknownTask(String),
+    #[error(
+        "the state to hand back is {bytes} bytes, over the {limit} bytes a task may return \
+         (Step Functions allows 262144 between states)"
+    )]
+    StateTooLarge { bytes: usize, limit: usize },
 }
 
-/// Runs one Task.
-pub async fn handle<H: HttpClient, C: Clock>(
+impl From<TaskError> for lambda_runtime::Diagnostic {
+    fn from(e: TaskError) -> Self {
+        let error_type = match e {
+            TaskError::UnknownTask(_) => "UnknownTask",
+            TaskError::StateTooLarge { .. } => "StateTooLarge",
+        };
+        lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: e.to_string() }
+    }
+}
+
+/// `TASK_WAIT_BUDGET_SECONDS`: a task waits in-process for a walk to go on
+/// only while the wait ends within this much of the task's start (default 30,
+/// at most 600; keep it well under the function's timeout).
+pub fn wait_budget(map: &SettingsMap) -> Result<Duration, SettingsError> {
+    const NAME: &str = "TASK_WAIT_BUDGET_SECONDS";
+    let Some(raw) = map.get(NAME).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+        return Ok(Duration::from_secs(30));
+    };
+    match raw.parse::<f64>() {
+        Ok(secs) if (0.0..=600.0).contains(&secs) => Ok(Duration::from_millis((secs * 1000.0).round() as u64)),
+        _ => Err(SettingsError { name: NAME, problem: format!("must be between 0 and 600 seconds, got {raw:?}") }),
+    }
+}
+
+/// Runs one Task. In-process waits for a walk must end within `wait_budget`
+/// of now (the caller has already bounded it by the invocation's deadline).
+pub async fn handle<H: HttpClient, C: Clock + Sleep>(
     input: TaskInput,
     settings: &Settings,
     http: &H,
     clock: &C,
     seed: u64,
+    wait_budget: Duration,
 ) -> Result<TaskState, TaskError> {
-    if !TASKS.iter().any(|(name, _)| *name == input.task) {
-        return Err(TaskError::UnknownTask(input.task));
+    let state = match input.task.as_str() {
+        "describe_failure" => describe_failure(input.state.workflow, input.error),
+        "resolve_and_submit" | "check_status" => {
+            run_task(input.state.workflow, settings, http, clock, seed, wait_budget).await
+        }
+        _ => return Err(TaskError::UnknownTask(input.task)),
+    };
+    let bytes = serde_json::to_vec(&state).map(|v| v.len()).unwrap_or(usize::MAX);
+    if bytes > STATE_MAX_BYTES {
+        return Err(TaskError::StateTooLarge { bytes, limit: STATE_MAX_BYTES });
     }
+    Ok(state)
+}
+
+async fn run_task<H: HttpClient, C: Clock + Sleep>(
+    workflow: Workflow,
+    settings: &Settings,
+    http: &H,
+    clock: &C,
+    seed: u64,
+    wait_budget: Duration,
+) -> TaskState {
     let services = Services {
         http,
         clock,
@@ -82,6 +165,98 @@ pub async fn handle<H: HttpClient, C: Clock>(
         policy: &settings.policy,
         concurrency: 8,
     };
-    let (workflow, stop) = run(input.state.workflow, Event::TimerFired, &services, seed).await;
-    Ok(TaskState::after(workflow, stop, clock.now()))
+    let wait_until = clock.now().plus(wait_budget);
+    let (mut workflow, mut stop) = run(workflow, Event::TimerFired, &services, seed).await;
+    let mut round = 0u64;
+    while let Stop::SleepUntil(at) = stop {
+        if !is_walking(&workflow) {
+            break;
+        }
+        if at > wait_until {
+            tracing::info!(
+                wait_ms = clock.now().until(at).as_millis() as u64,
+                "the walk must wait past TASK_WAIT_BUDGET_SECONDS: it starts again in the next task"
+            );
+            workflow.restart_walk();
+            break;
+        }
+        clock.sleep(clock.now().until(at)).await;
+        round += 1;
+        (workflow, stop) = run(workflow, Event::TimerFired, &services, seed.wrapping_add(round)).await;
+    }
+    TaskState::after(workflow, stop, clock.now())
+}
+
+/// A walk is under way: its visited set and paths would travel in the state.
+fn is_walking(workflow: &Workflow) -> bool {
+    workflow.phase == Phase::Resolving && workflow.resolution.as_ref().is_some_and(|r| r.walking)
+}
+
+/// `Describe-Task-Error`: the state the failed task was given, ending failed
+/// with the caught error and what was not invalidated.
+fn describe_failure(workflow: Workflow, error: Option<CaughtError>) -> TaskState {
+    let reason = match error {
+        Some(e) => format!("{}: {}", e.error, e.cause),
+        None => "a task failed (no error was passed to describe_failure)".to_string(),
+    };
+    let cause = Some(failure_cause(&reason, &workflow));
+    TaskState { workflow, route: Route::Failed, wait_seconds: 0, cause }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http_client::{ReqwestClient, SystemClock};
+
+    fn settings() -> Settings {
+        let map: SettingsMap = [
+            ("CLOUDFRONT_DISTRIBUTION_ID", "E1"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("CONTENTFUL_SPACE_ID", "space"),
+            ("CONTENTFUL_DELIVERY_TOKEN", "token"),
+            ("ALLOW_UNVERIFIED_WEBHOOKS", "true"),
+            ("PATH_RULES", r#"{"always":["/"]}"#),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        Settings::from_map(&map).unwrap()
+    }
+
+    fn describe(workflow: Workflow) -> Result<TaskState, TaskError> {
+        let state = TaskState { workflow, route: Route::Wait, wait_seconds: 0, cause: None };
+        let error = Some(CaughtError { error: "Runtime.ExitError".into(), cause: "killed".into() });
+        let input = TaskInput { task: "describe_failure".into(), state, error };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(handle(input, &settings(), &ReqwestClient::default(), &SystemClock, 0, Duration::ZERO))
+    }
+
+    #[test]
+    fn a_state_too_large_for_step_functions_fails_the_task_naming_its_size() {
+        let mut workflow = Workflow::new(vec!["E1".into()]);
+        workflow.log.push_back("x".repeat(STATE_MAX_BYTES));
+        let error = describe(workflow).unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, TaskError::StateTooLarge { bytes, .. } if bytes > STATE_MAX_BYTES));
+        assert!(message.contains(&STATE_MAX_BYTES.to_string()) && message.contains("262144"), "{message}");
+        assert_eq!(lambda_runtime::Diagnostic::from(error).error_type, "StateTooLarge");
+    }
+
+    #[test]
+    fn describe_failure_ends_failed_with_the_caught_error() {
+        let state = describe(Workflow::new(vec!["E1".into()])).unwrap();
+        assert_eq!(state.route, Route::Failed);
+        assert_eq!(state.cause.as_deref(), Some("Runtime.ExitError: killed"));
+    }
+
+    #[test]
+    fn the_wait_budget_is_a_bounded_number_of_seconds() {
+        let map = |v: &str| SettingsMap::from([("TASK_WAIT_BUDGET_SECONDS".to_string(), v.to_string())]);
+        assert_eq!(wait_budget(&SettingsMap::new()).unwrap(), Duration::from_secs(30));
+        assert_eq!(wait_budget(&map("2.5")).unwrap(), Duration::from_millis(2500));
+        let error = wait_budget(&map("forever")).unwrap_err();
+        assert_eq!(error.name, "TASK_WAIT_BUDGET_SECONDS");
+        assert!(wait_budget(&map("601")).is_err());
+    }
 }

@@ -1,8 +1,10 @@
 // Runs native-lambda/state-machine.asl.json offline with aws-local-stepfunctions.
 // Each Task state invokes the real workflow function through a Lambda Runtime
 // API (POST <invoke-url>). Reads the execution input (JSON) on stdin; prints
-// one JSON line per state entered/exited/failed and one for the end; exits 0
-// when the execution succeeds, 1 when it fails.
+// one JSON line per state entered/exited/failed (with the UTF-8 size of the
+// state it received and the state it passed on, as Step Functions counts them
+// against its 256 KiB limit) and one for the end; exits 0 when the execution
+// succeeds, 1 when it fails.
 //   node --require tests/js/polyfill.cjs tests/js/run-state-machine.mjs <asl> <invoke-url> [wait-ms]
 import { StateMachine } from 'aws-local-stepfunctions'
 import { readFileSync } from 'node:fs'
@@ -33,12 +35,14 @@ if (waitMs !== undefined) overrides.waitTimeOverrides = { 'Wait-For-1-Min': Numb
 const machine = new StateMachine(definition, { validationOptions: { checkArn: false } })
 const execution = machine.run(JSON.parse(input), { overrides })
 const print = (o) => process.stdout.write(JSON.stringify(o) + '\n')
+const bytes = (value) => (value === undefined ? undefined : Buffer.byteLength(JSON.stringify(value), 'utf8'))
 
 const logging = (async () => {
   for await (const event of execution.eventLogs) {
     if (event.state) {
       const out = event.type === 'StateExited' ? event.state.output : undefined
-      print({ event: event.type, state: event.state.name, route: out?.route, wait_seconds: out?.wait_seconds, phase: out?.workflow?.phase, error: event.Error, cause: event.Cause })
+      print({ event: event.type, state: event.state.name, route: out?.route, wait_seconds: out?.wait_seconds, phase: out?.workflow?.phase, error: event.Error, cause: event.Cause,
+        input_bytes: bytes(event.state.input), output_bytes: bytes(out) })
     }
   }
 })()

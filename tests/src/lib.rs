@@ -1,6 +1,8 @@
 //! Cross-crate and end-to-end tests of invalidator, and the local stand-ins
 //! for CloudFront, Contentful and Step Functions that the tests and the demo use.
 
+pub mod asl;
+pub mod big_graph;
 pub mod binaries;
 pub mod loopback;
 pub mod require;

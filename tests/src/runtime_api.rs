@@ -2,7 +2,9 @@
 //! (built with `lambda_runtime`) polls it as it polls AWS Lambda
 //! (`/2018-06-01/runtime/invocation/next`, `.../{id}/response`, `.../{id}/error`),
 //! and `POST /invoke` hands it one event and returns its answer, the way Step
-//! Functions invokes a Task's function.
+//! Functions invokes a Task's function. [`RuntimeApi::lose_answer`] makes
+//! Lambda report an error for an invocation the function did run, as when it
+//! runs past its timeout or its runtime crashes after its side effects.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -27,6 +29,8 @@ struct Inner {
     init_error: Mutex<Option<String>>,
     /// When each invocation was answered, for cold-start measurements.
     answered_at: Mutex<Vec<Instant>>,
+    /// Invocation number (from 1) → the error document reported instead of its answer.
+    lost: Mutex<HashMap<u64, Vec<u8>>>,
 }
 
 /// One function's Runtime API, on 127.0.0.1.
@@ -72,6 +76,20 @@ impl RuntimeApi {
         invoke(&self.inner, payload.to_vec(), timeout).await
     }
 
+    /// The `invocation`-th invocation (counting from 1) runs, but its caller
+    /// gets the error `error_type` instead of the function's answer: what Lambda
+    /// reports for a function that timed out (`Sandbox.Timedout`), whose
+    /// runtime crashed (`Lambda.Unknown`, `Runtime.ExitError`), and so on.
+    pub fn lose_answer(&self, invocation: u64, error_type: &str, message: &str) {
+        let doc = serde_json::json!({"errorType": error_type, "errorMessage": message});
+        self.inner.lost.lock().unwrap().insert(invocation, doc.to_string().into_bytes());
+    }
+
+    /// How many invocations were made.
+    pub fn invocations(&self) -> u64 {
+        *self.inner.counter.lock().unwrap()
+    }
+
     pub fn init_error(&self) -> Option<String> {
         self.inner.init_error.lock().unwrap().clone()
     }
@@ -82,17 +100,21 @@ impl RuntimeApi {
 }
 
 async fn invoke(inner: &Inner, payload: Vec<u8>, timeout: Duration) -> Answer {
-    let id = {
+    let number = {
         let mut c = inner.counter.lock().unwrap();
         *c += 1;
-        format!("req-{:08}", *c)
+        *c
     };
+    let id = format!("req-{number:08}");
     let (tx, rx) = oneshot::channel();
     inner.waiting.lock().unwrap().insert(id.clone(), tx);
     inner.queue.lock().unwrap().push_back((id.clone(), payload));
     inner.arrived.notify_one();
     match tokio::time::timeout(timeout, rx).await {
-        Ok(Ok(answer)) => answer,
+        Ok(Ok(answer)) => match inner.lost.lock().unwrap().remove(&number) {
+            Some(error) => Err(error),
+            None => answer,
+        },
         _ => {
             inner.waiting.lock().unwrap().remove(&id);
             Err(br#"{"errorType":"States.Timeout","errorMessage":"the function did not answer in time"}"#.to_vec())

@@ -3,6 +3,7 @@
 //! states invoking the workflow function at a Runtime API. Bounded in time:
 //! past the bound the node process is killed and the run fails with its output.
 
+use crate::asl::ASL;
 use crate::loopback::loopback_only;
 use crate::require::{require, LOCAL_STEPFUNCTIONS};
 use crate::toolkit::repo_root;
@@ -12,8 +13,6 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-pub const ASL: &str = "native-lambda/state-machine.asl.json";
 
 /// A finished run: whether the execution succeeded, and its events in order.
 #[derive(Debug)]

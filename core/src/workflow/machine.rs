@@ -142,7 +142,8 @@ impl<'p> Machine<'p> {
             self.wf.seen.pop_front();
         }
         let distributions = self.wf.distributions.len();
-        self.wf.pending.add(tracking_id, target, own_paths, notes, self.policy, distributions);
+        let entropy = self.draw() ^ self.now.as_millis();
+        self.wf.pending.add(tracking_id, target, own_paths, notes, self.policy, distributions, entropy);
         if self.wf.is_finished() {
             self.enter(Phase::Accepted);
             self.wf.failures.clear();

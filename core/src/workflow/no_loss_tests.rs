@@ -35,14 +35,31 @@ fn the_same_paths_in_a_new_run_get_a_new_caller_reference() {
     let b = caller_reference(&request_paths(&mut second, "run-2"));
     assert_ne!(a, b, "a second run must make a second invalidation");
 
-    // Even the same tracking id at the same instant differs by the drawn nonce.
-    let mut third = Sim::new(policy(&[]));
-    let c = third.fire(Event::PathsRequested { tracking_id: "run-1".into(), paths: vec!["/home".into()] });
-    let now = third.wake_at(&c);
-    third.now = now;
-    let (_, with_other_entropy) = step(&third.wf, &third.policy, Event::TimerFired, now, 8);
-    let c = third.fire(Event::TimerFired);
-    assert_ne!(caller_reference(&c), caller_reference(&with_other_entropy));
+    // Even the same tracking id at the same instant differs by the entropy
+    // drawn when the change was taken in.
+    let accept = |entropy: u64| {
+        let policy = policy(&[("COLLECT_WINDOW_SECONDS", "0")]);
+        let wf = Workflow::new(vec!["E1".into()]);
+        let paths = vec!["/home".to_string()];
+        let now = Timestamp::from_secs(1_800_000_000);
+        let (_, c) = step(&wf, &policy, Event::PathsRequested { tracking_id: "run-1".into(), paths }, now, entropy);
+        caller_reference(&c)
+    };
+    assert_ne!(accept(7), accept(8));
+}
+
+#[test]
+fn a_plan_made_again_from_the_same_state_sends_the_same_caller_reference() {
+    // A retried Lambda task, or an alarm that crashed after submitting,
+    // plans again from the state it stored: with other entropy, later.
+    let mut sim = Sim::new(policy(&[]));
+    let c = sim.fire(Event::PathsRequested { tracking_id: "run-1".into(), paths: vec!["/home".into()] });
+    let stored = sim.wf.clone();
+    let at = sim.wake_at(&c);
+    let (_, first) = step(&stored, &sim.policy, Event::TimerFired, at, 1);
+    let later = at.plus(std::time::Duration::from_secs(90));
+    let (_, again) = step(&stored, &sim.policy, Event::TimerFired, later, 2);
+    assert_eq!(caller_reference(&first), caller_reference(&again));
 }
 
 #[test]

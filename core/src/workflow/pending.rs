@@ -7,6 +7,14 @@ use crate::contentful::LinkTarget;
 use crate::paths;
 use crate::settings::Policy;
 
+/// splitmix64's finaliser: folds each change's entropy into the nonce.
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// Tracking ids kept for status lookups; the count is kept in full, and a
 /// change past this is still found as "seen" by its id.
 pub(super) const TRACKING_KEPT: usize = 100;
@@ -28,6 +36,7 @@ impl Pending {
     /// Folds one change in: its tracking id, its own paths and notes, and
     /// (for a webhook's change) the target to confirm and walk from. A later
     /// change of the same target replaces what it waits for.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn add(
         &mut self,
         tracking_id: String,
@@ -36,8 +45,10 @@ impl Pending {
         notes: Vec<String>,
         policy: &Policy,
         distributions: usize,
+        entropy: u64,
     ) {
         self.count += 1;
+        self.nonce = mix(self.nonce ^ entropy);
         if self.tracking.len() < TRACKING_KEPT {
             self.tracking.push(tracking_id);
         }
@@ -80,6 +91,7 @@ impl Pending {
     /// Takes `other` in as well (both already bounded, so the sum is too).
     pub(super) fn absorb(&mut self, other: Pending) {
         self.count += other.count;
+        self.nonce = mix(self.nonce ^ other.nonce);
         for t in other.tracking {
             if self.tracking.len() < TRACKING_KEPT && !self.tracking.contains(&t) {
                 self.tracking.push(t);

@@ -53,12 +53,19 @@ pub(super) fn finish_resolution(m: &mut Machine, r: Resolution) {
     for n in &notes {
         m.log(n.clone());
     }
-    plan_batches(m, normalized, pending.tracking, pending.count, notes);
+    plan_batches(m, normalized, pending.tracking, pending.count, notes, pending.nonce);
     m.next_work(false);
 }
 
 /// Merges `paths` with every queued batch and re-plans them per distribution.
-fn plan_batches(m: &mut Machine, new_paths: BTreeSet<String>, tracking: Vec<String>, count: usize, notes: Vec<String>) {
+fn plan_batches(
+    m: &mut Machine,
+    new_paths: BTreeSet<String>,
+    tracking: Vec<String>,
+    count: usize,
+    notes: Vec<String>,
+    nonce: u64,
+) {
     let mut all = new_paths;
     let mut changes = tracking;
     let mut change_count = count;
@@ -95,9 +102,9 @@ fn plan_batches(m: &mut Machine, new_paths: BTreeSet<String>, tracking: Vec<Stri
     }
     changes.truncate(CHANGES_KEPT);
     let chunks = paths::split(&planned, m.policy.batch_max_paths);
-    // Drawn once per plan: what makes this submission differ from any
-    // earlier one of the same paths (see `Batch::queued`).
-    let nonce = format!("{}-{:016x}-{}", m.now.as_millis(), m.draw(), changes.join(","));
+    // What makes this submission differ from any earlier one of the same
+    // paths, fixed when its changes were taken in (see `Pending::nonce`).
+    let nonce = format!("{nonce:016x}-{}", changes.join(","));
     let mut batches = Vec::new();
     for distribution_id in m.wf.distributions.clone() {
         for chunk in &chunks {

@@ -61,6 +61,13 @@ pub struct Pending {
     pub overflow: Option<String>,
     /// Some change came from a webhook, so the `always` rule applies.
     pub from_webhook: bool,
+    /// Drawn from the body's entropy and the time as each change is taken
+    /// in: what makes the plan of these changes a submission of its own.
+    /// Fixed from then on, so a body that plans them again (a retried Lambda
+    /// task, an alarm that crashed after submitting) sends the same
+    /// CallerReference and CloudFront answers with the invalidation it made.
+    #[serde(default)]
+    pub nonce: u64,
 }
 
 /// One outstanding Delivery API request of the resolution.

@@ -3,23 +3,35 @@
 
 use invalidator_core::io::Clock;
 use invalidator_core::settings::Settings;
+use invalidator_core::Timestamp;
 use invalidator_lambda::http_client::{ReqwestClient, SystemClock};
-use invalidator_lambda::task::{handle, TaskInput};
+use invalidator_lambda::task::{handle, wait_budget, TaskInput};
 use invalidator_lambda::{env, logging};
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
+use std::time::Duration;
+
+/// Time kept back from the invocation's deadline for answering.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
-    let settings = Settings::from_map(&env::from_environment())?;
+    let map = env::from_environment();
+    let settings = Settings::from_map(&map)?;
+    let budget = wait_budget(&map)?;
     let http = ReqwestClient::default();
     let (settings, http) = (&settings, &http);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<TaskInput>| async move {
         let task = event.payload.task.clone();
-        let seed = SystemClock.now().as_millis() ^ u64::from(std::process::id());
-        let state = handle(event.payload, settings, http, &SystemClock, seed).await?;
+        let now = SystemClock.now();
+        let seed = now.as_millis() ^ u64::from(std::process::id());
+        let left = now.until(Timestamp::from_millis(event.context.deadline)).saturating_sub(DEADLINE_MARGIN);
+        let state = handle(event.payload, settings, http, &SystemClock, seed, budget.min(left)).await.map_err(|e| {
+            tracing::error!(task, error = %e, "task failed");
+            Diagnostic::from(e)
+        })?;
         tracing::info!(task, route = state.route.as_str(), wait_seconds = state.wait_seconds, phase = ?state.workflow.phase, "task done");
-        Ok::<_, Error>(state)
+        Ok::<_, Diagnostic>(state)
     }))
     .await
 }

@@ -64,7 +64,7 @@ async fn main() {
         println!("{name}: {:.2} MiB stripped release binary", bytes as f64 / (1024.0 * 1024.0));
     }
     let finished = json!({"task": "check_status", "state": {
-        "workflow": Workflow::new(vec!["EBENCH1".into()]), "route": "done", "wait_seconds": 0, "pending_paths": []}});
+        "workflow": Workflow::new(vec!["EBENCH1".into()]), "route": "done", "wait_seconds": 0}});
     let unsigned = json!({"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": {"x-contentful-topic": "ContentManagement.Entry.publish"},
         "requestContext": {"http": {"method": "POST"}}, "body": "{}", "isBase64Encoded": false});
     for (name, payload) in [("workflow", &finished), ("webhook", &unsigned)] {

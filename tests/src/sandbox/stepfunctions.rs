@@ -124,6 +124,31 @@ fn start_inner(
     }
 }
 
+/// The stand-in's state for the test credentials (`AKIDEXAMPLE`) and the
+/// demo's state machine.
+pub fn local_state() -> Arc<StepFunctionsState> {
+    Arc::new(StepFunctionsState {
+        expected: Expected {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+            region: "us-east-1".into(),
+            service: "states".into(),
+        },
+        state_machines: vec![super::DEMO_STATE_MACHINE.into()],
+        executions: Mutex::new(Vec::new()),
+        log: RequestLog::default(),
+    })
+}
+
+/// Serves the stand-in alone on a free 127.0.0.1 port, on the current runtime.
+pub async fn serve(state: Arc<StepFunctionsState>) -> std::io::Result<(std::net::SocketAddr, Arc<StepFunctionsState>)> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let app = router(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((addr, state))
+}
+
 /// The stand-in's routes; `/__sandbox/*` is for tests.
 pub fn router(state: Shared) -> Router {
     Router::new()
