@@ -5,9 +5,12 @@
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
 WORKER_BUILD_VERSION := 0.8.7
 TOOLS := $(CURDIR)/.tools
-EDGE_ENV := WASM_BINDGEN_BIN=$(TOOLS)/bin/wasm-bindgen \
+# esbuild's native binary for this machine (linux-x64, linux-arm64, darwin-arm64...),
+# resolved from the installed esbuild package; evaluated only when a build runs.
+ESBUILD_NATIVE = $(shell node -p "require.resolve('@esbuild/' + process.platform + '-' + process.arch + '/bin/esbuild', {paths: [require.resolve('esbuild')]})")
+EDGE_ENV = WASM_BINDGEN_BIN=$(TOOLS)/bin/wasm-bindgen \
 	WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
-	ESBUILD_BIN=$(CURDIR)/node_modules/@esbuild/linux-x64/bin/esbuild
+	ESBUILD_BIN=$(ESBUILD_NATIVE)
 
 WASM_FEATURES := $(foreach f,mutable-globals sign-ext nontrapping-float-to-int bulk-memory multivalue reference-types exception-handling,--enable-$(f))
 

@@ -1,19 +1,23 @@
 //! invalidator as a Cloudflare Worker: `POST /webhooks/contentful` verifies
 //! and parses with the core, hands the change to the Durable Object of each
 //! distribution and answers once it is stored; the object's alarm drives the
-//! workflow. `GET /invalidations[/{id}]` (bearer `STATUS_TOKEN`) and
-//! `GET /healthz` read state.
+//! workflow. `GET /invalidations[/{id}]` (bearer `STATUS_TOKEN`) reads
+//! state; `GET /healthz` says whether the settings load.
 
+mod auth;
 mod clock;
 mod coordinator;
 mod fetch_client;
+mod health;
+mod routes;
 mod settings;
 mod webhook;
 
 pub use coordinator::InvalidationCoordinator;
 
+use routes::Route;
 use serde_json::json;
-use worker::{event, Context, Env, Request, Response, Result, Router};
+use worker::{event, Context, Env, Request, Response, Result};
 
 /// The Durable Object binding in wrangler.toml.
 pub(crate) const COORDINATOR: &str = "COORDINATOR";
@@ -24,15 +28,19 @@ pub(crate) fn json_response(status: u16, body: &serde_json::Value) -> Result<Res
 
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    Router::new()
-        .get("/healthz", |_, _| json_response(200, &json!({"ok": true})))
-        .post_async("/webhooks/contentful", |req, ctx| async move { webhook::receive(req, &ctx.env).await })
-        .get_async("/invalidations", |req, ctx| async move { webhook::status(req, &ctx.env, None).await })
-        .get_async("/invalidations/:id", |req, ctx| async move {
-            let id = ctx.param("id").cloned();
-            webhook::status(req, &ctx.env, id).await
-        })
-        .or_else_any_method("/*path", |_, _| json_response(404, &json!({"error": "no such route"})))
-        .run(req, env)
-        .await
+    match routes::route(req.method().as_ref(), &req.path()) {
+        Route::Health => {
+            let (status, body) = health::health(&settings::from_env(&env));
+            json_response(status, &body)
+        }
+        Route::Webhook => webhook::receive(req, &env).await,
+        Route::Status => webhook::status(req, &env, None).await,
+        Route::StatusOf(id) => webhook::status(req, &env, Some(id)).await,
+        Route::NotFound => json_response(404, &json!({"error": "no such route"})),
+        Route::MethodNotAllowed(allowed) => {
+            let mut r = json_response(405, &json!({"error": format!("this route takes {allowed}")}))?;
+            r.headers_mut().set("allow", allowed)?;
+            Ok(r)
+        }
+    }
 }

@@ -7,15 +7,36 @@ use worker::Env;
 /// The Worker's own settings, read beside the core's [`settings::NAMES`].
 const WORKER_NAMES: &[&str] = &["STATUS_TOKEN"];
 
-/// Every setting the core or the Worker reads, from the Worker's secrets or
-/// `[vars]` (a secret wins).
+/// The settings map from a Worker's `Env`: a secret wins over a var of the same name.
 pub fn from_env(env: &Env) -> SettingsMap {
-    let mut map = SettingsMap::new();
-    for name in settings::NAMES.iter().chain(WORKER_NAMES) {
-        let value = env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string()));
-        if let Ok(value) = value {
-            map.insert(name.to_string(), value);
-        }
+    from_lookup(|name| env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok())
+}
+
+/// The settings map from `lookup` (name → value, `None` when unset): every
+/// name the core or the Worker reads, nothing else.
+pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> SettingsMap {
+    settings::NAMES.iter().chain(WORKER_NAMES).filter_map(|name| Some((name.to_string(), lookup(name)?))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::from_lookup;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn every_known_name_is_read_and_nothing_else() {
+        let env: BTreeMap<&str, &str> = [
+            ("CLOUDFRONT_DISTRIBUTION_ID", "EDEMO123"),
+            ("PLAN_MAX_BYTES", "8192"),
+            ("STATUS_TOKEN", "t"),
+            ("UNRELATED_VAR", "x"),
+        ]
+        .into();
+        let map = from_lookup(|name| env.get(name).map(|v| v.to_string()));
+        let expected: BTreeMap<String, String> =
+            [("CLOUDFRONT_DISTRIBUTION_ID", "EDEMO123"), ("PLAN_MAX_BYTES", "8192"), ("STATUS_TOKEN", "t")]
+                .map(|(k, v)| (k.into(), v.into()))
+                .into();
+        assert_eq!(map.into_iter().collect::<BTreeMap<_, _>>(), expected);
     }
-    map
 }

@@ -8,7 +8,6 @@ use invalidator_core::io::Clock;
 use invalidator_core::settings::Settings;
 use invalidator_core::webhook::{self, Parsed, WebhookRequest};
 use serde_json::{json, Value};
-use subtle::ConstantTimeEq;
 use worker::{Env, Method, Request, RequestInit, Response, Result};
 
 /// The settings, or the 500 an unauthenticated caller gets: a generic
@@ -92,17 +91,10 @@ pub async fn receive(mut req: Request, env: &Env) -> Result<Response> {
 }
 
 fn authorized(req: &Request, env: &Env) -> std::result::Result<(), Response> {
-    let token = settings::from_env(env).remove("STATUS_TOKEN").filter(|t| !t.is_empty());
-    let Some(token) = token else {
-        return Err(json_response(403, &json!({"error": "status pages are off: set STATUS_TOKEN"})).expect("json"));
-    };
-    let given = req.headers().get("authorization").ok().flatten().unwrap_or_default();
-    let expected = format!("Bearer {token}");
-    if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
-        Ok(())
-    } else {
-        Err(json_response(401, &json!({"error": "missing or wrong bearer token"})).expect("json"))
-    }
+    let token = settings::from_env(env).remove("STATUS_TOKEN");
+    let given = req.headers().get("authorization").ok().flatten();
+    crate::auth::check_bearer(token.as_deref(), given.as_deref())
+        .map_err(|(status, body)| json_response(status, &body).expect("json"))
 }
 
 /// `GET /invalidations` and `GET /invalidations/{id}`, merged over every distribution.

@@ -1,27 +1,36 @@
-//! The native bodies' I/O: an [`HttpClient`] over reqwest (rustls, timeouts)
-//! and a [`Clock`] and [`Sleep`] over the system clock and tokio.
+//! The native bodies' I/O: an [`HttpClient`] over reqwest (rustls, timeouts;
+//! the environment's proxy for remote hosts, never for loopback ones) and a
+//! [`Clock`] and [`Sleep`] over the system clock and tokio.
 
 use invalidator_core::driver::Sleep;
 use invalidator_core::io::{Clock, HttpClient, HttpRequest, HttpResponse, TransportError};
 use invalidator_core::Timestamp;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Sends requests with reqwest; every request has a deadline.
+/// Sends requests with reqwest; every request has a deadline. Requests to
+/// AWS and Contentful go through `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY` when
+/// set; requests to a loopback host (a local stand-in) always go direct.
 #[derive(Clone)]
 pub struct ReqwestClient {
-    client: reqwest::Client,
+    proxied: reqwest::Client,
+    direct: reqwest::Client,
     timeout: Duration,
 }
 
 impl ReqwestClient {
     pub fn new(timeout: Duration) -> Self {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5).min(timeout))
-            .timeout(timeout)
-            .build()
-            .expect("a TLS backend is compiled in");
-        ReqwestClient { client, timeout }
+        let builder =
+            || reqwest::Client::builder().connect_timeout(Duration::from_secs(5).min(timeout)).timeout(timeout);
+        let proxied = builder().build().expect("a TLS backend is compiled in");
+        let direct = builder().no_proxy().build().expect("a TLS backend is compiled in");
+        ReqwestClient { proxied, direct, timeout }
     }
+}
+
+/// Whether `host` is this machine: `localhost`, 127.0.0.0/8 or `::1`.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Default for ReqwestClient {
@@ -32,8 +41,10 @@ impl Default for ReqwestClient {
 
 impl HttpClient for ReqwestClient {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let direct = request.uri().host().is_some_and(is_loopback);
         let request = reqwest::Request::try_from(request).map_err(|e| TransportError::Other(e.to_string()))?;
-        let response = self.client.execute(request).await.map_err(|e| self.transport_error(e))?;
+        let client = if direct { &self.direct } else { &self.proxied };
+        let response = client.execute(request).await.map_err(|e| self.transport_error(e))?;
         let mut builder = http::Response::builder().status(response.status().as_u16());
         for (name, value) in response.headers() {
             builder = builder.header(name, value);
@@ -88,4 +99,19 @@ pub fn entropy() -> u64 {
     h.write_u128(nanos);
     h.write_u32(std::process::id());
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for host in ["127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "[::1]", "::1"] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in ["cloudfront.amazonaws.com", "10.0.0.1", "localhost.example.com", "[::2]"] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
 }

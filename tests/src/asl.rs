@@ -4,10 +4,15 @@
 //! `tests/js/run-state-machine.mjs`) whose Task states invoke that function.
 
 use crate::binaries::binary;
+use crate::loopback::loopback_only;
+use crate::require::{require, ASL_VALIDATOR, LOCAL_STEPFUNCTIONS, TOOLKIT};
 use crate::runtime_api::RuntimeApi;
-use crate::toolkit::{self, repo_root, ToSign};
+use crate::sandbox::{stepfunctions, DEMO_STATE_MACHINE};
+use crate::state_machine;
+use crate::toolkit::{self, ToSign};
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 /// The state machine definition, relative to the repository root.
 pub const ASL: &str = "native-lambda/state-machine.asl.json";
@@ -18,13 +23,16 @@ pub const SECRET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQR
 /// Step Functions' limit on the state passed between states (UTF-8 bytes).
 pub const STATE_LIMIT_BYTES: u64 = 256 * 1024;
 
-/// Fails the test, naming `make node-deps`, unless aws-local-stepfunctions and
-/// the Contentful toolkit are installed: a test never passes without running.
+/// Fails the test, naming `make node-deps`, unless aws-local-stepfunctions,
+/// asl-validator and the Contentful toolkit are installed: a test never
+/// passes without running.
 pub fn require_node_tools() {
-    for tool in ["node_modules/aws-local-stepfunctions", "node_modules/@contentful/node-apps-toolkit"] {
-        assert!(repo_root().join(tool).exists(), "{tool} missing: run `make node-deps`");
-    }
+    require(&[LOCAL_STEPFUNCTIONS, ASL_VALIDATOR, TOOLKIT]);
 }
+
+/// Longer than any execution the tests run; a hung interpreter is stopped and
+/// the test fails at this bound.
+pub const RUN_BOUND: Duration = Duration::from_secs(600);
 
 /// A function binary polling its own Runtime API; killed on drop.
 pub struct Function {
@@ -49,8 +57,7 @@ pub async fn function(bin: &str, settings: &[(String, String)]) -> Function {
     })
     .await
     .unwrap();
-    let child = Command::new(exe)
-        .env_clear()
+    let child = loopback_only(Command::new(exe).env_clear())
         .envs(settings.iter().cloned())
         .envs(api.env())
         .env("RUST_LOG", "info")
@@ -62,33 +69,14 @@ pub async fn function(bin: &str, settings: &[(String, String)]) -> Function {
 }
 
 /// Runs the ASL with aws-local-stepfunctions, its Tasks invoking `invoke_url`:
-/// (succeeded, one JSON value a line the runner printed).
+/// (succeeded, one JSON value a line the runner printed). Bounded by [`RUN_BOUND`].
 pub async fn run_state_machine(invoke_url: String, input: Value) -> (bool, Vec<Value>) {
-    tokio::task::spawn_blocking(move || {
-        use std::io::Write;
-        let root = repo_root();
-        let mut child = Command::new("node")
-            .arg("--require")
-            .arg(root.join("tests/js/polyfill.cjs"))
-            .arg(root.join("tests/js/run-state-machine.mjs"))
-            .arg(root.join(ASL))
-            .arg(&invoke_url)
-            .current_dir(&root)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|_| json!({"raw": l})))
-            .collect();
-        (out.status.success(), events)
-    })
-    .await
-    .unwrap()
+    let run =
+        tokio::task::spawn_blocking(move || state_machine::run(&invoke_url, &input.to_string(), RUN_BOUND, |_| {}))
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{e}"));
+    (run.succeeded, run.events)
 }
 
 /// The states entered, in order.
@@ -138,31 +126,19 @@ pub fn function_url_event(body: &str, tamper: bool) -> Value {
 }
 
 /// The execution input the real webhook function starts for the signed
-/// webhook `body`: the function runs with `settings` and a StartExecution
-/// stand-in, and the input it sent there is returned.
+/// webhook `body`: the function runs with `settings` against a Step
+/// Functions stand-in, and the input it started there is returned.
 pub async fn webhook_execution_input(settings: &[(String, String)], body: &str) -> Value {
-    use wiremock::matchers::{header, method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let states = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/"))
-        .and(header("x-amz-target", "AWSStepFunctions.StartExecution"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"executionArn": "arn:aws:states:us-east-1:123456789012:execution:invalidator:x", "startDate": 1.0}),
-        ))
-        .mount(&states)
-        .await;
+    let (endpoint, states) = stepfunctions::serve(stepfunctions::local_state()).await.expect("the stand-in starts");
     let mut settings = settings.to_vec();
-    settings.push(("STEPFUNCTIONS_ENDPOINT".into(), states.uri()));
-    settings
-        .push(("STATE_MACHINE_ARN".into(), "arn:aws:states:us-east-1:123456789012:stateMachine:invalidator".into()));
+    settings.push(("STEPFUNCTIONS_ENDPOINT".into(), format!("http://{endpoint}")));
+    settings.push(("STATE_MACHINE_ARN".into(), DEMO_STATE_MACHINE.into()));
     let webhook = function("webhook", &settings).await;
     let event = function_url_event(body, false);
     let answer = webhook.api.invoke(event.to_string().as_bytes(), std::time::Duration::from_secs(30)).await.unwrap();
     let answer: Value = serde_json::from_slice(&answer).unwrap();
     assert_eq!(answer["statusCode"], 202, "{answer}");
-    let started = states.received_requests().await.unwrap();
-    assert_eq!(started.len(), 1, "one StartExecution");
-    let request: Value = serde_json::from_slice(&started[0].body).unwrap();
-    serde_json::from_str(request["input"].as_str().unwrap()).unwrap()
+    let started = states.executions.lock().unwrap().clone();
+    assert_eq!(started.len(), 1, "one StartExecution: {:#?}", states.log.all());
+    serde_json::from_str(&started[0].input).unwrap()
 }

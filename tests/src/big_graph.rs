@@ -33,6 +33,8 @@ pub fn graph(pages: usize) -> Fixture {
         revision: 1,
         fields: json!({"label": {"en-US": "Buy"}}).as_object().unwrap().clone(),
         links: Vec::new(),
+        created_at: None,
+        updated_at: None,
     };
     let mut entries = vec![root];
     for i in 0..pages {
@@ -43,7 +45,16 @@ pub fn graph(pages: usize) -> Fixture {
             revision: 1,
             fields: json!({"slug": {"en-US": slug(i)}}).as_object().unwrap().clone(),
             links: vec![parent],
+            created_at: None,
+            updated_at: None,
         });
     }
-    Fixture { space: "demo-space".into(), environment: "master".into(), page_size: 1000, entries, assets: Vec::new() }
+    Fixture {
+        space: "demo-space".into(),
+        environment: "master".into(),
+        page_size: 1000,
+        default_locale: "en-US".into(),
+        entries,
+        assets: Vec::new(),
+    }
 }

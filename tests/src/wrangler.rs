@@ -5,6 +5,8 @@
 //! wrangler.toml without its `[build]` step. Only its own process group is
 //! ever killed.
 
+use crate::loopback::loopback_only;
+use crate::require::{require, TOOLKIT, WASM_OPT, WORKER_BUNDLE, WRANGLER};
 use crate::toolkit::repo_root;
 use std::fs;
 use std::net::TcpListener;
@@ -47,27 +49,14 @@ pub fn build_worker() -> Result<(), String> {
         .clone()
 }
 
-/// Whether the tools the end-to-end tests need are here. Under CI a missing
-/// tool is a failure; elsewhere the test is skipped with the reason.
-pub fn tools_present() -> bool {
-    let root = repo_root();
-    let missing: Vec<&str> =
-        [("node_modules/.bin/wrangler", "wrangler (npm ci)"), ("node_modules/.bin/wasm-opt", "wasm-opt (npm ci)")]
-            .iter()
-            .filter(|(p, _)| !root.join(p).exists())
-            .map(|(_, what)| *what)
-            .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let reason = format!("missing {}: run `make node-deps`", missing.join(", "));
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{reason}");
-    }
-    eprintln!("skipped: {reason}");
-    false
+/// Fails the test, naming the `make` target, unless wrangler, wasm-opt and
+/// the Worker bundle are here; then rebuilds the bundle if a source changed.
+pub fn require_tools() {
+    require(&[WRANGLER, WASM_OPT, TOOLKIT, WORKER_BUNDLE]);
+    build_worker().unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// A port free now. Nothing holds it until wrangler binds it: see [`WranglerDev::spawn`].
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -85,7 +74,7 @@ impl WranglerDev {
     /// Starts wrangler with `vars` (written to `.dev.vars`, which overrides
     /// `[vars]`), persisting Durable Object state under `dir/state`.
     pub fn start(dir: &Path, vars: &[(&str, String)]) -> WranglerDev {
-        build_worker().unwrap_or_else(|e| panic!("{e}"));
+        require_tools();
         let root = repo_root();
         let config = fs::read_to_string(root.join("wrangler.toml")).unwrap();
         let main = root.join("edge-worker/build/index.js");
@@ -127,12 +116,39 @@ impl WranglerDev {
         w
     }
 
+    /// Starts wrangler. A port found free can be taken again before wrangler
+    /// binds it (by another test, or by the workerd of a restart letting go
+    /// late): then it retries with backoff, on a new port for a first start and
+    /// on the same port for a restart.
     fn spawn(&mut self) {
+        let same_port = self.starts > 0;
+        let mut backoff = Duration::from_millis(250);
+        for attempt in 1..=6 {
+            match self.try_spawn() {
+                Ok(()) => return,
+                Err((true, _)) if attempt < 6 => {
+                    self.kill();
+                    eprintln!("wrangler: port {} was taken (attempt {attempt}), retrying in {backoff:?}", self.port);
+                    std::thread::sleep(backoff);
+                    backoff *= 2;
+                    if !same_port {
+                        self.port = free_port();
+                    }
+                }
+                Err((_, log)) => panic!("{log}"),
+            }
+        }
+    }
+
+    /// Starts wrangler on `self.port`; `Err(true)` when the port was taken.
+    fn try_spawn(&mut self) -> Result<(), (bool, String)> {
         use std::os::unix::process::CommandExt;
         self.starts += 1;
+        let log_from = fs::metadata(&self.log).map(|m| m.len()).unwrap_or(0);
         let log = fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let root = repo_root();
-        let child = Command::new(root.join("node_modules/.bin/wrangler"))
+        let mut command = Command::new(root.join("node_modules/.bin/wrangler"));
+        let child = loopback_only(&mut command)
             .args(["dev", "--config"])
             .arg(self.dir.join("wrangler.toml"))
             .args(["--ip", "127.0.0.1", "--port", &self.port.to_string()])
@@ -154,26 +170,35 @@ impl WranglerDev {
             .expect("wrangler starts");
         GROUPS.lock().unwrap_or_else(|e| e.into_inner()).push(child.id());
         self.child = Some(child);
-        self.wait_ready();
+        self.wait_ready(log_from)
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until the Worker's `/healthz` answers, healthy or not (it says 503
+    /// when settings are broken, which a test may want to see), while this
+    /// wrangler still runs. `Err((port taken, why))`.
+    fn wait_ready(&mut self, log_from: u64) -> Result<(), (bool, String)> {
         let deadline = Instant::now() + Duration::from_secs(90);
-        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+        let client = crate::loopback::blocking_client(Duration::from_secs(5));
         loop {
-            if let Ok(r) = client.get(self.url("/healthz")).send() {
-                if r.status().is_success() {
-                    return;
-                }
+            let answer = client.get(self.url("/healthz")).send().ok().and_then(|r| r.json::<serde_json::Value>().ok());
+            let alive = self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none());
+            if alive && answer.is_some_and(|health| health.get("ok").is_some()) {
+                return Ok(());
             }
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("wrangler exited ({status}); its log:\n{}", self.log_text());
+                let log = self.log_text();
+                let this_start = log.get(log_from as usize..).unwrap_or(&log).to_ascii_lowercase();
+                let taken =
+                    ["eaddrinuse", "address already in use", "address in use"].iter().any(|m| this_start.contains(m));
+                return Err((taken, format!("wrangler exited ({status}); its log:\n{log}")));
             }
-            assert!(Instant::now() < deadline, "wrangler not ready in 90 s; its log:\n{}", self.log_text());
+            if Instant::now() >= deadline {
+                return Err((false, format!("wrangler not ready in 90 s; its log:\n{}", self.log_text())));
+            }
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -195,6 +220,17 @@ impl WranglerDev {
     /// Starts again on the same port and persist directory.
     pub fn restart(&mut self) {
         self.kill();
+        self.spawn();
+    }
+
+    /// Stops wrangler, deletes its persisted state (every Durable Object's
+    /// storage), and starts again on the same port.
+    pub fn wipe_and_restart(&mut self) {
+        self.kill();
+        let state = self.dir.join("state");
+        if state.exists() {
+            fs::remove_dir_all(&state).unwrap_or_else(|e| panic!("cannot delete {}: {e}", state.display()));
+        }
         self.spawn();
     }
 }

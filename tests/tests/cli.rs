@@ -125,15 +125,18 @@ fn raw_http(r: &WebhookRequest) -> Vec<u8> {
 async fn verify_webhook_says_why() {
     let sb = sandbox().await;
     let dir = tempfile::tempdir().unwrap();
+    let forged = SECRET.replace('0', "9");
     let cases = [
-        ("fresh", signed_request(Duration::ZERO, SECRET), 0, "signature: valid"),
-        ("old", signed_request(Duration::from_secs(120), SECRET), 1, "expired"),
-        ("forged", signed_request(Duration::ZERO, &SECRET.replace('0', "9")), 1, "signature does not match"),
+        ("fresh", Duration::ZERO, SECRET, 0, "signature: valid"),
+        ("old", Duration::from_secs(120), SECRET, 1, "expired"),
+        ("forged", Duration::ZERO, forged.as_str(), 1, "signature does not match"),
     ];
-    for (name, request, code, expected) in cases {
-        let file = dir.path().join(name);
-        std::fs::write(&file, raw_http(&request)).unwrap();
+    for (name, age, secret, code, expected) in cases {
+        // The command first (its binary may still need building, which can
+        // take longer than the 30 s a signature lives), then the signature.
         let mut cmd = cli(&sb);
+        let file = dir.path().join(name);
+        std::fs::write(&file, raw_http(&signed_request(age, secret))).unwrap();
         cmd.arg("verify-webhook").arg(&file);
         let out = output(cmd).await;
         let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
@@ -141,4 +144,40 @@ async fn verify_webhook_says_why() {
         assert!(all.contains(expected), "{name}: {all}");
         assert!(!all.contains(SECRET), "the secret is never printed");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_in_the_environment_is_not_used_for_the_local_stand_ins() {
+    let sb = sandbox().await;
+    let mut cmd = cli(&sb);
+    // A proxy that answers nothing: a request sent to it fails.
+    for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+        cmd.env(name, "http://127.0.0.1:9");
+    }
+    cmd.args(["invalidate", "/proxied", "--wait"]);
+    let out = output(cmd).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("completed"), "{stdout}");
+    assert_eq!(sb.invalidations().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_paths_invalidated_twice_are_two_invalidations() {
+    let sb = sandbox().await;
+    for run in 1..=2 {
+        let mut cmd = cli(&sb);
+        cmd.args(["invalidate", "/home", "/about-us", "--wait"]);
+        let out = output(cmd).await;
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "run {run}: {stdout}{}", text(&out.stderr));
+        assert!(stdout.contains("completed"), "run {run}: {stdout}");
+    }
+    let created = sb.invalidations();
+    assert_eq!(created.len(), 2, "each run is a new invalidation, not the first one again: {created:#?}");
+    assert_ne!(created[0].id, created[1].id);
+    assert!(
+        created.iter().all(|i| i.paths == ["/about-us", "/home"] || i.paths == ["/home", "/about-us"]),
+        "{created:#?}"
+    );
 }

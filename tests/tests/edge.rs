@@ -6,7 +6,7 @@
 use invalidator_core::paths::covers;
 use invalidator_tests::sandbox::{Config, Fault, Fixture, Sandbox};
 use invalidator_tests::toolkit::{self, ToSign};
-use invalidator_tests::wrangler::{tools_present, WranglerDev};
+use invalidator_tests::wrangler::{require_tools, WranglerDev};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -89,7 +89,7 @@ fn signed(bodies: &[String], timestamp: Option<u64>) -> Vec<(Vec<(String, String
 }
 
 async fn post(w: &WranglerDev, headers: &[(String, String)], body: &str) -> (u16, Value) {
-    let client = reqwest::Client::new();
+    let client = invalidator_tests::loopback::client();
     let mut req = client.post(w.url("/webhooks/contentful")).body(body.to_string());
     for (k, v) in headers {
         req = req.header(k, v);
@@ -100,7 +100,12 @@ async fn post(w: &WranglerDev, headers: &[(String, String)], body: &str) -> (u16
 }
 
 async fn status_page(w: &WranglerDev) -> Value {
-    let r = reqwest::Client::new().get(w.url("/invalidations")).bearer_auth(STATUS_TOKEN).send().await.unwrap();
+    let r = invalidator_tests::loopback::client()
+        .get(w.url("/invalidations"))
+        .bearer_auth(STATUS_TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()
 }
@@ -122,14 +127,13 @@ async fn wait_completed(w: &WranglerDev, timeout: Duration) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_publish_two_levels_below_a_page_is_invalidated_and_followed_to_completed() {
     let _one = ONE_AT_A_TIME.lock().await;
-    if !tools_present() {
-        return;
-    }
+    require_tools();
     let sb = sandbox(fixture(), Duration::from_secs(2), vec![]).await;
     let dir = tempfile::tempdir().unwrap();
     let w = wrangler(dir.path(), vars(&sb)).await;
-    let health = reqwest::get(w.url("/healthz")).await.unwrap();
+    let health = invalidator_tests::loopback::client().get(w.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
+    assert_eq!(health.json::<Value>().await.unwrap(), json!({"ok": true}));
 
     let [(headers, body)]: [_; 1] = signed(&[publish_body("cta-button", "button", 3)], None).try_into().unwrap();
     let (status, answer) = post(&w, &headers, &body).await;
@@ -159,7 +163,7 @@ async fn a_publish_two_levels_below_a_page_is_invalidated_and_followed_to_comple
     assert!(cf.iter().any(|r| r.method == "GET"), "GetInvalidation was polled");
     assert_eq!(page[DIST]["batches"][0]["invalidation_id"], invalidations[0].id.as_str());
 
-    let one = reqwest::Client::new()
+    let one = invalidator_tests::loopback::client()
         .get(w.url(&format!("/invalidations/{tracking}")))
         .bearer_auth(STATUS_TOKEN)
         .send()
@@ -168,16 +172,14 @@ async fn a_publish_two_levels_below_a_page_is_invalidated_and_followed_to_comple
     assert_eq!(one.status(), 200);
     let one: Value = one.json().await.unwrap();
     assert_eq!(one[DIST]["state"], "completed", "{one}");
-    let unauthorized = reqwest::get(w.url("/invalidations")).await.unwrap();
+    let unauthorized = invalidator_tests::loopback::client().get(w.url("/invalidations")).send().await.unwrap();
     assert_eq!(unauthorized.status(), 401);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn twenty_publishes_within_a_second_make_one_invalidation() {
     let _one = ONE_AT_A_TIME.lock().await;
-    if !tools_present() {
-        return;
-    }
+    require_tools();
     let mut graph = fixture();
     for i in 0..20 {
         graph.entries.push(
@@ -225,9 +227,7 @@ async fn twenty_publishes_within_a_second_make_one_invalidation() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_signatures_get_401_and_reach_nothing() {
     let _one = ONE_AT_A_TIME.lock().await;
-    if !tools_present() {
-        return;
-    }
+    require_tools();
     let sb = sandbox(fixture(), Duration::from_secs(1), vec![]).await;
     let dir = tempfile::tempdir().unwrap();
     let w = wrangler(dir.path(), vars(&sb)).await;
@@ -258,9 +258,7 @@ async fn bad_signatures_get_401_and_reach_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cloudfront_503_then_too_many_then_201_completes_with_every_path() {
     let _one = ONE_AT_A_TIME.lock().await;
-    if !tools_present() {
-        return;
-    }
+    require_tools();
     let faults = Fault::parse_list("create:503,create:TooManyInvalidationsInProgress").unwrap();
     let sb = sandbox(fixture(), Duration::from_secs(1), faults).await;
     let dir = tempfile::tempdir().unwrap();
@@ -281,9 +279,7 @@ async fn cloudfront_503_then_too_many_then_201_completes_with_every_path() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_wrangler_resumes_from_its_persisted_alarm() {
     let _one = ONE_AT_A_TIME.lock().await;
-    if !tools_present() {
-        return;
-    }
+    require_tools();
     let sb = sandbox(fixture(), Duration::from_secs(8), vec![]).await;
     let dir = tempfile::tempdir().unwrap();
     let mut w = wrangler(dir.path(), vars(&sb)).await;
@@ -311,9 +307,7 @@ async fn a_killed_wrangler_resumes_from_its_persisted_alarm() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_same_delivery_three_times_is_one_invalidation() {
     let _one = ONE_AT_A_TIME.lock().await;
-    if !tools_present() {
-        return;
-    }
+    require_tools();
     let sb = sandbox(fixture(), Duration::from_secs(1), vec![]).await;
     let dir = tempfile::tempdir().unwrap();
     let w = wrangler(dir.path(), vars(&sb)).await;
@@ -329,4 +323,63 @@ async fn the_same_delivery_three_times_is_one_invalidation() {
     wait_completed(&w, Duration::from_secs(60)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(sb.invalidations().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_names_a_broken_setting_without_its_value() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    require_tools();
+    let sb = sandbox(fixture(), Duration::from_secs(1), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = vars(&sb);
+    v.retain(|(k, _)| *k != "CLOUDFRONT_ENDPOINT");
+    v.push(("CLOUDFRONT_ENDPOINT", "ftp://not-a-url-for-cloudfront".into()));
+    let w = wrangler(dir.path(), v).await;
+    let health = invalidator_tests::loopback::client().get(w.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 503);
+    let body: Value = health.json().await.unwrap();
+    assert_eq!(body["ok"], false, "{body}");
+    assert_eq!(body["setting"], "CLOUDFRONT_ENDPOINT", "{body}");
+    assert!(!body.to_string().contains("not-a-url"), "the value is never shown: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publish_after_the_durable_object_lost_its_storage_is_a_new_invalidation() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    require_tools();
+    let sb = sandbox(fixture(), Duration::from_secs(1), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = wrangler(dir.path(), vars(&sb)).await;
+    let mut tracking = Vec::new();
+    for round in 1..=2 {
+        // Published again, as an editor would: the next revision, in the
+        // Delivery API too. Signed just before it is sent.
+        let revision = 2 + round as u64;
+        {
+            let mut graph = sb.contentful_state.graph.lock().unwrap();
+            graph.entries.iter_mut().filter(|e| e.id == "cta-button").for_each(|e| e.revision = revision);
+        }
+        let [(headers, body)]: [_; 1] =
+            signed(&[publish_body("cta-button", "button", revision)], None).try_into().unwrap();
+        let (status, answer) = post(&w, &headers, &body).await;
+        assert_eq!(status, 202, "round {round}: {answer}");
+        tracking.push(answer["tracking_id"].as_str().unwrap().to_string());
+        wait_completed(&w, Duration::from_secs(60)).await;
+        assert_eq!(sb.invalidations().len(), round, "round {round}: {:#?}", sb.invalidations());
+        if round == 1 {
+            // Every Durable Object forgets everything: stop, delete the persisted state, start on the same port.
+            let port = w.port;
+            w = tokio::task::spawn_blocking(move || {
+                w.wipe_and_restart();
+                w
+            })
+            .await
+            .unwrap();
+            assert_eq!(w.port, port);
+            assert_eq!(status_page(&w).await[DIST]["batches"], json!([]), "the storage was wiped");
+        }
+    }
+    assert_ne!(tracking[0], tracking[1], "two deliveries, two tracking ids");
+    let created = sb.invalidations();
+    assert_ne!(created[0].caller_reference, created[1].caller_reference, "{created:#?}");
 }

@@ -1,35 +1,23 @@
 //! The AWS body end to end, offline: the ASL checked by asl-validator and run
 //! by a real interpreter (aws-local-stepfunctions), whose Task states invoke
 //! the real workflow binary through the Lambda Runtime API; the webhook binary
-//! under the same protocol, starting executions at a stand-in Step Functions.
+//! under the same protocol, starting executions at the sandbox's Step
+//! Functions stand-in (SigV4-checked, executions remembered by name).
 
 use invalidator_lambda::task::Route;
 use invalidator_lambda::task::TASKS;
-use invalidator_tests::asl::{entered, function, function_url_event, run_state_machine, ASL, SECRET};
-use invalidator_tests::sandbox::sigv4_check::{self, Expected, Incoming};
-use invalidator_tests::sandbox::{Config, Fault, Fixture, Sandbox};
+use invalidator_tests::asl::{
+    entered, function, function_url_event, require_node_tools, run_state_machine, Function, ASL, SECRET,
+};
+use invalidator_tests::sandbox::{Config, Fault, Fixture, Sandbox, DEMO_STATE_MACHINE};
 use invalidator_tests::toolkit::repo_root;
 use serde_json::{json, Value};
 use std::process::Command;
 use std::time::Duration;
-use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn node_tools_present() -> bool {
-    let ok = repo_root().join("node_modules/aws-local-stepfunctions").exists();
-    if !ok {
-        let reason = "node_modules missing: run `make node-deps`";
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{reason}");
-        eprintln!("skipped: {reason}");
-    }
-    ok
-}
 
 #[test]
 fn the_asl_passes_asl_validator() {
-    if !node_tools_present() {
-        return;
-    }
+    require_node_tools();
     let out = Command::new(repo_root().join("node_modules/.bin/asl-validator"))
         .args(["--json-path", ASL])
         .current_dir(repo_root())
@@ -87,7 +75,7 @@ async fn sandbox(faults: Vec<Fault>) -> Sandbox {
     .unwrap()
 }
 
-fn settings(sb: &Sandbox, stepfunctions: &str) -> Vec<(String, String)> {
+fn settings(sb: &Sandbox) -> Vec<(String, String)> {
     [
         ("CLOUDFRONT_DISTRIBUTION_ID", "EDEMO123".to_string()),
         ("CLOUDFRONT_ENDPOINT", sb.cloudfront_url()),
@@ -102,8 +90,8 @@ fn settings(sb: &Sandbox, stepfunctions: &str) -> Vec<(String, String)> {
         ("COLLECT_WINDOW_SECONDS", "0".into()),
         ("FRESHNESS_MAX_WAIT_SECONDS", "2".into()),
         ("POLL_FIRST_SECONDS", "1".into()),
-        ("STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:invalidator".into()),
-        ("STEPFUNCTIONS_ENDPOINT", stepfunctions.into()),
+        ("STATE_MACHINE_ARN", DEMO_STATE_MACHINE.into()),
+        ("STEPFUNCTIONS_ENDPOINT", sb.stepfunctions_url()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -116,37 +104,29 @@ fn publish(id: &str) -> String {
     .to_string()
 }
 
+/// Delivers a signed Function URL event to the webhook function; its answer.
+async fn deliver(webhook: &Function, event: &Value) -> Value {
+    let answer = webhook.api.invoke(event.to_string().as_bytes(), Duration::from_secs(30)).await.unwrap();
+    serde_json::from_slice(&answer).unwrap()
+}
+
 /// The webhook function turns a signed Function URL event into a StartExecution
 /// at the stand-in; returns the execution input it carried.
-async fn webhook_to_execution_input(sb: &Sandbox) -> (Value, MockServer) {
-    let states = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/"))
-        .and(header("x-amz-target", "AWSStepFunctions.StartExecution"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"executionArn": "arn:aws:states:us-east-1:123456789012:execution:invalidator:x", "startDate": 1.0}),
-        ))
-        .mount(&states)
-        .await;
-    let webhook = function("webhook", &settings(sb, &states.uri())).await;
-    let event = function_url_event(&publish("cta-button"), false);
-    let answer = webhook.api.invoke(event.to_string().as_bytes(), Duration::from_secs(30)).await.unwrap();
-    let answer: Value = serde_json::from_slice(&answer).unwrap();
+async fn webhook_to_execution_input(sb: &Sandbox) -> Value {
+    let webhook = function("webhook", &settings(sb)).await;
+    let answer = deliver(&webhook, &function_url_event(&publish("cta-button"), false)).await;
     assert_eq!(answer["statusCode"], 202, "{answer}");
-    let started = states.received_requests().await.unwrap();
-    assert_eq!(started.len(), 1);
-    let body: Value = serde_json::from_slice(&started[0].body).unwrap();
-    (serde_json::from_str(body["input"].as_str().unwrap()).unwrap(), states)
+    let started = sb.executions();
+    assert_eq!(started.len(), 1, "{:#?}", sb.stepfunctions_requests());
+    serde_json::from_str(&started[0].input).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_webhook_runs_through_the_seed_states_to_end_invalidation() {
-    if !node_tools_present() {
-        return;
-    }
+    require_node_tools();
     let sb = sandbox(vec![]).await;
-    let (input, _states) = webhook_to_execution_input(&sb).await;
-    let workflow = function("workflow", &settings(&sb, "http://127.0.0.1:9")).await;
+    let input = webhook_to_execution_input(&sb).await;
+    let workflow = function("workflow", &settings(&sb)).await;
     let (ok, events) = run_state_machine(workflow.api.invoke_url(), input).await;
     assert!(ok, "{events:#?}");
     let path = entered(&events);
@@ -170,12 +150,10 @@ async fn a_webhook_runs_through_the_seed_states_to_end_invalidation() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn access_denied_ends_in_the_fail_state_with_the_reason_and_paths() {
-    if !node_tools_present() {
-        return;
-    }
+    require_node_tools();
     let sb = sandbox(Fault::parse_list("create:AccessDenied").unwrap()).await;
-    let (input, _states) = webhook_to_execution_input(&sb).await;
-    let workflow = function("workflow", &settings(&sb, "http://127.0.0.1:9")).await;
+    let input = webhook_to_execution_input(&sb).await;
+    let workflow = function("workflow", &settings(&sb)).await;
     let (ok, events) = run_state_machine(workflow.api.invoke_url(), input).await;
     assert!(!ok, "{events:#?}");
     let path = entered(&events);
@@ -189,33 +167,57 @@ async fn access_denied_ends_in_the_fail_state_with_the_reason_and_paths() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_webhook_function_signs_start_execution_and_refuses_bad_signatures() {
-    if !node_tools_present() {
-        return;
-    }
+    require_node_tools();
     let sb = sandbox(vec![]).await;
-    let (input, states) = webhook_to_execution_input(&sb).await;
+    let input = webhook_to_execution_input(&sb).await;
     assert_eq!(input["route"], "wait");
-    let started = &states.received_requests().await.unwrap()[0];
-    // The StartExecution is correctly signed for service `states`, with the role's session token.
-    let headers: Vec<(String, String)> =
-        started.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap().to_string())).collect();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let incoming =
-        Incoming { method: "POST", path: "/", query: "", headers: &headers, body: &started.body, now_secs: now };
-    let expected = Expected {
-        access_key_id: "AKIDEXAMPLE".into(),
-        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
-        region: "us-east-1".into(),
-        service: "states".into(),
-    };
-    assert_eq!(sigv4_check::verify(&incoming, &expected), Ok(()));
-    let body: Value = serde_json::from_slice(&started.body).unwrap();
-    assert_eq!(body["name"].as_str().unwrap().len(), 64, "named by the delivery's tracking id");
+    // The stand-in checked the signature (service `states`) itself before starting it.
+    let started = sb.stepfunctions_requests();
+    assert_eq!(started.iter().map(|r| r.status).collect::<Vec<_>>(), [200], "{started:#?}");
+    let execution = &sb.executions()[0];
+    assert_eq!(execution.name.len(), 64, "named by the delivery's tracking id");
+    assert_eq!(execution.state_machine_arn, DEMO_STATE_MACHINE);
 
-    let webhook = function("webhook", &settings(&sb, &states.uri())).await;
-    let tampered = function_url_event(&publish("cta-button"), true);
-    let answer = webhook.api.invoke(tampered.to_string().as_bytes(), Duration::from_secs(30)).await.unwrap();
-    let answer: Value = serde_json::from_slice(&answer).unwrap();
+    let webhook = function("webhook", &settings(&sb)).await;
+    let answer = deliver(&webhook, &function_url_event(&publish("cta-button"), true)).await;
     assert_eq!(answer["statusCode"], 401);
-    assert_eq!(states.received_requests().await.unwrap().len(), 1, "no StartExecution for a bad signature");
+    assert_eq!(sb.stepfunctions_requests().len(), 1, "no StartExecution for a bad signature");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redelivered_webhook_starts_one_execution_and_is_answered_as_taken() {
+    require_node_tools();
+    let sb = sandbox(vec![]).await;
+    let webhook = function("webhook", &settings(&sb)).await;
+    let event = function_url_event(&publish("cta-button"), false);
+    let first = deliver(&webhook, &event).await;
+    // Contentful redelivers the same signed request; the execution input made
+    // from it differs (it is made at a later time), as on AWS.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let second = deliver(&webhook, &event).await;
+    assert_eq!(first["statusCode"], 202, "{first}");
+    assert_eq!(second["statusCode"], 202, "a redelivery is accepted: {second}");
+    assert_eq!(sb.executions().len(), 1, "one execution for both deliveries");
+    let answers: Vec<(u16, String)> =
+        sb.stepfunctions_requests().iter().map(|r| (r.status, r.detail.clone())).collect();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert_eq!(answers[1], (400, "ExecutionAlreadyExists".to_string()), "{answers:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_start_execution_signed_with_another_key_is_refused() {
+    require_node_tools();
+    let sb = sandbox(vec![]).await;
+    let mut wrong = settings(&sb);
+    for (k, v) in wrong.iter_mut() {
+        if k == "AWS_SECRET_ACCESS_KEY" {
+            *v = "not-the-secret-key-of-the-role".into();
+        }
+    }
+    let webhook = function("webhook", &wrong).await;
+    let answer = deliver(&webhook, &function_url_event(&publish("cta-button"), false)).await;
+    assert_eq!(answer["statusCode"], 503, "not stored, so Contentful retries: {answer}");
+    assert!(sb.executions().is_empty());
+    let refused = sb.stepfunctions_requests();
+    assert_eq!((refused[0].status, refused[0].detail.as_str()), (403, "SignatureDoesNotMatch"), "{refused:#?}");
 }

@@ -4,10 +4,9 @@
 
 use super::types::{ChangedTarget, Pending};
 use crate::contentful::LinkTarget;
+use crate::entropy::mix;
 use crate::paths;
 use crate::settings::Policy;
-
-use crate::entropy::mix;
 
 /// The largest integer a JavaScript number holds exactly (2^53 - 1): the
 /// Worker stores the workflow as a JavaScript value, so the nonce stays below.

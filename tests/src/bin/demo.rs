@@ -13,7 +13,6 @@ use invalidator_tests::sandbox::{Config, Fixture, Sandbox};
 use invalidator_tests::toolkit::{self, repo_root, ToSign};
 use invalidator_tests::wrangler::WranglerDev;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -101,7 +100,7 @@ async fn worker_demo() -> Result<(), String> {
     say(format!("Worker ready on {} after {:.1} s", w.url(""), started.elapsed().as_secs_f64()));
     story();
     let (headers, body) = signed_publish("/webhooks/contentful");
-    let client = reqwest::Client::new();
+    let client = invalidator_tests::loopback::client();
     let mut req = client.post(w.url("/webhooks/contentful")).body(body);
     for (k, v) in &headers {
         req = req.header(k, v);
@@ -172,8 +171,7 @@ impl Drop for Owned {
 fn function(name: &str, api: &RuntimeApi, env: &[(&'static str, String)]) -> Owned {
     let exe = invalidator_tests::binaries::binary("invalidator-lambda", name);
     Owned(
-        Command::new(exe)
-            .env_clear()
+        invalidator_tests::loopback::loopback_only(Command::new(exe).env_clear())
             .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
             .envs(api.env())
             .env("RUST_LOG", "warn")
@@ -184,22 +182,40 @@ fn function(name: &str, api: &RuntimeApi, env: &[(&'static str, String)]) -> Own
     )
 }
 
+/// Longer than the demo's execution ever takes: past it the interpreter is stopped.
+const RUN_BOUND: Duration = Duration::from_secs(300);
+
+/// Prints one state machine event, `at` seconds into the run.
+fn show_event(e: &Value, at: f64) {
+    match e["event"].as_str() {
+        Some("StateEntered") => println!("[{at:5.1}s] -> {}", e["state"].as_str().unwrap_or("?")),
+        Some("StateExited")
+            if e["route"].is_string()
+                && e["state"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("Linked") || s.starts_with("Check-Invalidation-Status")) =>
+        {
+            println!(
+                "[{at:5.1}s]    {} done: phase {}, route {}, wait {} s",
+                e["state"].as_str().unwrap_or("?"),
+                e["phase"].as_str().unwrap_or("?"),
+                e["route"].as_str().unwrap_or("?"),
+                e["wait_seconds"]
+            )
+        }
+        Some("ExecutionFailed") | Some("StateFailed") => println!("[{at:5.1}s] failed: {e}"),
+        _ => {}
+    }
+}
+
 async fn lambda_demo() -> Result<(), String> {
     let sb = sandbox().await;
-    // A Step Functions stand-in that takes StartExecution and keeps the input.
-    let states = wiremock::MockServer::start().await;
-    wiremock::Mock::given(wiremock::matchers::method("POST"))
-        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(
-            json!({"executionArn": "arn:aws:states:us-east-1:123456789012:execution:invalidator:demo", "startDate": 0}),
-        ))
-        .mount(&states)
-        .await;
     let mut env = settings(&sb);
     env.retain(|(k, _)| *k != "COLLECT_WINDOW_SECONDS");
     env.push(("COLLECT_WINDOW_SECONDS", "0".into()));
     env.push(("POLL_FIRST_SECONDS", "3".into()));
-    env.push(("STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:invalidator".into()));
-    env.push(("STEPFUNCTIONS_ENDPOINT", states.uri()));
+    env.push(("STATE_MACHINE_ARN", invalidator_tests::sandbox::DEMO_STATE_MACHINE.into()));
+    env.push(("STEPFUNCTIONS_ENDPOINT", sb.stepfunctions_url()));
     let webhook_api = RuntimeApi::start("webhook").await;
     let workflow_api = RuntimeApi::start("workflow").await;
     say("Building and starting the webhook and workflow functions under a local Lambda Runtime API...");
@@ -222,66 +238,17 @@ async fn lambda_demo() -> Result<(), String> {
         .map_err(|e| String::from_utf8_lossy(&e).into_owned())?;
     let answer: Value = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
     say(format!("webhook function -> {} {}", answer["statusCode"], answer["body"].as_str().unwrap_or_default()));
-    let started = states.received_requests().await.unwrap_or_default();
+    let started = sb.executions();
     let start = started.first().ok_or("the webhook function started no execution")?;
-    let start: Value = serde_json::from_slice(&start.body).map_err(|e| e.to_string())?;
-    say(format!(
-        "StartExecution name {} -> running the state machine (aws-local-stepfunctions):",
-        start["name"].as_str().unwrap_or("?")
-    ));
-    let root = repo_root();
-    let mut child = Owned(
-        Command::new("node")
-            .arg("--require")
-            .arg(root.join("tests/js/polyfill.cjs"))
-            .arg(root.join("tests/js/run-state-machine.mjs"))
-            .arg(root.join("native-lambda/state-machine.asl.json"))
-            .arg(workflow_api.invoke_url())
-            .current_dir(&root)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("node: {e}"))?,
-    );
-    child
-        .0
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(start["input"].as_str().unwrap_or("{}").as_bytes())
-        .map_err(|e| e.to_string())?;
-    let stdout = child.0.stdout.take().unwrap();
+    say(format!("StartExecution name {} -> running the state machine (aws-local-stepfunctions):", start.name));
+    let (url, input) = (workflow_api.invoke_url(), start.input.clone());
     let t0 = Instant::now();
     let ok = tokio::task::spawn_blocking(move || {
-        let mut ok = false;
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let e: Value = serde_json::from_str(&line).unwrap_or(json!({"raw": line}));
-            let at = t0.elapsed().as_secs_f64();
-            match e["event"].as_str() {
-                Some("StateEntered") => println!("[{at:5.1}s] -> {}", e["state"].as_str().unwrap_or("?")),
-                Some("StateExited")
-                    if e["route"].is_string()
-                        && e["state"]
-                            .as_str()
-                            .is_some_and(|s| s.starts_with("Linked") || s.starts_with("Check-Invalidation-Status")) =>
-                {
-                    println!(
-                        "[{at:5.1}s]    {} done: phase {}, route {}, wait {} s",
-                        e["state"].as_str().unwrap_or("?"),
-                        e["phase"].as_str().unwrap_or("?"),
-                        e["route"].as_str().unwrap_or("?"),
-                        e["wait_seconds"]
-                    )
-                }
-                Some("ExecutionSucceeded") => ok = true,
-                Some("ExecutionFailed") | Some("StateFailed") => println!("[{at:5.1}s] failed: {e}"),
-                _ => {}
-            }
-        }
-        ok
+        invalidator_tests::state_machine::run(&url, &input, RUN_BOUND, |e| show_event(e, t0.elapsed().as_secs_f64()))
     })
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())??
+    .succeeded;
     if !ok {
         return Err("the execution failed".into());
     }

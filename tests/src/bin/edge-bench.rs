@@ -62,7 +62,9 @@ async fn main() {
         fixture.entries.push(serde_json::from_value(card).unwrap());
         fixture.entries.push(serde_json::from_value(page).unwrap());
     }
-    let sb = Sandbox::start(Config::local(fixture, Duration::from_secs(2), vec![])).await.unwrap();
+    let sb = Sandbox::start(Config::local(fixture, Duration::from_secs(2), vec![]).with_distributions(&["EBENCH1"]))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let vars: Vec<(&'static str, String)> = sb
         .settings("EBENCH1", SECRET)
@@ -81,7 +83,7 @@ async fn main() {
         let dir = dir.path().to_path_buf();
         tokio::task::spawn_blocking(move || WranglerDev::start(&dir, &vars)).await.unwrap()
     };
-    let client = reqwest::Client::new();
+    let client = invalidator_tests::loopback::client();
     let post = |headers: &[(String, String)], body: &str| {
         let mut r = client.post(wrangler.url("/webhooks/contentful")).body(body.to_string());
         for (k, v) in headers {

@@ -1,5 +1,5 @@
-//! `invalidator-sandbox`: the local CloudFront and Contentful Delivery API
-//! stand-ins as one process, for `make demo` and for trying the bodies by hand.
+//! `invalidator-sandbox`: the local CloudFront, Contentful Delivery API and
+//! Step Functions stand-ins as one process, for `make demo` and for trying the bodies by hand.
 //! Prints one line per listening service, then one line per request answered.
 
 use clap::Parser;
@@ -15,6 +15,9 @@ struct Args {
     /// Port of the Delivery API stand-in (0: any free port).
     #[arg(long, default_value_t = 0)]
     contentful_port: u16,
+    /// Port of the Step Functions stand-in (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    stepfunctions_port: u16,
     /// The content graph to serve (JSON).
     #[arg(long, default_value = "tests/fixtures/content-graph.json")]
     fixture: std::path::PathBuf,
@@ -24,6 +27,9 @@ struct Args {
     /// Faults to inject, in order: create:503,create:Throttling,get:503,links:429,...
     #[arg(long, default_value = "")]
     faults: String,
+    /// The distributions that exist (comma-separated); any other id is NoSuchDistribution.
+    #[arg(long, value_delimiter = ',', default_value = invalidator_tests::sandbox::DEMO_DISTRIBUTION)]
+    distribution: Vec<String>,
     #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "AKIDEXAMPLE", hide_env_values = true)]
     access_key_id: String,
     #[arg(
@@ -55,15 +61,19 @@ async fn main() {
     let config = Config {
         cloudfront_port: args.cloudfront_port,
         contentful_port: args.contentful_port,
+        stepfunctions_port: args.stepfunctions_port,
         access_key_id: args.access_key_id,
         secret_access_key: args.secret_access_key,
         delivery_token: args.delivery_token,
         in_progress_for: Duration::from_secs_f64(args.in_progress_seconds),
         fixture,
         faults,
+        distributions: args.distribution,
+        state_machines: vec![invalidator_tests::sandbox::DEMO_STATE_MACHINE.into()],
     };
     let sandbox = Sandbox::start(config).await.unwrap_or_else(|e| fail(format!("cannot listen: {e}")));
     println!("cloudfront listening on {}", sandbox.cloudfront_url());
     println!("contentful listening on {}", sandbox.contentful_url());
+    println!("stepfunctions listening on {}", sandbox.stepfunctions_url());
     let _ = tokio::signal::ctrl_c().await;
 }

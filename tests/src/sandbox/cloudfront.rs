@@ -1,15 +1,22 @@
 //! A CloudFront stand-in that behaves like the real invalidation API where it
 //! matters: every request's SigV4 signature is recomputed and checked; an
-//! invalidation stays InProgress for a set time; CallerReference semantics
-//! (same batch → the same invalidation, other paths → 409
+//! invalidation stays InProgress for a set time; only configured
+//! distributions exist (others: 404 NoSuchDistribution); a batch is refused
+//! as CloudFront refuses it (MissingBody, MalformedInput,
+//! InconsistentQuantities, InvalidArgument: see [`invalidation_batch`]);
+//! CallerReference
+//! semantics (same batch → the same invalidation, other paths → 409
 //! InvalidationBatchAlreadyExists); the limits of 3,000 paths and 15 wildcards
 //! in progress; and faults injected on request (503, Throttling,
 //! TooManyInvalidationsInProgress, AccessDenied).
+//!
+//! [`invalidation_batch`]: super::invalidation_batch
 
 // Handlers answer early with a ready `Response`: its size does not matter here.
 #![allow(clippy::result_large_err)]
 
-use super::sigv4_check::{self, Expected, Incoming};
+use super::invalidation_batch;
+use super::sigv4_check::{self, Expected};
 use super::{log_line, now_millis, RequestLog};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -17,7 +24,6 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use quick_xml::events::Event;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -70,10 +76,25 @@ impl StoredInvalidation {
 
 pub struct CloudFrontState {
     pub expected: Expected,
-    pub in_progress_for: Duration,
+    /// How long a new invalidation stays InProgress (a test may change it).
+    pub in_progress_for: Mutex<Duration>,
+    pub distributions: Vec<String>,
     pub invalidations: Mutex<Vec<StoredInvalidation>>,
     pub faults: Mutex<VecDeque<Fault>>,
     pub log: RequestLog,
+}
+
+impl CloudFrontState {
+    /// Completes every invalidation in progress now, and makes later ones
+    /// stay in progress for `next`: a test holds a batch in flight for as long
+    /// as it needs (not for a guessed time), then lets it go.
+    pub fn complete_now(&self, next: Duration) {
+        *self.in_progress_for.lock().unwrap() = next;
+        let now = now_millis();
+        for inv in self.invalidations.lock().unwrap().iter_mut() {
+            inv.completes_ms = inv.completes_ms.min(now);
+        }
+    }
 }
 
 type Shared = Arc<CloudFrontState>;
@@ -113,36 +134,6 @@ fn rfc3339(secs: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
 }
 
-/// The batch as sent: paths, the stated quantity and the caller reference.
-fn parse_batch(body: &[u8]) -> Result<(Vec<String>, usize, String), String> {
-    let mut reader = quick_xml::Reader::from_reader(body);
-    let mut stack: Vec<String> = Vec::new();
-    let (mut paths, mut quantity, mut caller) = (Vec::new(), None, None);
-    loop {
-        match reader.read_event().map_err(|e| format!("malformed XML: {e}"))? {
-            Event::Start(e) => stack.push(String::from_utf8_lossy(e.local_name().as_ref()).into_owned()),
-            Event::End(_) => {
-                stack.pop();
-            }
-            Event::Text(t) => {
-                let text = t.unescape().map_err(|e| format!("malformed XML text: {e}"))?.into_owned();
-                match stack.last().map(String::as_str) {
-                    Some("Path") => paths.push(text),
-                    Some("Quantity") if stack.iter().any(|s| s == "Paths") => {
-                        quantity =
-                            Some(text.trim().parse::<usize>().map_err(|_| "Quantity is not a number".to_string())?)
-                    }
-                    Some("CallerReference") => caller = Some(text),
-                    _ => {}
-                }
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    Ok((paths, quantity.ok_or("no Paths/Quantity")?, caller.ok_or("no CallerReference")?))
-}
-
 fn check_signature(
     s: &CloudFrontState,
     method: &Method,
@@ -150,19 +141,16 @@ fn check_signature(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), Response> {
-    let headers: Vec<(String, String)> = headers
-        .iter()
-        .map(|(n, v)| (n.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
-    let incoming = Incoming {
-        method: method.as_str(),
-        path: uri.path(),
-        query: uri.query().unwrap_or(""),
-        headers: &headers,
-        body,
-        now_secs: now_millis() / 1000,
-    };
-    sigv4_check::verify(&incoming, &s.expected).map_err(|r| xml_error(StatusCode::FORBIDDEN, r.code, &r.message))
+    sigv4_check::verify_received(method, uri, headers, body, &s.expected)
+        .map_err(|r| xml_error(StatusCode::FORBIDDEN, r.code, &r.message))
+}
+
+fn check_distribution(s: &CloudFrontState, dist: &str) -> Result<(), Response> {
+    if s.distributions.iter().any(|d| d == dist) {
+        Ok(())
+    } else {
+        Err(xml_error(StatusCode::NOT_FOUND, "NoSuchDistribution", "The specified distribution does not exist."))
+    }
 }
 
 fn take_fault(s: &CloudFrontState, on: &str) -> Option<Response> {
@@ -195,7 +183,7 @@ async fn create(
     body: Bytes,
 ) -> Response {
     let answer = create_inner(&s, &distribution_id, &method, &uri, &headers, &body);
-    let paths = parse_batch(&body).map(|(p, _, _)| p.len()).unwrap_or(0);
+    let paths = invalidation_batch::parse(&body).map(|(p, _, _)| p.len()).unwrap_or(0);
     s.log.record("cloudfront", &method, &uri, answer.status().as_u16(), format!("{paths} paths"));
     answer
 }
@@ -211,33 +199,16 @@ fn create_inner(
     if let Err(refused) = check_signature(s, method, uri, headers, body) {
         return refused;
     }
+    if let Err(refused) = check_distribution(s, dist) {
+        return refused;
+    }
     if let Some(fault) = take_fault(s, "create") {
         return fault;
     }
-    if body.is_empty() {
-        return xml_error(StatusCode::BAD_REQUEST, "MissingBody", "the request has no body");
-    }
-    let (paths, quantity, caller) = match parse_batch(body) {
-        Ok(b) => b,
-        Err(e) => return xml_error(StatusCode::BAD_REQUEST, "MalformedInput", &e),
+    let (paths, caller) = match invalidation_batch::check(body) {
+        Ok(batch) => batch,
+        Err(refused) => return xml_error(StatusCode::BAD_REQUEST, refused.code, &refused.message),
     };
-    if quantity != paths.len() {
-        return xml_error(
-            StatusCode::BAD_REQUEST,
-            "InconsistentQuantities",
-            "Quantity differs from the number of paths",
-        );
-    }
-    if paths.is_empty() || paths.len() > MAX_PATHS_IN_PROGRESS {
-        return xml_error(StatusCode::BAD_REQUEST, "BatchTooLarge", "a batch holds 1 to 3000 paths");
-    }
-    for p in &paths {
-        let bad_star = p.find('*').is_some_and(|i| i != p.len() - 1);
-        let unencoded = p.bytes().any(|b| b == b' ' || !b.is_ascii() || b"<>\"{}|\\^`".contains(&b));
-        if !p.starts_with('/') || bad_star || unencoded {
-            return xml_error(StatusCode::BAD_REQUEST, "InvalidArgument", &format!("invalid path {p:?}"));
-        }
-    }
     let now = now_millis();
     let mut all = s.invalidations.lock().unwrap();
     if let Some(existing) = all.iter().find(|i| i.distribution_id == dist && i.caller_reference == caller) {
@@ -273,7 +244,7 @@ fn create_inner(
         caller_reference: caller,
         paths,
         created_ms: now,
-        completes_ms: now + s.in_progress_for.as_millis() as u64,
+        completes_ms: now + s.in_progress_for.lock().unwrap().as_millis() as u64,
     };
     let xml = invalidation_xml(&inv, now);
     all.push(inv);
@@ -291,6 +262,7 @@ async fn status(
     let answer =
         (|| {
             check_signature(&s, &method, &uri, &headers, b"")?;
+            check_distribution(&s, &dist)?;
             if let Some(fault) = take_fault(&s, "get") {
                 return Err(fault);
             }

@@ -1,14 +1,20 @@
 //! A Contentful Delivery API stand-in serving a content graph from a JSON
 //! fixture: `links_to_entry` / `links_to_asset` with `skip`/`limit` paging
 //! (the fixture's `page_size` caps a page, to exercise paging), the
-//! `sys.id` revision probe, Bearer token checks, and injected faults (429
-//! with `X-Contentful-RateLimit-Reset`, 5xx).
+//! `sys.id` revision probe, `locale`, `select` and `order` as Contentful
+//! reads them and `limit` over 1000 refused (see [`delivery_query`]), Bearer
+//! token checks, and injected faults (429 with `X-Contentful-RateLimit-Reset`, 5xx).
 //!
 //! Fixture: `{"space": "...", "environment": "master", "page_size": 100,
-//! "entries": [{"id", "contentType", "revision", "fields", "links": [ids]}],
-//! "assets": [{"id", "revision"}]}`. `links` are the ids an entry links to.
+//! "default_locale": "en-US", "entries": [{"id", "contentType", "revision",
+//! "fields": {field: {locale: value}}, "links": [ids], "createdAt"?,
+//! "updatedAt"?}], "assets": [{"id", "revision"}]}`. `links` are the ids an
+//! entry links to; missing timestamps follow the fixture's order.
+//!
+//! [`delivery_query`]: super::delivery_query
 
 use super::cloudfront::Fault;
+use super::delivery_query::{self, Shape};
 use super::RequestLog;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -31,6 +37,10 @@ pub struct FixtureEntry {
     pub fields: Map<String, Value>,
     #[serde(default)]
     pub links: Vec<String>,
+    #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(rename = "updatedAt", default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,6 +61,8 @@ pub struct Fixture {
     pub environment: String,
     #[serde(default = "hundred")]
     pub page_size: usize,
+    #[serde(default = "en_us")]
+    pub default_locale: String,
     pub entries: Vec<FixtureEntry>,
     #[serde(default)]
     pub assets: Vec<FixtureAsset>,
@@ -62,10 +74,26 @@ fn master() -> String {
 fn hundred() -> usize {
     100
 }
+fn en_us() -> String {
+    "en-US".into()
+}
 
 impl Fixture {
     pub fn from_json(text: &str) -> Result<Fixture, String> {
         serde_json::from_str(text).map_err(|e| format!("content graph fixture: {e}"))
+    }
+
+    /// Every locale code the fixture's fields use, and the default.
+    pub fn locales(&self) -> Vec<String> {
+        let mut all: Vec<String> = vec![self.default_locale.clone()];
+        for e in &self.entries {
+            for by_locale in e.fields.values().filter_map(Value::as_object) {
+                all.extend(by_locale.keys().cloned());
+            }
+        }
+        all.sort();
+        all.dedup();
+        all
     }
 }
 
@@ -82,14 +110,40 @@ fn error(status: StatusCode, id: &str, message: &str) -> Response {
     (status, Json(json!({"sys": {"type": "Error", "id": id}, "message": message}))).into_response()
 }
 
-fn entry_json(e: &FixtureEntry, space: &str, env: &str) -> Value {
+/// The entry as the Delivery API stores it (every locale); `index` is its
+/// place in the fixture, for timestamps the fixture leaves out.
+fn entry_json(e: &FixtureEntry, index: usize, space: &str, env: &str) -> Value {
+    let created =
+        e.created_at.clone().unwrap_or_else(|| format!("2026-01-01T00:{:02}:{:02}.000Z", index / 60 % 60, index % 60));
+    let updated = e.updated_at.clone().unwrap_or_else(|| created.replacen("2026-01-01", "2026-01-02", 1));
     json!({
-        "sys": {"type": "Entry", "id": e.id, "revision": e.revision,
+        "sys": {"type": "Entry", "id": e.id, "revision": e.revision, "createdAt": created, "updatedAt": updated,
             "space": {"sys": {"type": "Link", "linkType": "Space", "id": space}},
             "environment": {"sys": {"type": "Link", "linkType": "Environment", "id": env}},
             "contentType": {"sys": {"type": "Link", "linkType": "ContentType", "id": e.content_type}}},
         "fields": e.fields,
     })
+}
+
+/// A page of `items` shaped by the query: localized, ordered, paged (at most
+/// `page_size`), selected.
+fn page(mut items: Vec<Value>, shape: &Shape, graph: &Fixture) -> Value {
+    for item in &mut items {
+        delivery_query::localize(item, shape.locale.as_deref(), &graph.default_locale);
+    }
+    delivery_query::sort(&mut items, &shape.order);
+    let limit = shape.limit.min(graph.page_size);
+    let total = items.len();
+    let page: Vec<Value> = items
+        .into_iter()
+        .skip(shape.skip)
+        .take(limit)
+        .map(|i| match &shape.select {
+            Some(paths) => delivery_query::select(&i, paths),
+            None => i,
+        })
+        .collect();
+    json!({"sys": {"type": "Array"}, "total": total, "skip": shape.skip, "limit": limit, "items": page})
 }
 
 fn take_fault(s: &ContentfulState, on: &str) -> Option<Response> {
@@ -138,12 +192,17 @@ fn collection_inner(
     if space != graph.space || env != graph.environment {
         return error(StatusCode::NOT_FOUND, "NotFound", "The resource could not be found.");
     }
+    let shape = match delivery_query::parse(q, &graph.default_locale, &graph.locales()) {
+        Ok(shape) => shape,
+        Err((id, message)) => return error(StatusCode::BAD_REQUEST, id, &message),
+    };
+    let entries = graph.entries.iter().enumerate();
     if let Some(id) = q.get("sys.id") {
         if let Some(f) = take_fault(s, "entry") {
             return f;
         }
         let items: Vec<Value> = match kind {
-            "entries" => graph.entries.iter().filter(|e| &e.id == id).map(|e| entry_json(e, space, env)).collect(),
+            "entries" => entries.filter(|(_, e)| &e.id == id).map(|(i, e)| entry_json(e, i, space, env)).collect(),
             _ => graph
                 .assets
                 .iter()
@@ -151,8 +210,7 @@ fn collection_inner(
                 .map(|a| json!({"sys": {"type": "Asset", "id": a.id, "revision": a.revision}}))
                 .collect(),
         };
-        return Json(json!({"sys": {"type": "Array"}, "total": items.len(), "skip": 0, "limit": 1, "items": items}))
-            .into_response();
+        return Json(page(items, &shape, &graph)).into_response();
     }
     let target = q.get("links_to_entry").or_else(|| q.get("links_to_asset"));
     let (Some(target), "entries") = (target, kind) else {
@@ -165,12 +223,11 @@ fn collection_inner(
     if let Some(f) = take_fault(s, "links") {
         return f;
     }
-    let skip: usize = q.get("skip").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let limit: usize = q.get("limit").and_then(|v| v.parse().ok()).unwrap_or(100).min(graph.page_size).min(1000);
-    let linking: Vec<&FixtureEntry> = graph.entries.iter().filter(|e| e.links.iter().any(|l| l == target)).collect();
-    let items: Vec<Value> = linking.iter().skip(skip).take(limit).map(|e| entry_json(e, space, env)).collect();
-    Json(json!({"sys": {"type": "Array"}, "total": linking.len(), "skip": skip, "limit": limit, "items": items}))
-        .into_response()
+    let linking: Vec<Value> = entries
+        .filter(|(_, e)| e.links.iter().any(|l| l == target))
+        .map(|(i, e)| entry_json(e, i, space, env))
+        .collect();
+    Json(page(linking, &shape, &graph)).into_response()
 }
 
 /// Adds or replaces an entry (the demo "publishes" with it before it sends the webhook).

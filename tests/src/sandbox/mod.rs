@@ -1,10 +1,14 @@
-//! The local stand-ins for CloudFront and the Contentful Delivery API, used by
-//! the end-to-end tests and `make demo` (binary `invalidator-sandbox`). Each
-//! logs one line for every request it answers.
+//! The local stand-ins for CloudFront, the Contentful Delivery API and Step
+//! Functions, used by the end-to-end tests and `make demo` (binary
+//! `invalidator-sandbox`). Each logs one line for every request it answers.
 
 pub mod cloudfront;
 pub mod contentful;
+pub mod delivery_query;
+pub mod invalidation_batch;
+pub mod invalidation_path;
 pub mod sigv4_check;
+pub mod stepfunctions;
 
 use axum::http::{Method, Uri};
 use serde::Serialize;
@@ -72,42 +76,65 @@ pub(crate) fn log_line(service: &str, method: &Method, uri: &Uri, status: u16, d
     println!("[{service}] {method} {uri} -> {status} {detail}");
 }
 
+/// The distribution the tests and the demo invalidate.
+pub const DEMO_DISTRIBUTION: &str = "EDEMO123";
+
+/// The state machine the tests start executions of.
+pub const DEMO_STATE_MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:invalidator";
+
 /// How to run the stand-ins.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub cloudfront_port: u16,
     pub contentful_port: u16,
+    pub stepfunctions_port: u16,
     pub access_key_id: String,
     pub secret_access_key: String,
     pub delivery_token: String,
     pub in_progress_for: Duration,
     pub fixture: Fixture,
     pub faults: Vec<Fault>,
+    /// The distributions that exist: any other id is `NoSuchDistribution`.
+    pub distributions: Vec<String>,
+    /// The state machines that exist at the Step Functions stand-in.
+    pub state_machines: Vec<String>,
 }
 
 impl Config {
-    /// Free ports, the AWS test credentials (`AKIDEXAMPLE`) and the demo's
-    /// Delivery API token: what the tests and the demo use.
+    /// Free ports, the AWS test credentials (`AKIDEXAMPLE`), the demo's
+    /// Delivery API token and distribution [`DEMO_DISTRIBUTION`]: what the
+    /// tests and the demo use.
     pub fn local(fixture: Fixture, in_progress_for: Duration, faults: Vec<Fault>) -> Config {
         Config {
             cloudfront_port: 0,
             contentful_port: 0,
+            stepfunctions_port: 0,
             access_key_id: "AKIDEXAMPLE".into(),
             secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
             delivery_token: "demo-delivery-token".into(),
             in_progress_for,
             fixture,
             faults,
+            distributions: vec![DEMO_DISTRIBUTION.to_string()],
+            state_machines: vec![DEMO_STATE_MACHINE.to_string()],
         }
+    }
+
+    /// The same, serving `distributions` instead.
+    pub fn with_distributions(mut self, distributions: &[&str]) -> Config {
+        self.distributions = distributions.iter().map(|d| d.to_string()).collect();
+        self
     }
 }
 
-/// Both stand-ins, running on 127.0.0.1.
+/// The stand-ins, running on 127.0.0.1.
 pub struct Sandbox {
     pub cloudfront: SocketAddr,
     pub contentful: SocketAddr,
+    pub stepfunctions: SocketAddr,
     pub cloudfront_state: Arc<cloudfront::CloudFrontState>,
     pub contentful_state: Arc<contentful::ContentfulState>,
+    pub stepfunctions_state: Arc<stepfunctions::StepFunctionsState>,
 }
 
 impl Sandbox {
@@ -115,14 +142,22 @@ impl Sandbox {
     pub async fn start(config: Config) -> std::io::Result<Sandbox> {
         let (cf_faults, cda_faults): (Vec<Fault>, Vec<Fault>) =
             config.faults.into_iter().partition(|f| f.on == "create" || f.on == "get");
+        let expected = |service: &str| sigv4_check::Expected {
+            access_key_id: config.access_key_id.clone(),
+            secret_access_key: config.secret_access_key.clone(),
+            region: "us-east-1".into(),
+            service: service.into(),
+        };
+        let stepfunctions_state = Arc::new(stepfunctions::StepFunctionsState {
+            expected: expected("states"),
+            state_machines: config.state_machines,
+            executions: Mutex::new(Vec::new()),
+            log: RequestLog::default(),
+        });
         let cloudfront_state = Arc::new(cloudfront::CloudFrontState {
-            expected: sigv4_check::Expected {
-                access_key_id: config.access_key_id,
-                secret_access_key: config.secret_access_key,
-                region: "us-east-1".into(),
-                service: "cloudfront".into(),
-            },
-            in_progress_for: config.in_progress_for,
+            expected: expected("cloudfront"),
+            in_progress_for: Mutex::new(config.in_progress_for),
+            distributions: config.distributions,
             invalidations: Mutex::new(Vec::new()),
             faults: Mutex::new(cf_faults.into()),
             log: RequestLog::default(),
@@ -135,12 +170,22 @@ impl Sandbox {
         });
         let cf = tokio::net::TcpListener::bind(("127.0.0.1", config.cloudfront_port)).await?;
         let cda = tokio::net::TcpListener::bind(("127.0.0.1", config.contentful_port)).await?;
-        let (cf_addr, cda_addr) = (cf.local_addr()?, cda.local_addr()?);
+        let sfn = tokio::net::TcpListener::bind(("127.0.0.1", config.stepfunctions_port)).await?;
+        let (cf_addr, cda_addr, sfn_addr) = (cf.local_addr()?, cda.local_addr()?, sfn.local_addr()?);
         let cf_app = cloudfront::router(cloudfront_state.clone());
         let cda_app = contentful::router(contentful_state.clone());
+        let sfn_app = stepfunctions::router(stepfunctions_state.clone());
         tokio::spawn(async move { axum::serve(cf, cf_app).await });
         tokio::spawn(async move { axum::serve(cda, cda_app).await });
-        Ok(Sandbox { cloudfront: cf_addr, contentful: cda_addr, cloudfront_state, contentful_state })
+        tokio::spawn(async move { axum::serve(sfn, sfn_app).await });
+        Ok(Sandbox {
+            cloudfront: cf_addr,
+            contentful: cda_addr,
+            stepfunctions: sfn_addr,
+            cloudfront_state,
+            contentful_state,
+            stepfunctions_state,
+        })
     }
 
     pub fn cloudfront_url(&self) -> String {
@@ -148,6 +193,9 @@ impl Sandbox {
     }
     pub fn contentful_url(&self) -> String {
         format!("http://{}", self.contentful)
+    }
+    pub fn stepfunctions_url(&self) -> String {
+        format!("http://{}", self.stepfunctions)
     }
     /// The settings that point a body at these stand-ins, with their credentials.
     pub fn settings(&self, distribution: &str, webhook_secret: &str) -> Vec<(&'static str, String)> {
@@ -169,5 +217,11 @@ impl Sandbox {
     }
     pub fn cloudfront_requests(&self) -> Vec<Logged> {
         self.cloudfront_state.log.all()
+    }
+    pub fn executions(&self) -> Vec<stepfunctions::Execution> {
+        self.stepfunctions_state.executions.lock().unwrap().clone()
+    }
+    pub fn stepfunctions_requests(&self) -> Vec<Logged> {
+        self.stepfunctions_state.log.all()
     }
 }

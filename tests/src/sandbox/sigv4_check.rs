@@ -1,4 +1,4 @@
-//! An independent SigV4 verifier for the CloudFront stand-in: the canonical
+//! An independent SigV4 verifier for the CloudFront and Step Functions stand-ins: the canonical
 //! request rebuilt by hand from what arrived (not with the `aws-sigv4` crate
 //! the core signs with), so a signing bug cannot hide behind itself.
 
@@ -177,6 +177,29 @@ pub fn verify(req: &Incoming, expected: &Expected) -> Result<(), Refusal> {
         ));
     }
     Ok(())
+}
+
+/// [`verify`] for a request as axum hands it over, checked against the clock now.
+pub fn verify_received(
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+    expected: &Expected,
+) -> Result<(), Refusal> {
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let incoming = Incoming {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: &headers,
+        body,
+        now_secs: super::now_millis() / 1000,
+    };
+    verify(&incoming, expected)
 }
 
 #[cfg(test)]
