@@ -9,7 +9,7 @@ pub const CAUSE_MAX_BYTES: usize = 30_000;
 
 /// `reason`, then what of `workflow` was not invalidated. Paths past
 /// [`CAUSE_MAX_BYTES`] are counted, not listed: every one of them is in the
-/// execution's last state (`$.workflow.batches`).
+/// execution's last state (`$.workflow.not_invalidated`, and the batches left under `$.workflow.stage`).
 pub fn failure_cause(reason: &str, workflow: &Workflow) -> String {
     let mut cause = String::from(reason);
     let paths = workflow.outstanding_paths();
@@ -27,7 +27,9 @@ pub fn failure_cause(reason: &str, workflow: &Workflow) -> String {
         }
         if shown < paths.len() {
             let more = paths.len() - shown;
-            cause.push_str(&format!(" … and {more} more (all in the execution's last state, workflow.batches)"));
+            cause.push_str(&format!(
+                " … and {more} more (all in the execution's last state: workflow.not_invalidated, workflow.stage)"
+            ));
         }
     }
     let changes: Vec<String> = unresolved_changes(workflow);

@@ -107,6 +107,10 @@ pub struct CaughtError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskState {
     pub workflow: Workflow,
+    /// Where the workflow is, for a reader of the execution's history (the
+    /// workflow's own value keeps its stage, not this name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
     /// `wait`, `next_batch`, `done` or `failed`: what the Choice states compare.
     pub route: Route,
     /// How long `Wait-For-1-Min` waits (whole seconds, as `SecondsPath` needs).
@@ -126,7 +130,7 @@ impl TaskState {
             _ => 0,
         };
         let cause = (route == Route::Failed).then(|| failure_cause(&workflow.failures().join("; "), &workflow));
-        TaskState { workflow, route, wait_seconds, cause }
+        TaskState { phase: Some(workflow.phase()), workflow, route, wait_seconds, cause }
     }
 }
 
@@ -233,7 +237,7 @@ fn describe_failure(workflow: Workflow, error: Option<CaughtError>) -> TaskState
         None => "a task failed (no error was passed to describe_failure)".to_string(),
     };
     let cause = Some(failure_cause(&reason, &workflow));
-    TaskState { workflow, route: Route::Failed, wait_seconds: 0, cause }
+    TaskState { phase: Some(workflow.phase()), workflow, route: Route::Failed, wait_seconds: 0, cause }
 }
 
 #[cfg(test)]
@@ -247,7 +251,7 @@ mod tests {
     }
 
     fn describe(workflow: Workflow) -> Result<TaskState, TaskError> {
-        let state = TaskState { workflow, route: Route::Wait, wait_seconds: 0, cause: None };
+        let state = TaskState { workflow, phase: None, route: Route::Wait, wait_seconds: 0, cause: None };
         let error = Some(CaughtError { error: "Runtime.ExitError".into(), cause: "killed".into() });
         let input = TaskInput { task: "describe_failure".into(), state, error };
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

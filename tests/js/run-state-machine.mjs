@@ -41,7 +41,7 @@ const logging = (async () => {
   for await (const event of execution.eventLogs) {
     if (event.state) {
       const out = event.type === 'StateExited' ? event.state.output : undefined
-      print({ event: event.type, state: event.state.name, route: out?.route, wait_seconds: out?.wait_seconds, phase: out?.workflow?.phase, error: event.Error, cause: event.Cause,
+      print({ event: event.type, state: event.state.name, route: out?.route, wait_seconds: out?.wait_seconds, phase: out?.phase, error: event.Error, cause: event.Cause,
         input_bytes: bytes(event.state.input), output_bytes: bytes(out) })
     }
   }
