@@ -9,7 +9,7 @@ use crate::require::{require, ASL_VALIDATOR, LOCAL_STEPFUNCTIONS, TOOLKIT};
 use crate::runtime_api::RuntimeApi;
 use crate::sandbox::{stepfunctions, DEMO_STATE_MACHINE};
 use crate::state_machine;
-use crate::toolkit::{self, ToSign};
+use crate::toolkit;
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -102,24 +102,9 @@ pub fn state_sizes(events: &[Value]) -> Vec<(String, String, u64)> {
 /// A Function URL event for a webhook signed with [`SECRET`] by the official
 /// toolkit; `tamper` changes the body after signing (`cta-button` → `hero-banner`).
 pub fn function_url_event(body: &str, tamper: bool) -> Value {
-    let headers: serde_json::Map<String, Value> = [
-        ("content-type".to_string(), json!("application/vnd.contentful.management.v1+json")),
-        ("x-contentful-topic".to_string(), json!("ContentManagement.Entry.publish")),
-    ]
-    .into_iter()
-    .collect();
-    let request = ToSign {
-        secret: SECRET.into(),
-        method: "POST".into(),
-        path: "/".into(),
-        headers: headers.clone(),
-        body: body.into(),
-        timestamp: None,
-    };
-    let mut all = headers;
-    for (k, v) in toolkit::sign(&[request]).remove(0) {
-        all.insert(k, json!(v));
-    }
+    let request = toolkit::publish(SECRET, "/", body.into());
+    let all: serde_json::Map<String, Value> =
+        toolkit::sign_all(&[request]).remove(0).into_iter().map(|(k, v)| (k, json!(v))).collect();
     let body = if tamper { body.replace("cta-button", "hero-banner") } else { body.to_string() };
     json!({"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": all,
         "requestContext": {"http": {"method": "POST"}}, "body": body, "isBase64Encoded": false})

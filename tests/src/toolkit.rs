@@ -18,6 +18,43 @@ pub struct ToSign {
     pub timestamp: Option<u64>,
 }
 
+/// An entry publish as Contentful delivers it, in the demo space, with
+/// `fields` as given (localized, `{"slug": {"en-US": "..."}}`).
+pub fn publish_body(id: &str, content_type: &str, revision: u64, fields: serde_json::Value) -> String {
+    serde_json::json!({"metadata": {"tags": []}, "fields": fields,
+        "sys": {"type": "Entry", "id": id, "revision": revision,
+            "space": {"sys": {"type": "Link", "linkType": "Space", "id": "demo-space"}},
+            "environment": {"sys": {"id": "master", "type": "Link", "linkType": "Environment"}},
+            "contentType": {"sys": {"type": "Link", "linkType": "ContentType", "id": content_type}}}})
+    .to_string()
+}
+
+/// A publish webhook of `body` to `path`, to sign with `secret`: the headers
+/// Contentful sends with it are signed too.
+pub fn publish(secret: &str, path: &str, body: String) -> ToSign {
+    let headers = [
+        ("content-type", "application/vnd.contentful.management.v1+json"),
+        ("x-contentful-topic", "ContentManagement.Entry.publish"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), serde_json::Value::from(v)))
+    .collect();
+    ToSign { secret: secret.into(), method: "POST".into(), path: path.into(), headers, body, timestamp: None }
+}
+
+/// Signs every request in one node process; returns every header to send
+/// with each: its own and the signature's.
+pub fn sign_all(requests: &[ToSign]) -> Vec<Vec<(String, String)>> {
+    requests
+        .iter()
+        .zip(sign(requests))
+        .map(|(r, signature)| {
+            let own = r.headers.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()));
+            own.chain(signature).collect()
+        })
+        .collect()
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the repository").to_path_buf()
 }

@@ -50,42 +50,16 @@ async fn wrangler(dir: &std::path::Path, vars: Vec<(&'static str, String)>) -> W
 }
 
 fn publish_body(id: &str, content_type: &str, revision: u64) -> String {
-    json!({"metadata": {"tags": []}, "fields": {}, "sys": {"type": "Entry", "id": id, "revision": revision,
-        "space": {"sys": {"type": "Link", "linkType": "Space", "id": "demo-space"}},
-        "environment": {"sys": {"id": "master", "type": "Link", "linkType": "Environment"}},
-        "contentType": {"sys": {"type": "Link", "linkType": "ContentType", "id": content_type}}}})
-    .to_string()
+    toolkit::publish_body(id, content_type, revision, json!({}))
 }
 
-/// A publish signed by the toolkit: (headers, body).
+/// Publishes signed by the toolkit: (headers, body).
 fn signed(bodies: &[String], timestamp: Option<u64>) -> Vec<(Vec<(String, String)>, String)> {
     let requests: Vec<ToSign> = bodies
         .iter()
-        .map(|body| ToSign {
-            secret: SECRET.into(),
-            method: "POST".into(),
-            path: "/webhooks/contentful".into(),
-            headers: [
-                ("content-type".to_string(), json!("application/vnd.contentful.management.v1+json")),
-                ("x-contentful-topic".to_string(), json!("ContentManagement.Entry.publish")),
-            ]
-            .into_iter()
-            .collect(),
-            body: body.clone(),
-            timestamp,
-        })
+        .map(|body| ToSign { timestamp, ..toolkit::publish(SECRET, "/webhooks/contentful", body.clone()) })
         .collect();
-    let signatures = toolkit::sign(&requests);
-    requests
-        .into_iter()
-        .zip(signatures)
-        .map(|(r, sig)| {
-            let mut headers: Vec<(String, String)> =
-                r.headers.into_iter().map(|(k, v)| (k, v.as_str().unwrap().to_string())).collect();
-            headers.extend(sig);
-            (headers, r.body)
-        })
-        .collect()
+    toolkit::sign_all(&requests).into_iter().zip(bodies.iter().cloned()).collect()
 }
 
 async fn post(w: &WranglerDev, headers: &[(String, String)], body: &str) -> (u16, Value) {

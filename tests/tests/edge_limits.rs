@@ -37,24 +37,9 @@ async fn wrangler(dir: &std::path::Path, vars: Vec<(&'static str, String)>) -> W
 }
 
 fn page_publish(i: usize) -> ToSign {
-    let body = json!({"metadata": {"tags": []}, "fields": {"slug": {"en-US": format!("page-{i:04}")}},
-        "sys": {"type": "Entry", "id": format!("page-{i:04}"), "revision": 1,
-        "space": {"sys": {"type": "Link", "linkType": "Space", "id": "demo-space"}},
-        "environment": {"sys": {"id": "master", "type": "Link", "linkType": "Environment"}},
-        "contentType": {"sys": {"type": "Link", "linkType": "ContentType", "id": "page"}}}});
-    ToSign {
-        secret: SECRET.into(),
-        method: "POST".into(),
-        path: "/webhooks/contentful".into(),
-        headers: [
-            ("content-type".to_string(), json!("application/vnd.contentful.management.v1+json")),
-            ("x-contentful-topic".to_string(), json!("ContentManagement.Entry.publish")),
-        ]
-        .into_iter()
-        .collect(),
-        body: body.to_string(),
-        timestamp: None,
-    }
+    let id = format!("page-{i:04}");
+    let body = toolkit::publish_body(&id, "page", 1, json!({"slug": {"en-US": id}}));
+    toolkit::publish(SECRET, "/webhooks/contentful", body)
 }
 
 /// Signs and sends `requests` a few at a time: each signature is made just
@@ -65,13 +50,9 @@ async fn post_signed(w: &WranglerDev, requests: Vec<ToSign>) -> Vec<(u16, Value)
     let client = client();
     let mut out = Vec::new();
     for chunk in requests.chunks(SIGNED_AT_ONCE) {
-        let signatures = toolkit::sign(chunk);
-        for (r, sig) in chunk.iter().zip(signatures) {
+        for (r, headers) in chunk.iter().zip(toolkit::sign_all(chunk)) {
             let mut req = client.post(w.url("/webhooks/contentful")).body(r.body.clone());
-            for (k, v) in &r.headers {
-                req = req.header(k, v.as_str().unwrap());
-            }
-            for (k, v) in sig {
+            for (k, v) in headers {
                 req = req.header(k, v);
             }
             let answer = req.send().await.unwrap();

@@ -116,8 +116,9 @@ const PAGES: usize = 5000;
 /// Publishes [`big_graph::ROOT`] of a 5,000-page graph through the ASL, with
 /// `wait_budget` as `TASK_WAIT_BUDGET_SECONDS`. Near the walk's end (every
 /// page visited, the last hundred pages' links still being read), the Delivery
-/// API rate-limits one request for a second, longer than the rest of the walk
-/// takes: the walk must wait mid-way while it holds 5,000 visited entries and
+/// API rate-limits one request for five seconds, longer than the rest of the
+/// walk takes even on a loaded machine (were it shorter, the retry would be due
+/// before the walk has to wait, and the task would never stop mid-walk): the walk must wait mid-way while it holds 5,000 visited entries and
 /// their paths. Asserts that every state passed between
 /// states is under 256 KiB, that the run reaches `EndInvalidation`, and that
 /// every page's path is invalidated; returns the links requests the walk made.
@@ -141,7 +142,7 @@ async fn walk_5000_pages_through_the_asl(wait_budget: &str) -> usize {
         loop {
             let answered = links_requests(&contentful.log.all());
             if answered >= PAGES - 100 {
-                contentful.faults.lock().unwrap().push_back(Fault { on: "links".into(), answer: "429".into() });
+                contentful.faults.lock().unwrap().push_back(Fault { on: "links".into(), answer: "429:5".into() });
                 return answered;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;

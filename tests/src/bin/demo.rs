@@ -10,7 +10,7 @@
 
 use invalidator_tests::runtime_api::RuntimeApi;
 use invalidator_tests::sandbox::{Config, Fixture, Sandbox};
-use invalidator_tests::toolkit::{self, repo_root, ToSign};
+use invalidator_tests::toolkit::{self, repo_root};
 use invalidator_tests::wrangler::WranglerDev;
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
@@ -37,30 +37,9 @@ fn settings(sb: &Sandbox) -> Vec<(&'static str, String)> {
 }
 
 fn signed_publish(path: &str) -> (Vec<(String, String)>, String) {
-    let body = json!({"metadata": {"tags": []}, "fields": {"label": {"en-US": "Shop the sale"}},
-        "sys": {"type": "Entry", "id": "cta-button", "revision": 4,
-            "space": {"sys": {"type": "Link", "linkType": "Space", "id": "demo-space"}},
-            "environment": {"sys": {"id": "master", "type": "Link", "linkType": "Environment"}},
-            "contentType": {"sys": {"type": "Link", "linkType": "ContentType", "id": "button"}}}})
-    .to_string();
-    let headers: serde_json::Map<String, Value> = [
-        ("content-type".to_string(), json!("application/vnd.contentful.management.v1+json")),
-        ("x-contentful-topic".to_string(), json!("ContentManagement.Entry.publish")),
-    ]
-    .into_iter()
-    .collect();
-    let request = ToSign {
-        secret: SECRET.into(),
-        method: "POST".into(),
-        path: path.into(),
-        headers: headers.clone(),
-        body: body.clone(),
-        timestamp: None,
-    };
-    let mut all: Vec<(String, String)> =
-        headers.into_iter().map(|(k, v)| (k, v.as_str().unwrap().to_string())).collect();
-    all.extend(toolkit::sign(&[request]).remove(0));
-    (all, body)
+    let body = toolkit::publish_body("cta-button", "button", 4, json!({"label": {"en-US": "Shop the sale"}}));
+    let headers = toolkit::sign_all(&[toolkit::publish(SECRET, path, body.clone())]).remove(0);
+    (headers, body)
 }
 
 async fn sandbox() -> Sandbox {

@@ -150,11 +150,13 @@ fn take_fault(s: &ContentfulState, on: &str) -> Option<Response> {
     let mut faults = s.faults.lock().unwrap();
     let i = faults.iter().position(|f| f.on == on)?;
     let fault = faults.remove(i)?;
-    let code = fault.answer.parse::<u16>().unwrap_or(503);
+    // "429" waits a second; "429:5" says to wait five.
+    let (code, reset) = fault.answer.split_once(':').unwrap_or((fault.answer.as_str(), "1"));
+    let code = code.parse::<u16>().unwrap_or(503);
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let mut r = error(status, "InjectedFault", "injected fault");
     if code == 429 {
-        r.headers_mut().insert("x-contentful-ratelimit-reset", "1".parse().unwrap());
+        r.headers_mut().insert("x-contentful-ratelimit-reset", reset.parse().unwrap());
     }
     Some(r)
 }

@@ -12,16 +12,9 @@ use quick_xml::events::Event;
 /// The most paths one batch (and all batches in progress) may hold.
 pub const MAX_PATHS: usize = 3000;
 
-/// CloudFront's refusal: its error code and message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub code: &'static str,
-    pub message: String,
-}
-
-fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
-    Refusal { code, message: message.into() }
-}
+use super::sigv4_check::refuse;
+/// CloudFront's refusal: its error code and message, as for a bad signature.
+pub use super::sigv4_check::Refusal;
 
 /// The batch as sent: paths, the stated quantity and the caller reference.
 /// An empty element (`<Path></Path>`, `<Path/>`) is an empty value.

@@ -26,14 +26,15 @@ pub struct Incoming<'a> {
     pub now_secs: u64,
 }
 
-/// Why a signature is refused, as an AWS error code and message.
+/// Why an AWS stand-in refuses a request (a signature, a batch): an AWS
+/// error code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub code: &'static str,
     pub message: String,
 }
 
-fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
+pub(crate) fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
     Refusal { code, message: message.into() }
 }
 
