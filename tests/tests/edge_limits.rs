@@ -86,8 +86,15 @@ async fn a_chunked_body_past_the_cap_is_refused_while_read() {
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
-    let answer: Value = r.json().await.unwrap();
-    assert!(answer["error"].as_str().unwrap().contains("1048576"), "{answer}");
+    // The Worker answers before the client has sent everything and closes;
+    // the client's unsent bytes can make the peer reset the connection while
+    // the reason is still being read (seen with --test-threads=8). The status
+    // above is what Contentful acts on; the reason is checked whenever it
+    // arrives whole.
+    match r.json::<Value>().await {
+        Ok(answer) => assert!(answer["error"].as_str().unwrap().contains("1048576"), "{answer}"),
+        Err(e) => assert!(e.is_body() || e.is_decode(), "not a reset while reading the reason: {e}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
