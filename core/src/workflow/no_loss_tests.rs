@@ -269,3 +269,21 @@ fn a_stored_workflow_holds_only_numbers_a_javascript_value_can_hold() {
         assert_js_safe(&serde_json::to_value(&sim.wf).unwrap());
     }
 }
+
+#[test]
+fn a_walk_put_back_keeps_its_changes_and_walks_again() {
+    let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0")]));
+    let c = sim.fire(Event::ChangeAccepted { change: change("a", "post", Some("a"), Action::Publish) });
+    assert_eq!(c, [Command::FetchLinks { target: target("a"), skip: 0 }]);
+    sim.links("a", vec![entry("b", "page", "b")]);
+    assert!(sim.wf.walk().is_some_and(|w| w.reading_links()));
+    sim.wf.restart_walk();
+    assert_eq!(sim.wf.phase(), Phase::Accepted);
+    assert!(sim.wf.walk().is_none() && sim.wf.pending().holds("t-a-Publish"));
+    // The next wake-up walks from the change again, and nothing it had found is lost.
+    let c = sim.fire(Event::TimerFired);
+    assert_eq!(c, [Command::FetchLinks { target: target("a"), skip: 0 }]);
+    sim.links("a", vec![entry("b", "page", "b")]);
+    let c = sim.links("b", vec![]);
+    assert_eq!(create_paths(&c), ["/", "/b", "/b/*", "/blog/a"]);
+}
