@@ -191,19 +191,32 @@ async fn a_walk_that_must_wait_past_the_task_budget_walks_again_in_the_next_task
     assert!(links > PAGES + 2, "the walk was not started again: {links} links requests");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_lambda_timeout_and_a_crashed_runtime_are_retried_and_invalidate_once() {
+/// Publishes `cta-button` of the small graph through the ASL, with the
+/// Runtime API answering the given invocations (1-based) with an error
+/// instead of the function's answer: (sandbox, whether the run succeeded, its events).
+async fn publish_losing_answers(lost: &[(u64, &str, &str)]) -> (Sandbox, bool, Vec<Value>) {
     require_node_tools();
     let sb = sandbox(small_graph()).await;
     let settings = settings(&sb, SMALL_RULES, &[]);
     let input = webhook_execution_input(&settings, &publish("cta-button", "button", 3)).await;
     let workflow = function("workflow", &settings).await;
+    for (invocation, error_type, message) in lost {
+        workflow.api.lose_answer(*invocation, error_type, message);
+    }
+    let (ok, events) = run_state_machine(workflow.api.invoke_url(), input).await;
+    (sb, ok, events)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lambda_timeout_and_a_crashed_runtime_are_retried_and_invalidate_once() {
     // Invocation 1 (Linked-Resource-Cache-Invalidation) submits the invalidation,
     // then runs past its timeout; invocation 3 (the first Check-Invalidation-Status)
     // checks, then its runtime dies before answering.
-    workflow.api.lose_answer(1, "Sandbox.Timedout", "Task timed out after 120.00 seconds");
-    workflow.api.lose_answer(3, "Lambda.Unknown", "The function's runtime exited before answering");
-    let (ok, events) = run_state_machine(workflow.api.invoke_url(), input).await;
+    let (sb, ok, events) = publish_losing_answers(&[
+        (1, "Sandbox.Timedout", "Task timed out after 120.00 seconds"),
+        (3, "Lambda.Unknown", "The function's runtime exited before answering"),
+    ])
+    .await;
     assert!(ok, "{events:#?}");
     assert_eq!(entered(&events).last().map(String::as_str), Some("EndInvalidation"));
     for state in ["Linked-Resource-Cache-Invalidation", "Check-Invalidation-Status"] {
@@ -220,15 +233,10 @@ async fn a_lambda_timeout_and_a_crashed_runtime_are_retried_and_invalidate_once(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_task_that_fails_outright_ends_in_invalidation_failed_with_the_reason_and_the_paths() {
-    require_node_tools();
-    let sb = sandbox(small_graph()).await;
-    let settings = settings(&sb, SMALL_RULES, &[]);
-    let input = webhook_execution_input(&settings, &publish("cta-button", "button", 3)).await;
-    let workflow = function("workflow", &settings).await;
     // The first Check-Invalidation-Status: the runtime exits (not retried: a crash
     // on a given state repeats).
-    workflow.api.lose_answer(3, "Runtime.ExitError", "Runtime exited with error: signal: killed");
-    let (ok, events) = run_state_machine(workflow.api.invoke_url(), input).await;
+    let (_sb, ok, events) =
+        publish_losing_answers(&[(3, "Runtime.ExitError", "Runtime exited with error: signal: killed")]).await;
     assert!(!ok, "{events:#?}");
     let path = entered(&events);
     let tail: Vec<&str> = path.iter().rev().take(2).rev().map(String::as_str).collect();
@@ -243,13 +251,8 @@ async fn a_task_that_fails_outright_ends_in_invalidation_failed_with_the_reason_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_change_whose_first_task_fails_is_named_in_the_cause() {
-    require_node_tools();
-    let sb = sandbox(small_graph()).await;
-    let settings = settings(&sb, SMALL_RULES, &[]);
-    let input = webhook_execution_input(&settings, &publish("cta-button", "button", 3)).await;
-    let workflow = function("workflow", &settings).await;
-    workflow.api.lose_answer(1, "Runtime.ExitError", "Runtime exited with error: signal: killed");
-    let (ok, events) = run_state_machine(workflow.api.invoke_url(), input).await;
+    let (_sb, ok, events) =
+        publish_losing_answers(&[(1, "Runtime.ExitError", "Runtime exited with error: signal: killed")]).await;
     assert!(!ok, "{events:#?}");
     let cause = failed_cause(&events);
     // Nothing was planned yet: the cause names the change itself, so it can be published again.
@@ -258,14 +261,11 @@ async fn a_change_whose_first_task_fails_is_named_in_the_cause() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn when_describing_a_failure_fails_too_both_errors_end_the_execution() {
-    require_node_tools();
-    let sb = sandbox(small_graph()).await;
-    let settings = settings(&sb, SMALL_RULES, &[]);
-    let input = webhook_execution_input(&settings, &publish("cta-button", "button", 3)).await;
-    let workflow = function("workflow", &settings).await;
-    workflow.api.lose_answer(1, "Runtime.ExitError", "Runtime exited with error: signal: killed");
-    workflow.api.lose_answer(2, "Runtime.ExitError", "Runtime exited with error: exit status 101");
-    let (ok, events) = run_state_machine(workflow.api.invoke_url(), input).await;
+    let (_sb, ok, events) = publish_losing_answers(&[
+        (1, "Runtime.ExitError", "Runtime exited with error: signal: killed"),
+        (2, "Runtime.ExitError", "Runtime exited with error: exit status 101"),
+    ])
+    .await;
     assert!(!ok, "{events:#?}");
     let path = entered(&events);
     let tail: Vec<&str> = path.iter().rev().take(3).rev().map(String::as_str).collect();
