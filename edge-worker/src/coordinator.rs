@@ -105,7 +105,8 @@ impl DurableObject for InvalidationCoordinator {
         // Take the inbox into the workflow first, then let the timer send what is due.
         let inbox = self.inbox().await?;
         for change in &inbox {
-            // Nothing is sent yet: the walk starts once the workflow is stored.
+            // Requests this step asks for are not sent here: once the workflow is
+            // stored, the TimerFired below sends again whatever it marked sent.
             let accepted = Event::ChangeAccepted { change: change.clone() };
             let _ = step(&mut wf, &settings.policy, accepted, clock.now(), entropy());
         }
