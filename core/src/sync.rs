@@ -156,8 +156,12 @@ pub fn read_sync_page(response: &HttpResponse) -> Result<SyncPage, Failure> {
     let body: PageBody =
         serde_json::from_slice(response.body()).map_err(|e| shape(format!("is not a sync page: {e}")))?;
     let after = match (&body.next_page_url, &body.next_sync_url) {
-        (Some(url), _) => After::NextPage(token_of(url).ok_or_else(|| shape(format!("nextPageUrl {url:?} has no sync_token")))?),
-        (None, Some(url)) => After::NextSync(token_of(url).ok_or_else(|| shape(format!("nextSyncUrl {url:?} has no sync_token")))?),
+        (Some(url), _) => {
+            After::NextPage(token_of(url).ok_or_else(|| shape(format!("nextPageUrl {url:?} has no sync_token")))?)
+        }
+        (None, Some(url)) => {
+            After::NextSync(token_of(url).ok_or_else(|| shape(format!("nextSyncUrl {url:?} has no sync_token")))?)
+        }
         (None, None) => return Err(shape("has neither nextPageUrl nor nextSyncUrl".into())),
     };
     let mut items = Vec::with_capacity(body.items.len());

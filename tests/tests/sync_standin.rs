@@ -70,7 +70,7 @@ async fn the_initial_sync_pages_through_the_space_and_a_delta_brings_publishes_a
     assert_eq!(pages, all.len().div_ceil(2), "limit is the page size");
     let (_, nothing) = sync(&sb, &format!("sync_token={token}")).await;
     assert_eq!(items(&nothing), [], "nothing changed since");
-    assert_eq!(next(&nothing).1, false);
+    assert!(!next(&nothing).1, "the end of the sync");
 
     let publish = json!({"id": "home", "contentType": "page", "revision": 5, "fields": {"slug": {"en-US": "home"}}});
     let r = client().post(format!("{}/__sandbox/entries", sb.contentful_url())).json(&publish).send().await.unwrap();
@@ -102,7 +102,8 @@ async fn a_token_stays_valid_across_a_restart_of_the_stand_in() {
 #[tokio::test]
 async fn bad_requests_get_contentfuls_errors_and_a_fault_can_fail_a_sync_mid_way() {
     let sb = sandbox(vec![Fault { on: "sync-page".into(), answer: "500".into() }]).await;
-    for query in ["", "initial=true&sync_token=x", "sync_token=not-a-token", "initial=true&limit=101", "initial=false"] {
+    for query in ["", "initial=true&sync_token=x", "sync_token=not-a-token", "initial=true&limit=101", "initial=false"]
+    {
         let (status, body) = sync(&sb, query).await;
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(body["sys"], json!({"type": "Error", "id": "BadRequest"}), "{query}");

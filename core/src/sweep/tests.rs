@@ -78,7 +78,10 @@ fn a_sweep_change_is_the_change_a_webhook_brings() {
     let outcome = sweep.on_page(page(vec![entry("e1", 7, "hello")], ("sync", "s2")), &Taken::default()).unwrap();
     let from_sweep = outcome.changes.into_iter().next().unwrap();
     assert_ne!(from_sweep.tracking_id, from_webhook.tracking_id);
-    assert_eq!(Change { tracking_id: String::new(), ..from_sweep }, Change { tracking_id: String::new(), ..from_webhook });
+    assert_eq!(
+        Change { tracking_id: String::new(), ..from_sweep },
+        Change { tracking_id: String::new(), ..from_webhook }
+    );
     // A deletion is the change a delete webhook brings: no content type, no fields.
     let delete_body = deleted("e1", 8).to_string();
     let Ok(Parsed::Change(delete_webhook)) = parse(Some("ContentManagement.Entry.delete"), delete_body.as_bytes())

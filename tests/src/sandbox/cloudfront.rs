@@ -45,7 +45,9 @@ impl Fault {
             .map(str::trim)
             .filter(|f| !f.is_empty())
             .map(|f| match f.split_once(':') {
-                Some((on @ ("create" | "get" | "links" | "entry" | "sync" | "sync-page"), answer)) if !answer.is_empty() => {
+                Some((on @ ("create" | "get" | "links" | "entry" | "sync" | "sync-page"), answer))
+                    if !answer.is_empty() =>
+                {
                     Ok(Fault { on: on.to_string(), answer: answer.to_string() })
                 }
                 _ => Err(format!("fault {f:?} is not create|get|links|entry|sync|sync-page:<answer>")),

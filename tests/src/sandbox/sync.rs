@@ -4,7 +4,8 @@
 //! entry and asset and no deletions; `sync_token` from a `nextPageUrl` or
 //! `nextSyncUrl` goes on from there, deltas including `DeletedEntry` /
 //! `DeletedAsset` stubs; `limit` (at most 100) on the initial request only,
-//! carried in the token after; Contentful's error shapes for a bad token or
+//! carried in the token after (the fixture's `page_size` cuts pages shorter,
+//! as Contentful's response size limit does); Contentful's error shapes for a bad token or
 //! query. A token encodes its position (the `updatedAt` / `deletedAt` and id
 //! of the last item read), so it stays valid across restarts of the stand-in.
 //!
@@ -198,12 +199,15 @@ fn sync_inner(
             return fault;
         }
     }
+    // A page may hold fewer items than asked (Contentful cuts pages at its
+    // response size limit); the fixture's page_size does that here.
+    let n = token.n.min(s.graph.lock().unwrap().page_size.max(1));
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
     let after = (token.a, token.i.clone());
     let pending: Vec<((u64, String), Value)> =
         items(s, space, env, !token.init).into_iter().filter(|(key, _)| *key > after).collect();
-    let more = pending.len() > token.n;
-    let page: Vec<((u64, String), Value)> = pending.into_iter().take(token.n).collect();
+    let more = pending.len() > n;
+    let page: Vec<((u64, String), Value)> = pending.into_iter().take(n).collect();
     let last = page.last().map(|(key, _)| key.clone()).unwrap_or(after);
     let next = Token { a: last.0, i: last.1, init: token.init && more, page: more, n: token.n };
     let url = format!("http://{host}/spaces/{space}/environments/{env}/sync?sync_token={}", next.encode());
