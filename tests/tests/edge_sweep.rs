@@ -26,6 +26,10 @@ fn fixture() -> Fixture {
 
 /// The stand-ins, and a wrangler that sweeps at every tick.
 async fn start(dir: &std::path::Path) -> (Sandbox, WranglerDev) {
+    start_with(dir, "1").await
+}
+
+async fn start_with(dir: &std::path::Path, interval_minutes: &str) -> (Sandbox, WranglerDev) {
     require_tools();
     let sb = Sandbox::start(Config::local(fixture(), Duration::from_secs(1), vec![])).await.unwrap();
     let vars: Vec<(&'static str, String)> = sb
@@ -34,7 +38,7 @@ async fn start(dir: &std::path::Path) -> (Sandbox, WranglerDev) {
         .chain([
             ("STATUS_TOKEN", STATUS_TOKEN.into()),
             ("PATH_RULES", r#"{"page":["/{slug}","/{slug}/*"],"always":["/"]}"#.into()),
-            ("SWEEP_INTERVAL_MINUTES", "1".into()),
+            ("SWEEP_INTERVAL_MINUTES", interval_minutes.into()),
             ("COLLECT_WINDOW_SECONDS", "0.5".into()),
             ("FRESHNESS_MAX_WAIT_SECONDS", "2".into()),
             ("POLL_FIRST_SECONDS", "0.5".into()),
@@ -213,4 +217,16 @@ async fn a_sweep_that_fails_mid_way_resumes_from_the_same_token_next_time() {
     for path in ["/home-new", "/sale", "/snow", "/"] {
         assert!(sent.iter().any(|s| s == path), "{path} in {sent:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interval_of_zero_turns_the_sweep_off() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (sb, w) = start_with(dir.path(), "0").await;
+    let r = client().get(w.url("/cdn-cgi/handler/scheduled?cron=*+*+*+*+*")).send().await.unwrap();
+    assert!(r.status().is_success());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sync_requests(&sb), [], "no Sync API request");
+    assert_eq!(status_page(&w).await["last_sweep"], Value::Null);
 }

@@ -176,3 +176,14 @@ fn run_follows_pages_and_a_transport_failure_keeps_the_position() {
     assert!(outcome.report.error.unwrap().contains("20000"));
     assert_eq!(*http.asked.borrow(), ["sync_token=s1", "sync_token=p2", "sync_token=s2"]);
 }
+
+#[test]
+fn the_interval_defaults_to_five_minutes_zero_turns_it_off_and_a_bad_value_is_named() {
+    assert_eq!(TestSettings::new().policy().sweep_interval_minutes, 5);
+    assert_eq!(TestSettings::new().with("SWEEP_INTERVAL_MINUTES", "0").policy().sweep_interval_minutes, 0);
+    for bad in ["-1", "five", "1441", "2.5"] {
+        let map = TestSettings::new().with("SWEEP_INTERVAL_MINUTES", bad).map();
+        let e = crate::settings::Policy::from_map(&map).unwrap_err();
+        assert_eq!(e.name, "SWEEP_INTERVAL_MINUTES", "{bad}");
+    }
+}
