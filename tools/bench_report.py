@@ -88,3 +88,6 @@ for name, vals in sizes.items():
 
 print("\n## Model (model-bench: the real driver, virtual time)\n\n`target/release/model-bench`\n")
 print(read("model.txt"))
+
+print("\n## Catch-up sweep (sweep-bench: the core's sweep against the Sync API stand-in)\n\n`target/release/sweep-bench`\n")
+print(read("sweep.txt"))

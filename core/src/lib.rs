@@ -20,6 +20,8 @@ pub mod rules;
 pub mod secret;
 pub mod settings;
 pub mod sigv4;
+pub mod sweep;
+pub mod sync;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 pub mod webhook;

@@ -53,6 +53,7 @@ pub const NAMES: &[&str] = &[
     "RETRY_MAX_SECONDS",
     "BATCH_TIMEOUT_SECONDS",
     "HISTORY_LIMIT",
+    "SWEEP_INTERVAL_MINUTES",
 ];
 
 /// A setting that is missing or cannot be used, by name.
@@ -312,6 +313,8 @@ pub struct Policy {
     /// distributions): what bounds the workflow value a Durable Object stores
     /// and a Step Functions execution carries (256 KiB there).
     pub plan_max_bytes: usize,
+    /// Minutes between catch-up sweeps (see `crate::sweep`); 0 turns them off.
+    pub sweep_interval_minutes: u32,
 }
 
 impl Policy {
@@ -348,6 +351,8 @@ impl Policy {
             retry_max: seconds(map, "RETRY_MAX_SECONDS", 60_000, 10, 3600)?,
             batch_timeout: seconds(map, "BATCH_TIMEOUT_SECONDS", 2_700_000, 1_000, 86_400)?,
             history_limit: number(map, "HISTORY_LIMIT", 50, 1, 10_000)? as usize,
+            // A day at most: a sweep further apart than that is no catch-up.
+            sweep_interval_minutes: number(map, "SWEEP_INTERVAL_MINUTES", 5, 0, 1440)? as u32,
         };
         if policy.poll_max < policy.poll_first {
             return Err(bad("POLL_MAX_SECONDS", "must be at least POLL_FIRST_SECONDS"));

@@ -51,6 +51,7 @@ impl DurableObject for InvalidationCoordinator {
                 self.store_change(&change, &distribution).await?;
                 Response::from_json(&json!({"stored": change.tracking_id}))
             }
+            (Method::Post, "/sweep") => self.sweep(&req.url()?).await,
             (Method::Get, "/invalidations") => {
                 let wf = self.load().await?;
                 Response::from_json(&json!({
@@ -63,6 +64,7 @@ impl DurableObject for InvalidationCoordinator {
                     "stored_bytes": wf.as_ref().map_or(0, |w| serde_json::to_vec(w).map_or(0, |v| v.len())),
                     "batches": wf.as_ref().map(|w| w.summaries()).unwrap_or_default(),
                     "log": wf.as_ref().map(|w| w.log().collect::<Vec<_>>()).unwrap_or_default(),
+                    "last_sweep": crate::sweep::status(&self.state.storage(), wf.as_ref()).await?,
                 }))
             }
             (Method::Get, p) if p.starts_with("/invalidations/") => {
@@ -111,6 +113,7 @@ impl DurableObject for InvalidationCoordinator {
             let _ = step(&mut wf, &settings.policy, accepted, clock.now(), entropy());
         }
         storage.put(WORKFLOW, &wf).await?;
+        crate::sweep::record_taken(&storage, &inbox).await?;
         let keys: Vec<String> = inbox.iter().map(|c| format!("{INBOX}{}", c.tracking_id)).collect();
         if !keys.is_empty() {
             storage.delete_multiple(keys).await?;
@@ -154,6 +157,29 @@ impl InvalidationCoordinator {
             }
         }
         Ok(out)
+    }
+
+    /// `POST /sweep`: runs the catch-up sweep, stores every change it found
+    /// in the inbox as a webhook's change is stored, then its position.
+    async fn sweep(&self, url: &worker::Url) -> Result<Response> {
+        let Some(distribution) = url.query_pairs().find(|(k, _)| k == "distribution").map(|(_, v)| v.into_owned())
+        else {
+            return Ok(Response::from_json(&json!({"error": "no distribution"}))?.with_status(400));
+        };
+        let settings = match Settings::from_map(&settings::from_env(&self.env)) {
+            Ok(s) => s,
+            Err(e) => return Ok(Response::from_json(&json!({"error": e.to_string()}))?.with_status(500)),
+        };
+        if settings.policy.sweep_interval_minutes == 0 {
+            return Response::from_json(&json!({"sweep": "off"}));
+        }
+        let storage = self.state.storage();
+        let outcome = crate::sweep::run(&storage, &settings, &self.inbox().await?).await?;
+        for change in &outcome.changes {
+            self.store_change(change, &distribution).await?;
+        }
+        crate::sweep::finish(&storage, &outcome).await?;
+        Response::from_json(&outcome.report)
     }
 
     /// Stores a change for the alarm to pick up, and makes sure an alarm is set.

@@ -2,7 +2,8 @@
 //! and parses with the core, hands the change to the Durable Object of each
 //! distribution and answers once it is stored; the object's alarm drives the
 //! workflow. `GET /invalidations[/{id}]` (bearer `STATUS_TOKEN`) reads
-//! state; `GET /healthz` says whether the settings load.
+//! state; `GET /healthz` says whether the settings load. A cron trigger runs
+//! the catch-up sweep ([`sweep`]).
 
 mod auth;
 mod clock;
@@ -11,6 +12,7 @@ mod fetch_client;
 mod health;
 mod routes;
 mod settings;
+mod sweep;
 mod webhook;
 
 pub use coordinator::InvalidationCoordinator;

@@ -9,5 +9,6 @@ pub mod function_url;
 pub mod http_client;
 pub mod logging;
 pub mod stepfunctions;
+pub mod sweep;
 pub mod task;
 pub mod webhook;

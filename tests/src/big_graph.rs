@@ -56,5 +56,6 @@ pub fn graph(pages: usize) -> Fixture {
         default_locale: "en-US".into(),
         entries,
         assets: Vec::new(),
+        deleted: Vec::new(),
     }
 }

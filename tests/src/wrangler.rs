@@ -156,6 +156,8 @@ impl WranglerDev {
             .arg("--persist-to")
             .arg(self.dir.join("state"))
             .args(["--log-level", "log", "--show-interactive-dev-session=false"])
+            // Cron triggers fire only when asked (GET /cdn-cgi/handler/scheduled), never by the clock.
+            .arg("--test-scheduled")
             .current_dir(&self.dir)
             .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
             .env("WRANGLER_HIDE_BANNER", "true")

@@ -32,7 +32,7 @@ use std::time::Duration;
 /// A fault to answer instead of the real thing, for the next matching request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fault {
-    /// `create` or `get` (CloudFront), `links` or `entry` (Delivery API).
+    /// `create` or `get` (CloudFront), `links`, `entry`, `sync` or `sync-page` (Delivery API).
     pub on: String,
     /// An HTTP status (`503`) or an error code (`Throttling`, `TooManyInvalidationsInProgress`, `AccessDenied`).
     pub answer: String,
@@ -45,10 +45,12 @@ impl Fault {
             .map(str::trim)
             .filter(|f| !f.is_empty())
             .map(|f| match f.split_once(':') {
-                Some((on @ ("create" | "get" | "links" | "entry"), answer)) if !answer.is_empty() => {
+                Some((on @ ("create" | "get" | "links" | "entry" | "sync" | "sync-page"), answer))
+                    if !answer.is_empty() =>
+                {
                     Ok(Fault { on: on.to_string(), answer: answer.to_string() })
                 }
-                _ => Err(format!("fault {f:?} is not create|get|links|entry:<answer>")),
+                _ => Err(format!("fault {f:?} is not create|get|links|entry|sync|sync-page:<answer>")),
             })
             .collect()
     }

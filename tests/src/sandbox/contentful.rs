@@ -4,6 +4,7 @@
 //! `sys.id` revision probe, `locale`, `select` and `order` as Contentful
 //! reads them and `limit` over 1000 refused (see [`delivery_query`]), Bearer
 //! token checks, and injected faults (429 with `X-Contentful-RateLimit-Reset`, 5xx).
+//! The Sync API is [`super::sync`].
 //!
 //! Fixture: `{"space": "...", "environment": "master", "page_size": 100,
 //! "default_locale": "en-US", "entries": [{"id", "contentType", "revision",
@@ -19,7 +20,7 @@ use super::RequestLog;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -66,6 +67,9 @@ pub struct Fixture {
     pub entries: Vec<FixtureEntry>,
     #[serde(default)]
     pub assets: Vec<FixtureAsset>,
+    /// Entries and assets taken off the Delivery API, for the Sync API's deltas.
+    #[serde(default)]
+    pub deleted: Vec<super::sync::FixtureDeletion>,
 }
 
 fn master() -> String {
@@ -106,13 +110,13 @@ pub struct ContentfulState {
 
 type Shared = Arc<ContentfulState>;
 
-fn error(status: StatusCode, id: &str, message: &str) -> Response {
+pub(super) fn error(status: StatusCode, id: &str, message: &str) -> Response {
     (status, Json(json!({"sys": {"type": "Error", "id": id}, "message": message}))).into_response()
 }
 
 /// The entry as the Delivery API stores it (every locale); `index` is its
 /// place in the fixture, for timestamps the fixture leaves out.
-fn entry_json(e: &FixtureEntry, index: usize, space: &str, env: &str) -> Value {
+pub(super) fn entry_json(e: &FixtureEntry, index: usize, space: &str, env: &str) -> Value {
     let created =
         e.created_at.clone().unwrap_or_else(|| format!("2026-01-01T00:{:02}:{:02}.000Z", index / 60 % 60, index % 60));
     let updated = e.updated_at.clone().unwrap_or_else(|| created.replacen("2026-01-01", "2026-01-02", 1));
@@ -146,7 +150,7 @@ fn page(mut items: Vec<Value>, shape: &Shape, graph: &Fixture) -> Value {
     json!({"sys": {"type": "Array"}, "total": total, "skip": shape.skip, "limit": limit, "items": page})
 }
 
-fn take_fault(s: &ContentfulState, on: &str) -> Option<Response> {
+pub(super) fn take_fault(s: &ContentfulState, on: &str) -> Option<Response> {
     let mut faults = s.faults.lock().unwrap();
     let i = faults.iter().position(|f| f.on == on)?;
     let fault = faults.remove(i)?;
@@ -233,8 +237,11 @@ fn collection_inner(
 }
 
 /// Adds or replaces an entry (the demo "publishes" with it before it sends the webhook).
-async fn upsert(State(s): State<Shared>, Json(entry): Json<FixtureEntry>) -> StatusCode {
+/// An entry without `updatedAt` is stamped now, so the Sync API reports it as changed.
+async fn upsert(State(s): State<Shared>, Json(mut entry): Json<FixtureEntry>) -> StatusCode {
+    entry.updated_at.get_or_insert_with(super::sync::stamp);
     let mut graph = s.graph.lock().unwrap();
+    graph.deleted.retain(|d| d.id != entry.id);
     graph.entries.retain(|e| e.id != entry.id);
     graph.entries.push(entry);
     StatusCode::NO_CONTENT
@@ -248,7 +255,9 @@ async fn admin_faults(State(s): State<Shared>, Json(faults): Json<Vec<Fault>>) -
 pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/spaces/{space}/environments/{env}/{kind}", get(collection))
+        .route("/spaces/{space}/environments/{env}/sync", get(super::sync::sync))
         .route("/__sandbox/entries", post(upsert))
+        .route("/__sandbox/entries/{id}", delete(super::sync::delete_entry))
         .route("/__sandbox/faults", post(admin_faults))
         .route("/__sandbox/requests", get(|State(s): State<Shared>| async move { Json(s.log.all()) }))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "NotFound", "no such route in the Delivery API stand-in") })

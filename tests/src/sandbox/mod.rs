@@ -9,6 +9,7 @@ pub mod invalidation_batch;
 pub mod invalidation_path;
 pub mod sigv4_check;
 pub mod stepfunctions;
+pub mod sync;
 
 use axum::http::{Method, Uri};
 use serde::Serialize;
@@ -34,6 +35,17 @@ pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Days since the Unix epoch of a civil date: the inverse of [`civil_from_days`].
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// One answered request.

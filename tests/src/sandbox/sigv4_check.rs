@@ -67,14 +67,7 @@ fn parse_amz_date(s: &str) -> Option<u64> {
     }
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
     let (y, mo, d, h, mi, se) = (num(0..4)?, num(4..6)?, num(6..8)?, num(9..11)?, num(11..13)?, num(13..15)?);
-    // Days from civil, inverse of the above.
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = super::days_from_civil(y, u32::try_from(mo).ok()?, u32::try_from(d).ok()?);
     debug_assert_eq!(super::civil_from_days(days), (y, mo as u32, d as u32));
     u64::try_from(days * 86_400 + h * 3600 + mi * 60 + se).ok()
 }

@@ -1,0 +1,151 @@
+//! The catch-up sweep on AWS: the core's sweep ([`invalidator_core::sweep`])
+//! from the stored position; the missed changes it finds are taken into one
+//! workflow with the core's `ChangeAccepted`, as the webhook function takes a
+//! change, and one Step Functions execution carries them on. The position,
+//! the revisions taken and the last report live behind [`SweepStore`] (on
+//! AWS, the DynamoDB table of the per-entry path memory).
+
+use crate::http_client::entropy;
+use crate::stepfunctions::{read_start, start_execution, Started, StepFunctionsSettings};
+use crate::task::TaskState;
+use invalidator_core::driver::Stop;
+use invalidator_core::io::{Clock, HttpClient};
+use invalidator_core::settings::Settings;
+use invalidator_core::sweep::{self, SweepReport, Taken};
+use invalidator_core::sync::Position;
+use invalidator_core::webhook::Change;
+use invalidator_core::workflow::{step, Event, Next, Workflow};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+
+/// What the sweep keeps between runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepRecord {
+    /// Where the next sweep reads from.
+    pub position: Position,
+    /// Revisions already taken in (webhooks' and the sweep's).
+    pub taken: Taken,
+    /// The last sweep, for `invalidator status`.
+    pub last: Option<SweepReport>,
+}
+
+impl Default for SweepRecord {
+    fn default() -> Self {
+        SweepRecord { position: Position::Start, taken: Taken::default(), last: None }
+    }
+}
+
+/// Where the sweep's record is kept.
+#[allow(async_fn_in_trait)]
+pub trait SweepStore {
+    /// The stored record, or the default (never swept) when there is none.
+    async fn load(&self) -> Result<SweepRecord, String>;
+    /// Replaces the stored record.
+    async fn save(&self, record: &SweepRecord) -> Result<(), String>;
+}
+
+/// A store in memory: for tests, and for a process that sweeps more than once.
+#[derive(Debug, Default)]
+pub struct MemoryStore(pub RefCell<SweepRecord>);
+
+impl SweepStore for MemoryStore {
+    async fn load(&self) -> Result<SweepRecord, String> {
+        Ok(self.0.borrow().clone())
+    }
+    async fn save(&self, record: &SweepRecord) -> Result<(), String> {
+        *self.0.borrow_mut() = record.clone();
+        Ok(())
+    }
+}
+
+/// The execution's name: the missed changes' tracking ids, hashed, so a
+/// sweep run again after its record could not be saved starts nothing new.
+pub fn execution_name(changes: &[Change]) -> String {
+    let mut h = Sha256::new();
+    for change in changes {
+        h.update(change.tracking_id.as_bytes());
+        h.update(b"\n");
+    }
+    // Step Functions allows 80 characters.
+    format!("sweep-{}", &hex::encode(h.finalize())[..58])
+}
+
+/// Everything the sweep function needs, read once at start.
+pub struct SweepFunction {
+    pub settings: Settings,
+    pub stepfunctions: StepFunctionsSettings,
+}
+
+impl SweepFunction {
+    /// Runs one sweep: the report it stored, or why its record could not be
+    /// read (then nothing is done). The position moves only once the missed
+    /// changes' execution has started.
+    pub async fn handle<H: HttpClient, C: Clock, S: SweepStore>(
+        &self,
+        http: &H,
+        clock: &C,
+        store: &S,
+    ) -> Result<SweepReport, String> {
+        let s = &self.settings;
+        let now = clock.now();
+        let mut record = store.load().await.map_err(|e| format!("cannot read the sweep's record: {e}"))?;
+        let outcome = sweep::run(http, &s.contentful, record.position.clone(), &record.taken, now).await;
+        let mut report = outcome.report.clone();
+        let started = match outcome.changes.is_empty() {
+            true => Ok(()),
+            false => self.start(&outcome.changes, http, clock).await,
+        };
+        match (&report.error, started) {
+            (Some(reason), _) => {
+                tracing::error!(error = %reason, "catch-up sweep failed; the next one reads from the same position")
+            }
+            (None, Err(e)) => {
+                tracing::error!(error = %e, "catch-up sweep: could not start the execution; the next one reads again");
+                report.error = Some(e);
+                report.complete = false;
+            }
+            (None, Ok(())) => {
+                record.position = outcome.position;
+                for change in &outcome.changes {
+                    record.taken.record(change);
+                }
+            }
+        }
+        if let Some(warning) = report.warning().filter(|_| report.error.is_none()) {
+            tracing::warn!("{warning}");
+        }
+        record.last = Some(report.clone());
+        if let Err(e) = store.save(&record).await {
+            // Not saved: the next sweep reads the same changes, and starts the same execution name.
+            tracing::error!(error = %e, "catch-up sweep: cannot save its record");
+        }
+        Ok(report)
+    }
+
+    /// Takes `changes` into one workflow and starts one execution for it.
+    async fn start<H: HttpClient, C: Clock>(&self, changes: &[Change], http: &H, clock: &C) -> Result<(), String> {
+        let s = &self.settings;
+        let now = clock.now();
+        let mut workflow = Workflow::new(s.cloudfront.distribution_ids.clone());
+        let mut wake = now;
+        for change in changes {
+            let accepted = Event::ChangeAccepted { change: change.clone() };
+            if let Next::WakeAt(at) = step(&mut workflow, &s.policy, accepted, now, entropy()).next {
+                wake = at;
+            }
+        }
+        let state = TaskState::after(workflow, Stop::SleepUntil(wake), now);
+        let name = execution_name(changes);
+        let request = start_execution(&self.stepfunctions, &name, &json!(state), now).map_err(|e| e.to_string())?;
+        let answer = http.send(request).await.map_err(|e| e.to_string())?;
+        match read_start(&answer)? {
+            Started::New { execution_arn } => {
+                tracing::info!(%execution_arn, changes = changes.len(), "sweep execution started")
+            }
+            Started::AlreadyExists => tracing::info!(%name, "sweep execution already started"),
+        }
+        Ok(())
+    }
+}
