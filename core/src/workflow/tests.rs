@@ -124,7 +124,7 @@ fn webhook_to_completed_through_a_two_level_walk() {
     let _ = sim.created(1, Ok(invalidation(InvalidationStatus::InProgress)));
     assert_eq!(sim.wf.phase(), Phase::InProgress);
     assert!(matches!(sim.next, Next::WakeAt(_)));
-    assert_eq!(sim.now.until(sim.wake_at()), std::time::Duration::from_secs(5));
+    assert_eq!(sim.now.until(sim.wake_at()), std::time::Duration::from_secs(2));
     let c = sim.sleep();
     assert!(matches!(&c[..], [Command::GetInvalidation { invalidation_id, .. }] if invalidation_id == "I1"));
     let c = sim.checked(1, Ok(invalidation(InvalidationStatus::Completed)));
@@ -137,10 +137,33 @@ fn webhook_to_completed_through_a_two_level_walk() {
 }
 
 #[test]
-fn polls_grow_from_five_seconds_to_the_cap() {
+fn polls_are_fast_through_cloudfronts_p95_then_grow_to_the_cap() {
     let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0"), ("PATH_RULES", r#"{"always":["/"]}"#)]));
     let c = sim.fire(Event::PathsRequested { tracking_id: "cli".into(), paths: vec!["/a".into()] });
     assert_eq!(create_paths(&c), ["/a"]);
+    sim.created(1, Ok(invalidation(InvalidationStatus::InProgress)));
+    let mut waits = Vec::new();
+    for _ in 0..25 {
+        waits.push(sim.now.until(sim.wake_at()).as_millis() as u64);
+        sim.sleep();
+        sim.checked(1, Ok(invalidation(InvalidationStatus::InProgress)));
+    }
+    // Every 2 s until 30 s after the submit (15 polls, so a 30 s completion
+    // is seen on time), then 1.5 times longer each time, at most 60 s apart.
+    let mut expected = vec![2000; 15];
+    expected.extend([3000, 4500, 6750, 10125, 15187, 22780, 34170, 51255, 60000, 60000]);
+    assert_eq!(waits, expected);
+}
+
+#[test]
+fn a_zero_fast_phase_grows_from_the_first_poll() {
+    let mut sim = Sim::new(policy(&[
+        ("COLLECT_WINDOW_SECONDS", "0"),
+        ("POLL_FIRST_SECONDS", "5"),
+        ("POLL_FAST_SECONDS", "0"),
+        ("PATH_RULES", r#"{"always":["/"]}"#),
+    ]));
+    sim.fire(Event::PathsRequested { tracking_id: "cli".into(), paths: vec!["/a".into()] });
     sim.created(1, Ok(invalidation(InvalidationStatus::InProgress)));
     let mut waits = Vec::new();
     for _ in 0..9 {
