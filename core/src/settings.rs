@@ -49,6 +49,7 @@ pub const NAMES: &[&str] = &[
     "POLL_FAST_SECONDS",
     "FRESHNESS_MAX_WAIT_SECONDS",
     "COLLECT_WINDOW_SECONDS",
+    "COLLECT_QUIET_SECONDS",
     "RETRY_MAX_ATTEMPTS",
     "RETRY_BASE_SECONDS",
     "RETRY_MAX_SECONDS",
@@ -303,6 +304,9 @@ pub struct Policy {
     pub freshness_max_wait: Duration,
     /// How long the first webhook of a burst waits for others to join its batch.
     pub collect_window: Duration,
+    /// The window closes early once no change came for this long: a lone
+    /// publish does not wait the whole window, a burst still coalesces.
+    pub collect_quiet: Duration,
     /// Attempts for a request that fails transiently (5xx, timeouts) before the batch fails.
     pub retry_max_attempts: u32,
     /// The first backoff after a transient failure.
@@ -352,6 +356,7 @@ impl Policy {
             poll_fast: seconds(map, "POLL_FAST_SECONDS", 30_000, 0, 3600)?,
             freshness_max_wait: seconds(map, "FRESHNESS_MAX_WAIT_SECONDS", 30_000, 0, 3600)?,
             collect_window: seconds(map, "COLLECT_WINDOW_SECONDS", 2_000, 0, 3600)?,
+            collect_quiet: seconds(map, "COLLECT_QUIET_SECONDS", 500, 0, 3600)?,
             retry_max_attempts: number(map, "RETRY_MAX_ATTEMPTS", 8, 1, 100)? as u32,
             retry_base: seconds(map, "RETRY_BASE_SECONDS", 1_000, 10, 3600)?,
             retry_max: seconds(map, "RETRY_MAX_SECONDS", 60_000, 10, 3600)?,

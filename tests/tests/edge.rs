@@ -169,8 +169,10 @@ async fn twenty_publishes_within_a_second_make_one_invalidation() {
     let dir = tempfile::tempdir().unwrap();
     let mut v = vars(&sb);
     v.retain(|(k, _)| *k != "COLLECT_WINDOW_SECONDS");
-    // A window wide enough that a slow CI machine still sends all 20 inside it.
+    // A window wide enough that a slow CI machine still sends all 20 inside
+    // it, and that does not close early on a pause between two of them.
     v.push(("COLLECT_WINDOW_SECONDS", "5".into()));
+    v.push(("COLLECT_QUIET_SECONDS", "5".into()));
     let w = wrangler(dir.path(), v).await;
     let bodies: Vec<String> = (0..20).map(|i| publish_body(&format!("card-{i}"), "card", 1)).collect();
     let requests = signed(&bodies, None);
