@@ -75,9 +75,15 @@ impl WranglerDev {
     /// `[vars]`), persisting Durable Object state under `dir/state`.
     pub fn start(dir: &Path, vars: &[(&str, String)]) -> WranglerDev {
         require_tools();
-        let root = repo_root();
-        let config = fs::read_to_string(root.join("wrangler.toml")).unwrap();
-        let main = root.join("edge-worker/build/index.js");
+        WranglerDev::start_config(dir, &repo_root().join("wrangler.toml"), vars)
+    }
+
+    /// Starts wrangler on another Worker's `wrangler.toml` (its `main`
+    /// relative to that file, its `[build]` dropped), as [`WranglerDev::start`]
+    /// does on the root one: the benches run a floor Worker beside ours.
+    pub fn start_config(dir: &Path, wrangler_toml: &Path, vars: &[(&str, String)]) -> WranglerDev {
+        let config = fs::read_to_string(wrangler_toml).unwrap();
+        let config_dir = wrangler_toml.parent().expect("a wrangler.toml is in a directory");
         let mut test_config = String::new();
         let mut in_build = false;
         for line in config.lines() {
@@ -87,7 +93,8 @@ impl WranglerDev {
             if in_build {
                 continue;
             }
-            if line.starts_with("main = ") {
+            if let Some(main) = line.strip_prefix("main = ") {
+                let main = config_dir.join(main.trim().trim_matches('"'));
                 test_config.push_str(&format!("main = {:?}\n", main.display().to_string()));
             } else {
                 test_config.push_str(line);
