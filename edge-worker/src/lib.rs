@@ -11,6 +11,7 @@ mod fetch_client;
 mod health;
 mod routes;
 mod settings;
+mod storage_cache;
 mod webhook;
 
 pub use coordinator::InvalidationCoordinator;
