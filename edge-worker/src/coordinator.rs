@@ -49,8 +49,7 @@ impl DurableObject for InvalidationCoordinator {
         let path = req.path();
         match (req.method(), path.as_str()) {
             (Method::Post, "/changes") => {
-                let url = req.url()?;
-                let distribution = url.query_pairs().find(|(k, _)| k == "distribution").map(|(_, v)| v.into_owned());
+                let distribution = crate::request_target::query_param(&req.inner().url(), "distribution");
                 let Some(distribution) = distribution else {
                     return Ok(Response::from_json(&json!({"error": "no distribution"}))?.with_status(400));
                 };

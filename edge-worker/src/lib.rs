@@ -10,6 +10,7 @@ mod coordinator;
 mod fetch_client;
 mod health;
 mod routes;
+mod request_target;
 mod settings;
 mod storage_cache;
 mod webhook;

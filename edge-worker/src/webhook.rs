@@ -54,11 +54,7 @@ pub async fn receive(mut req: Request, env: &Env) -> Result<Response> {
         let (status, body) = webhook::answer(&Err(err));
         return json_response(status, &body);
     }
-    let url = req.url()?;
-    let target = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_string(),
-    };
+    let target = crate::request_target::request_target(&req.inner().url());
     let headers: Vec<(String, String)> = req.headers().entries().collect();
     let body = match read_capped(&mut req, settings.webhook.max_body_bytes).await? {
         Ok(body) => body,
