@@ -8,13 +8,14 @@ use invalidator_core::io::Clock;
 use invalidator_core::settings::Settings;
 use invalidator_core::webhook::{self, Parsed, WebhookRequest};
 use serde_json::{json, Value};
+use std::rc::Rc;
 use worker::{Env, Method, Request, RequestInit, Response, Result};
 
 /// The settings, or the 500 an unauthenticated caller gets: a generic
 /// reason, with the detail (which setting, and why) in the log and on
 /// `/healthz` for the operator.
-fn load_settings(env: &Env) -> std::result::Result<Settings, Response> {
-    Settings::from_map(&settings::from_env(env)).map_err(|e| {
+fn load_settings(env: &Env) -> std::result::Result<Rc<Settings>, Response> {
+    settings::load(env).map_err(|e| {
         worker::console_error!("invalidator: {e}");
         let reason = "the service is misconfigured; its operator is told which setting in the logs and on /healthz";
         json_response(500, &json!({"status": "misconfigured", "error": reason}))
