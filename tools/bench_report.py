@@ -85,6 +85,17 @@ for b, vals in burst.items():
     print(f"\nBurst of {b} publishes over 2 s: {fmt([v[0] for v in vals], 'CreateInvalidation requests')}, "
           f"{fmt([v[1] for v in vals], 'paths')} (the seed: {b} requests).")
 
+cold = collect(r"^(cold) start, first request after wrangler dev starts, \d+ starts: median ([\d.]+) ms", edge, [1, 2])
+for _, vals in cold.items():
+    print(f"\nCold start (the first request after `wrangler dev` starts, median of 5 starts per run): "
+          f"{fmt([v[0] for v in vals], 'ms')}.")
+
+bundle = read("bundle.txt").splitlines()
+print("\n## The Worker bundle (`make bundle-size`)\n")
+print(bundle[0] + ".\n")
+print("Code and data by crate (twiggy 0.8.0 on the bundle optimised as shipped, names kept):\n")
+print("\n".join(bundle[1:]))
+
 fresh = read("fresh.txt")
 print("\n## Time to fresh content (fresh-bench)\n\n`target/release/fresh-bench` (under `wrangler dev`: the Delivery API "
       "serves the new revision at once, CloudFront completes 5 s after the submit; one run of 20 lone publishes "

@@ -68,6 +68,10 @@ pub struct WranglerDev {
     pub log: PathBuf,
     child: Option<Child>,
     starts: u32,
+    /// How long the request that first found the Worker answering took: the
+    /// cold start (the runtime loading the bundle) with whatever wrangler
+    /// still had to do.
+    pub first_answer: Duration,
 }
 
 impl WranglerDev {
@@ -118,6 +122,7 @@ impl WranglerDev {
             log: dir.join("wrangler.log"),
             child: None,
             starts: 0,
+            first_answer: Duration::ZERO,
         };
         w.spawn();
         w
@@ -191,9 +196,11 @@ impl WranglerDev {
         let deadline = Instant::now() + Duration::from_secs(90);
         let client = crate::loopback::blocking_client(Duration::from_secs(5));
         loop {
+            let asked = Instant::now();
             let answer = client.get(self.url("/healthz")).send().ok().and_then(|r| r.json::<serde_json::Value>().ok());
             let alive = self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none());
             if alive && answer.is_some_and(|health| health.get("ok").is_some()) {
+                self.first_answer = asked.elapsed();
                 return Ok(());
             }
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
