@@ -7,6 +7,8 @@
 //!    run, and ours as a multiple of it;
 //! 2. a burst of B publishes of different entries spread over 2 s: how many
 //!    CreateInvalidation requests reached the CloudFront stand-in.
+//! 3. the cold start: the first request after `wrangler dev` starts (median
+//!    of several starts).
 //!
 //! Run with `make bench-edge` (or `cargo run --release -p invalidator-tests
 //! --bin edge-bench -- [N] [B]`).
@@ -17,6 +19,11 @@ use invalidator_tests::wrangler::WranglerDev;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
+/// Requests sent to one Worker before the other takes its turn: small, so
+/// that both see the same load from whatever else runs on the machine.
+const CHUNK: usize = 50;
+/// `wrangler dev` starts for the cold-start median.
+const COLD_STARTS: usize = 5;
 const SECRET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";
 
 fn publish(id: &str, revision: usize) -> String {
@@ -125,7 +132,7 @@ async fn main() {
         ])
         .collect();
     let wrangler = {
-        let dir = dir.path().to_path_buf();
+        let (dir, vars) = (dir.path().to_path_buf(), vars.clone());
         tokio::task::spawn_blocking(move || WranglerDev::start(&dir, &vars)).await.unwrap()
     };
     let client = invalidator_tests::loopback::client();
@@ -151,7 +158,7 @@ async fn main() {
     for senders in [1usize, 10, 50] {
         let count = if senders == 1 { sequential } else { sequential.max(senders) };
         let (mut ours, mut floors) = (Vec::with_capacity(count), Vec::with_capacity(count));
-        for chunk in (0..count).collect::<Vec<_>>().chunks(250) {
+        for chunk in (0..count).collect::<Vec<_>>().chunks(CHUNK) {
             for (url, latencies) in
                 [(floor.url("/webhooks/contentful"), &mut floors), (wrangler.url("/webhooks/contentful"), &mut ours)]
             {
@@ -202,5 +209,21 @@ async fn main() {
         "burst of {burst} publishes over {:.1} s: {} CreateInvalidation request(s), {paths} paths (the seed: {burst} requests)",
         spread.as_secs_f64(),
         created.len()
+    );
+
+    // 3. Cold start: the first request after `wrangler dev` starts, on a new
+    // persist directory each time.
+    drop(wrangler);
+    let mut cold = Vec::new();
+    for _ in 0..COLD_STARTS {
+        let dir = tempfile::tempdir().unwrap();
+        let vars = vars.clone();
+        let w = tokio::task::spawn_blocking(move || WranglerDev::start(dir.path(), &vars)).await.unwrap();
+        cold.push(w.first_answer);
+    }
+    cold.sort();
+    println!(
+        "cold start, first request after wrangler dev starts, {COLD_STARTS} starts: median {:.1} ms",
+        percentile(&cold, 0.5).as_secs_f64() * 1000.0
     );
 }
