@@ -57,7 +57,22 @@ pub async fn receive(mut req: Request, env: &Env) -> Result<Response> {
     }
     let target = crate::request_target::request_target(&req.inner().url());
     let headers: Vec<(String, String)> = req.headers().entries().collect();
-    let body = match read_capped(&mut req, settings.webhook.max_body_bytes).await? {
+    let read = match declared {
+        // A declared length within the cap (checked above): one read of the
+        // whole body, instead of a promise per chunk of its stream. The cap
+        // is checked again on what came.
+        Some(_) => {
+            let body = req.bytes().await?;
+            let size = body.len();
+            if size > settings.webhook.max_body_bytes {
+                Err(size)
+            } else {
+                Ok(body)
+            }
+        }
+        None => read_capped(&mut req, settings.webhook.max_body_bytes).await?,
+    };
+    let body = match read {
         Ok(body) => body,
         Err(size) => {
             let err = webhook::WebhookError::TooLarge { size, limit: settings.webhook.max_body_bytes };
