@@ -88,9 +88,10 @@ async fn load(
                     r = r.header(k, v);
                 }
                 let started = Instant::now();
-                let status = r.send().await.unwrap().status().as_u16();
+                let answer = r.send().await.unwrap();
                 mine.push(started.elapsed());
-                assert_eq!(status, 202, "{url}");
+                let status = answer.status().as_u16();
+                assert_eq!(status, 202, "{url}: {}", answer.text().await.unwrap_or_default());
             }
             mine
         }));
