@@ -68,14 +68,42 @@ for name in ["webhook: verify + parse + plan", "plan: 5,000-entry walk to batche
 
 edge = [read(f"edge-{i}.txt") for i in range(1, runs + 1)]
 print("\n## Worker under `wrangler dev` (edge-bench)\n\n`target/release/edge-bench` (stand-ins on 127.0.0.1, webhooks signed by the toolkit)\n")
-print("| senders | p50 | p99 |\n| --- | --- | --- |")
+print("Beside it, in the same run and on the same requests, the floor Worker (bench/floor-worker: each POST "
+      "to one Durable Object, one storage put, 202), and ours as a multiple of it.\n")
+print("| senders | p50 | p99 | floor p50 | floor p99 | p50 / floor | p99 / floor |\n| --- | --- | --- | --- | --- | --- | --- |")
 lat = collect(r"from (\d+) concurrent sender\(s\): p50 ([\d.]+) ms, p99 ([\d.]+) ms", edge, [1, 2, 3])
+floor = collect(r"from (\d+) concurrent sender\(s\) to the floor Worker: p50 ([\d.]+) ms, p99 ([\d.]+) ms", edge, [1, 2, 3])
+ratio = collect(r"ratio to the floor, (\d+) concurrent sender\(s\): p50 ([\d.]+)x, p99 ([\d.]+)x", edge, [1, 2, 3])
 for senders, vals in lat.items():
-    print(f"| {senders} | {fmt([v[0] for v in vals], 'ms')} | {fmt([v[1] for v in vals], 'ms')} |")
+    f, r = floor.get(senders, []), ratio.get(senders, [])
+    cells = [fmt([v[0] for v in vals], 'ms'), fmt([v[1] for v in vals], 'ms')]
+    cells += [fmt([v[i] for v in f], 'ms') if f else "—" for i in (0, 1)]
+    cells += [fmt([v[i] for v in r], '×') if r else "—" for i in (0, 1)]
+    print(f"| {senders} | " + " | ".join(cells) + " |")
 burst = collect(r"burst of (\d+) publishes over [\d.]+ s: (\d+) CreateInvalidation request\(s\), (\d+) paths", edge, [1, 2, 3])
 for b, vals in burst.items():
     print(f"\nBurst of {b} publishes over 2 s: {fmt([v[0] for v in vals], 'CreateInvalidation requests')}, "
           f"{fmt([v[1] for v in vals], 'paths')} (the seed: {b} requests).")
+
+cold = collect(r"^(cold) start, first request after wrangler dev starts, \d+ starts: median ([\d.]+) ms", edge, [1, 2])
+for _, vals in cold.items():
+    print(f"\nCold start (the first request after `wrangler dev` starts, median of 5 starts per run): "
+          f"{fmt([v[0] for v in vals], 'ms')}.")
+
+bundle = read("bundle.txt").splitlines()
+print("\n## The Worker bundle (`make bundle-size`)\n")
+print(bundle[0] + ".\n")
+print("Code and data by crate (twiggy 0.8.0 on the bundle optimised as shipped, names kept):\n")
+print("\n".join(bundle[1:]))
+
+fresh = read("fresh.txt")
+print("\n## Time to fresh content (fresh-bench)\n\n`target/release/fresh-bench` (under `wrangler dev`: the Delivery API "
+      "serves the new revision at once, CloudFront completes 5 s after the submit; one run of 20 lone publishes "
+      "with the defaults, and with the schedule before issue 14 set through the settings)\n")
+print("| settings | publish to Completed seen, p50 | p95 | overhead beyond CloudFront's 5 s, p50 | p95 |\n| --- | --- | --- | --- | --- |")
+for m in re.finditer(r"^fresh \(([^)]+)\): \d+ lone publishes.*?seen p50 ([\d.]+) s, p95 ([\d.]+) s; "
+                     r"overhead beyond CloudFront p50 ([\d.]+) s, p95 ([\d.]+) s", fresh, re.M):
+    print(f"| {m.group(1)} | {m.group(2)} s | {m.group(3)} s | {m.group(4)} s | {m.group(5)} s |")
 
 lam = [read(f"lambda-{i}.txt") for i in range(1, runs + 1)]
 print("\n## Lambda binaries (lambda-bench)\n\n`target/release/lambda-bench` (release, opt-level z, LTO, stripped; local Lambda Runtime API)\n")

@@ -3,7 +3,9 @@
 //! runs the core's workflow. No workflow decision is made here: storage,
 //! alarms and fetch are turned into the core's events and commands.
 //!
-//! Webhooks only add `inbox:*` keys (and make sure an alarm is set); only the
+//! Webhooks only add `inbox:*` keys (and make sure an alarm is set), in one
+//! storage write when the instance knows an alarm is set (see
+//! [`StorageCache`]); only the
 //! alarm reads and writes the workflow, so a webhook arriving while the alarm
 //! awaits CloudFront cannot be overwritten by the alarm's older copy. Alarms
 //! are delivered at least once: the core treats a repeated `TimerFired` as a
@@ -13,6 +15,7 @@
 use crate::clock::{entropy, WorkerClock};
 use crate::fetch_client::FetchClient;
 use crate::settings;
+use crate::storage_cache::StorageCache;
 use invalidator_core::driver::{run, Setup, Stop, WORKER_CONNECTIONS};
 use invalidator_core::io::Clock;
 use invalidator_core::settings::Settings;
@@ -24,6 +27,8 @@ use worker::{durable_object, DurableObject, Env, ListOptions, Method, Request, R
 
 const WORKFLOW: &str = "workflow";
 const INBOX: &str = "inbox:";
+/// The distribution's name, stored by the first webhook: the alarm's workflow needs it.
+const DISTRIBUTION: &str = "distribution";
 /// When settings are broken, look again this much later (a fixed deploy resumes).
 const RETRY_BROKEN_SETTINGS: Duration = Duration::from_secs(60);
 
@@ -31,19 +36,20 @@ const RETRY_BROKEN_SETTINGS: Duration = Duration::from_secs(60);
 pub struct InvalidationCoordinator {
     state: State,
     env: Env,
+    /// What this instance knows of its storage, to spare webhooks round trips.
+    cache: StorageCache,
 }
 
 impl DurableObject for InvalidationCoordinator {
     fn new(state: State, env: Env) -> Self {
-        InvalidationCoordinator { state, env }
+        InvalidationCoordinator { state, env, cache: StorageCache::default() }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let path = req.path();
         match (req.method(), path.as_str()) {
             (Method::Post, "/changes") => {
-                let url = req.url()?;
-                let distribution = url.query_pairs().find(|(k, _)| k == "distribution").map(|(_, v)| v.into_owned());
+                let distribution = crate::request_target::query_param(&req.inner().url(), "distribution");
                 let Some(distribution) = distribution else {
                     return Ok(Response::from_json(&json!({"error": "no distribution"}))?.with_status(400));
                 };
@@ -51,7 +57,7 @@ impl DurableObject for InvalidationCoordinator {
                 self.store_change(&change, &distribution).await?;
                 Response::from_json(&json!({"stored": change.tracking_id}))
             }
-            (Method::Post, "/sweep") => self.sweep(&req.url()?).await,
+            (Method::Post, "/sweep") => self.sweep(&req).await,
             (Method::Get, "/invalidations") => {
                 let wf = self.load().await?;
                 Response::from_json(&json!({
@@ -89,6 +95,8 @@ impl DurableObject for InvalidationCoordinator {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        // A running alarm is no longer set: a webhook from now on sets one.
+        self.cache.alarm_is(false);
         let storage = self.state.storage();
         let map = settings::from_env(&self.env);
         let settings = match Settings::from_map(&map) {
@@ -96,6 +104,7 @@ impl DurableObject for InvalidationCoordinator {
             Err(e) => {
                 worker::console_error!("invalidator: {e}; the alarm tries again in {RETRY_BROKEN_SETTINGS:?}");
                 storage.set_alarm(RETRY_BROKEN_SETTINGS).await?;
+                self.cache.alarm_is(true);
                 return Response::ok("settings broken");
             }
         };
@@ -130,11 +139,14 @@ impl DurableObject for InvalidationCoordinator {
         // Only storage calls from here on: no webhook can slip in between them.
         if !self.inbox().await?.is_empty() {
             storage.set_alarm(0i64).await?;
+            self.cache.alarm_is(true);
         } else if let Stop::SleepUntil(at) = stop {
             let offset = clock.now().until(at).as_millis() as i64;
             storage.set_alarm(offset).await?;
+            self.cache.alarm_is(true);
         } else {
             storage.delete_alarm().await?;
+            self.cache.alarm_is(false);
         }
         Response::ok("ok")
     }
@@ -161,9 +173,8 @@ impl InvalidationCoordinator {
 
     /// `POST /sweep`: runs the catch-up sweep, stores every change it found
     /// in the inbox as a webhook's change is stored, then its position.
-    async fn sweep(&self, url: &worker::Url) -> Result<Response> {
-        let Some(distribution) = url.query_pairs().find(|(k, _)| k == "distribution").map(|(_, v)| v.into_owned())
-        else {
+    async fn sweep(&self, req: &Request) -> Result<Response> {
+        let Some(distribution) = crate::request_target::query_param(&req.inner().url(), "distribution") else {
             return Ok(Response::from_json(&json!({"error": "no distribution"}))?.with_status(400));
         };
         let settings = match Settings::from_map(&settings::from_env(&self.env)) {
@@ -182,20 +193,42 @@ impl InvalidationCoordinator {
         Response::from_json(&outcome.report)
     }
 
-    /// Stores a change for the alarm to pick up, and makes sure an alarm is set.
+    /// Stores a change for the alarm to pick up, and makes sure an alarm is
+    /// set, in one write: the inbox key, joined by the distribution's name the
+    /// first time and by `set_alarm` when no alarm is set. Every call goes out
+    /// before any is awaited, so the runtime commits them as one atomic write
+    /// (Durable Objects coalesce writes with no await between them).
     async fn store_change(&self, change: &Change, distribution: &str) -> Result<()> {
         let storage = self.state.storage();
-        storage.put("distribution", distribution).await?;
-        storage.put(&format!("{INBOX}{}", change.tracking_id), change).await?;
-        if storage.get_alarm().await?.is_none() {
-            storage.set_alarm(0i64).await?;
-        }
+        let key = format!("{INBOX}{}", change.tracking_id);
+        let alarm_set = match self.cache.alarm_set() {
+            Some(set) => set,
+            None => storage.get_alarm().await?.is_some(),
+        };
+        let name = async {
+            if self.cache.distribution_stored() {
+                return Ok(());
+            }
+            storage.put(DISTRIBUTION, distribution).await
+        };
+        let alarm = async {
+            if alarm_set {
+                return Ok(());
+            }
+            storage.set_alarm(0i64).await
+        };
+        let (stored, named, armed) = futures::join!(storage.put(&key, change), name, alarm);
+        stored?;
+        named?;
+        armed?;
+        self.cache.stored_distribution();
+        self.cache.alarm_is(true);
         Ok(())
     }
 
     /// The distribution this object serves: its name, which the Worker gave it.
     async fn distribution(&self, settings: &Settings) -> Result<String> {
-        let stored: Option<String> = self.state.storage().get("distribution").await?;
+        let stored: Option<String> = self.state.storage().get(DISTRIBUTION).await?;
         Ok(stored.unwrap_or_else(|| settings.cloudfront.distribution_ids[0].clone()))
     }
 }

@@ -10,8 +10,10 @@ mod clock;
 mod coordinator;
 mod fetch_client;
 mod health;
+mod request_target;
 mod routes;
 mod settings;
+mod storage_cache;
 mod sweep;
 mod webhook;
 

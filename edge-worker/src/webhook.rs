@@ -8,13 +8,14 @@ use invalidator_core::io::Clock;
 use invalidator_core::settings::Settings;
 use invalidator_core::webhook::{self, Parsed, WebhookRequest};
 use serde_json::{json, Value};
+use std::rc::Rc;
 use worker::{Env, Method, Request, RequestInit, Response, Result};
 
 /// The settings, or the 500 an unauthenticated caller gets: a generic
 /// reason, with the detail (which setting, and why) in the log and on
 /// `/healthz` for the operator.
-fn load_settings(env: &Env) -> std::result::Result<Settings, Response> {
-    Settings::from_map(&settings::from_env(env)).map_err(|e| {
+fn load_settings(env: &Env) -> std::result::Result<Rc<Settings>, Response> {
+    settings::load(env).map_err(|e| {
         worker::console_error!("invalidator: {e}");
         let reason = "the service is misconfigured; its operator is told which setting in the logs and on /healthz";
         json_response(500, &json!({"status": "misconfigured", "error": reason}))
@@ -54,13 +55,24 @@ pub async fn receive(mut req: Request, env: &Env) -> Result<Response> {
         let (status, body) = webhook::answer(&Err(err));
         return json_response(status, &body);
     }
-    let url = req.url()?;
-    let target = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_string(),
-    };
+    let target = crate::request_target::request_target(&req.inner().url());
     let headers: Vec<(String, String)> = req.headers().entries().collect();
-    let body = match read_capped(&mut req, settings.webhook.max_body_bytes).await? {
+    let read = match declared {
+        // A declared length within the cap (checked above): one read of the
+        // whole body, instead of a promise per chunk of its stream. The cap
+        // is checked again on what came.
+        Some(_) => {
+            let body = req.bytes().await?;
+            let size = body.len();
+            if size > settings.webhook.max_body_bytes {
+                Err(size)
+            } else {
+                Ok(body)
+            }
+        }
+        None => read_capped(&mut req, settings.webhook.max_body_bytes).await?,
+    };
+    let body = match read {
         Ok(body) => body,
         Err(size) => {
             let err = webhook::WebhookError::TooLarge { size, limit: settings.webhook.max_body_bytes };

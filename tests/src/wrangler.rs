@@ -68,6 +68,10 @@ pub struct WranglerDev {
     pub log: PathBuf,
     child: Option<Child>,
     starts: u32,
+    /// How long the request that first found the Worker answering took: the
+    /// cold start (the runtime loading the bundle) with whatever wrangler
+    /// still had to do.
+    pub first_answer: Duration,
 }
 
 impl WranglerDev {
@@ -75,9 +79,15 @@ impl WranglerDev {
     /// `[vars]`), persisting Durable Object state under `dir/state`.
     pub fn start(dir: &Path, vars: &[(&str, String)]) -> WranglerDev {
         require_tools();
-        let root = repo_root();
-        let config = fs::read_to_string(root.join("wrangler.toml")).unwrap();
-        let main = root.join("edge-worker/build/index.js");
+        WranglerDev::start_config(dir, &repo_root().join("wrangler.toml"), vars)
+    }
+
+    /// Starts wrangler on another Worker's `wrangler.toml` (its `main`
+    /// relative to that file, its `[build]` dropped), as [`WranglerDev::start`]
+    /// does on the root one: the benches run a floor Worker beside ours.
+    pub fn start_config(dir: &Path, wrangler_toml: &Path, vars: &[(&str, String)]) -> WranglerDev {
+        let config = fs::read_to_string(wrangler_toml).unwrap();
+        let config_dir = wrangler_toml.parent().expect("a wrangler.toml is in a directory");
         let mut test_config = String::new();
         let mut in_build = false;
         for line in config.lines() {
@@ -87,7 +97,8 @@ impl WranglerDev {
             if in_build {
                 continue;
             }
-            if line.starts_with("main = ") {
+            if let Some(main) = line.strip_prefix("main = ") {
+                let main = config_dir.join(main.trim().trim_matches('"'));
                 test_config.push_str(&format!("main = {:?}\n", main.display().to_string()));
             } else {
                 test_config.push_str(line);
@@ -111,6 +122,7 @@ impl WranglerDev {
             log: dir.join("wrangler.log"),
             child: None,
             starts: 0,
+            first_answer: Duration::ZERO,
         };
         w.spawn();
         w
@@ -186,9 +198,11 @@ impl WranglerDev {
         let deadline = Instant::now() + Duration::from_secs(90);
         let client = crate::loopback::blocking_client(Duration::from_secs(5));
         loop {
+            let asked = Instant::now();
             let answer = client.get(self.url("/healthz")).send().ok().and_then(|r| r.json::<serde_json::Value>().ok());
             let alive = self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none());
             if alive && answer.is_some_and(|health| health.get("ok").is_some()) {
+                self.first_answer = asked.elapsed();
                 return Ok(());
             }
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {

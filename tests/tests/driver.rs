@@ -195,8 +195,8 @@ async fn in_progress_twice_then_completed() {
     assert_eq!(done.phase(), Phase::Completed);
     assert_eq!(received(&w.cloudfront, "GET").await.len(), 3);
     assert_eq!(done.history()[0].polls, 3);
-    // 5 s, then 7.5 s, then 11.25 s: the adaptive schedule.
-    assert_eq!(clock.slept(), Duration::from_millis(5000 + 7500 + 11250));
+    // 2 s apart while CloudFront is within its documented P95 (POLL_FAST_SECONDS).
+    assert_eq!(clock.slept(), Duration::from_millis(2000 + 2000 + 2000));
 }
 
 #[tokio::test]
@@ -266,8 +266,8 @@ async fn contentful_429_waits_for_the_reset() {
     status_answers(&w.cloudfront, 0).await;
     let (done, clock) = run(&w, publish("child", "card")).await;
     assert_eq!(done.phase(), Phase::Completed);
-    // 7 s for the rate limit, then the 5 s poll.
-    assert_eq!(clock.slept(), Duration::from_secs(7 + 5));
+    // 7 s for the rate limit, then the 2 s poll.
+    assert_eq!(clock.slept(), Duration::from_secs(7 + 2));
 }
 
 #[tokio::test]

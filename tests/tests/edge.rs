@@ -169,8 +169,10 @@ async fn twenty_publishes_within_a_second_make_one_invalidation() {
     let dir = tempfile::tempdir().unwrap();
     let mut v = vars(&sb);
     v.retain(|(k, _)| *k != "COLLECT_WINDOW_SECONDS");
-    // A window wide enough that a slow CI machine still sends all 20 inside it.
+    // A window wide enough that a slow CI machine still sends all 20 inside
+    // it, and that does not close early on a pause between two of them.
     v.push(("COLLECT_WINDOW_SECONDS", "5".into()));
+    v.push(("COLLECT_QUIET_SECONDS", "5".into()));
     let w = wrangler(dir.path(), v).await;
     let bodies: Vec<String> = (0..20).map(|i| publish_body(&format!("card-{i}"), "card", 1)).collect();
     let requests = signed(&bodies, None);
@@ -356,4 +358,61 @@ async fn a_publish_after_the_durable_object_lost_its_storage_is_a_new_invalidati
     assert_ne!(tracking[0], tracking[1], "two deliveries, two tracking ids");
     let created = sb.invalidations();
     assert_ne!(created[0].caller_reference, created[1].caller_reference, "{created:#?}");
+}
+
+/// Waits until the CloudFront stand-in holds `count` invalidations.
+async fn wait_invalidations(sb: &Sandbox, w: &WranglerDev, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sb.invalidations().len() < count {
+        assert!(Instant::now() < deadline, "not {count} invalidations: {:#?}\n{}", sb.invalidations(), w.log_text());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A webhook's Durable Object keeps in memory whether its alarm is set, to
+/// make one storage write: a publish while a batch is in flight (the alarm
+/// set by the workflow), one after the run ended (the alarm deleted), and one
+/// after wrangler restarted (a new instance, which knows nothing) are each
+/// taken in and invalidated, none left waiting in the inbox.
+#[tokio::test(flavor = "multi_thread")]
+async fn publishes_in_flight_after_the_run_and_after_a_restart_are_each_invalidated() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    require_tools();
+    // In progress until the test lets it go.
+    let sb = sandbox(fixture(), Duration::from_secs(3600), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = wrangler(dir.path(), vars(&sb)).await;
+    let publishes = signed(
+        &[
+            publish_body("cta-button", "button", 3),
+            publish_body("blog-post", "post", 1),
+            publish_body("footer", "section", 1),
+        ],
+        None,
+    );
+    let [first, in_flight, after_run]: [_; 3] = publishes.try_into().unwrap();
+    assert_eq!(post(&w, &first.0, &first.1).await.0, 202);
+    wait_invalidations(&sb, &w, 1).await;
+    assert_eq!(post(&w, &in_flight.0, &in_flight.1).await.0, 202, "published while batch 1 is in progress");
+    sb.cloudfront_state.complete_now(Duration::from_secs(1));
+    wait_invalidations(&sb, &w, 2).await;
+    assert!(sb.invalidations()[1].paths.iter().any(|p| p.starts_with("/blog/")), "{:#?}", sb.invalidations());
+    wait_completed(&w, Duration::from_secs(60)).await;
+
+    assert_eq!(post(&w, &after_run.0, &after_run.1).await.0, 202, "published once the run ended");
+    wait_invalidations(&sb, &w, 3).await;
+    wait_completed(&w, Duration::from_secs(60)).await;
+
+    w = tokio::task::spawn_blocking(move || {
+        w.restart();
+        w
+    })
+    .await
+    .unwrap();
+    let [after_restart]: [_; 1] = signed(&[publish_body("home", "page", 4)], None).try_into().unwrap();
+    assert_eq!(post(&w, &after_restart.0, &after_restart.1).await.0, 202, "published to a new instance");
+    wait_invalidations(&sb, &w, 4).await;
+    let page = wait_completed(&w, Duration::from_secs(60)).await;
+    assert_eq!(page[DIST]["waiting_changes"], 0, "nothing left in the inbox: {page:#}");
+    assert_eq!(sb.invalidations().len(), 4, "one invalidation a publish: {:#?}", sb.invalidations());
 }

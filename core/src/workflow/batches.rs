@@ -114,8 +114,11 @@ impl Batches {
             batch.poll_interval_ms = policy.poll_first.as_millis() as u64;
         } else {
             batch.polls += 1;
-            let grown = batch.poll_interval_ms.saturating_mul(3) / 2;
-            batch.poll_interval_ms = grown.min(policy.poll_max.as_millis() as u64);
+            let fast = batch.submitted_at.is_some_and(|at| at.until(now) < policy.poll_fast);
+            if !fast {
+                let grown = batch.poll_interval_ms.saturating_mul(3) / 2;
+                batch.poll_interval_ms = grown.min(policy.poll_max.as_millis() as u64);
+            }
         }
         match inv.status {
             InvalidationStatus::Completed => Answer::Ended(Box::new(self.end(BatchState::Completed, now))),

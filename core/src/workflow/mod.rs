@@ -62,6 +62,11 @@ const SEEN_LIMIT: usize = 512;
 /// Log lines kept.
 const LOG_LIMIT: usize = 100;
 
+/// When a collection window closes: at its end, or once the changes went quiet.
+fn closes(until: Timestamp, quiet: Option<Timestamp>) -> Timestamp {
+    quiet.map_or(until, |q| q.min(until))
+}
+
 /// What one [`step`] asks of the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
@@ -111,8 +116,13 @@ pub struct Workflow {
 enum Stage {
     /// Nothing has happened yet.
     Idle,
-    /// Changes are collected until the window closes.
-    Collecting { until: Timestamp },
+    /// Changes are collected until the window closes: at `until`, or
+    /// earlier at `quiet`, when no change came for `COLLECT_QUIET_SECONDS`.
+    Collecting {
+        until: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quiet: Option<Timestamp>,
+    },
     /// Walking from the changes; batches planned earlier wait behind the walk.
     Walking { walk: Box<Walk>, waiting: Batches },
     /// Running the planned batches.
@@ -279,7 +289,7 @@ impl Workflow {
         let waited = std::mem::replace(&mut self.pending, walk.into_changes());
         self.pending.absorb(waited);
         let next = if waiting.is_empty() {
-            Stage::Collecting { until: Timestamp(0) }
+            Stage::Collecting { until: Timestamp(0), quiet: None }
         } else {
             Stage::Running { batches: waiting }
         };
@@ -410,7 +420,10 @@ impl Workflow {
         if self.is_finished() {
             self.failures.clear();
             self.not_invalidated.clear();
-            self.enter(Stage::Collecting { until: cx.now.plus(cx.policy.collect_window) });
+            let until = cx.now.plus(cx.policy.collect_window);
+            self.enter(Stage::Collecting { until, quiet: Some(cx.now.plus(cx.policy.collect_quiet)) });
+        } else if let Stage::Collecting { quiet, .. } = &mut self.stage {
+            *quiet = Some(cx.now.plus(cx.policy.collect_quiet));
         }
     }
 
@@ -458,7 +471,7 @@ impl Workflow {
                 return;
             }
             match &mut self.stage {
-                Stage::Collecting { until } if *until <= cx.now => {
+                Stage::Collecting { until, quiet } if closes(*until, *quiet) <= cx.now => {
                     let walk =
                         Walk::start(std::mem::take(&mut self.pending), cx.policy, self.distributions.len(), cx.now);
                     self.enter(Stage::Walking { walk: Box::new(walk), waiting: Batches::default() });
@@ -521,7 +534,7 @@ impl Workflow {
             return Next::GoOn;
         }
         let at = match &self.stage {
-            Stage::Collecting { until } => Some(*until),
+            Stage::Collecting { until, quiet } => Some(closes(*until, *quiet)),
             Stage::Walking { walk, .. } => walk.next_timeout(),
             Stage::Running { batches } => batches.next_timeout(),
             _ => None,

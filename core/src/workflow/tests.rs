@@ -111,7 +111,7 @@ fn webhook_to_completed_through_a_two_level_walk() {
     let mut sim = Sim::new(policy(&[]));
     let _ = sim.fire(Event::ChangeAccepted { change: change("child", "card", Some("x"), Action::Publish) });
     assert_eq!(sim.wf.phase(), Phase::Accepted);
-    assert_eq!(sim.wake_at(), sim.now.plus(std::time::Duration::from_secs(2)));
+    assert_eq!(sim.wake_at(), sim.now.plus(std::time::Duration::from_millis(500)));
     let c = sim.sleep();
     assert_eq!(c, vec![Command::FetchLinks { target: target("child"), skip: 0 }]);
     let c = sim.links("child", vec![entry("section", "section", "s")]);
@@ -124,7 +124,7 @@ fn webhook_to_completed_through_a_two_level_walk() {
     let _ = sim.created(1, Ok(invalidation(InvalidationStatus::InProgress)));
     assert_eq!(sim.wf.phase(), Phase::InProgress);
     assert!(matches!(sim.next, Next::WakeAt(_)));
-    assert_eq!(sim.now.until(sim.wake_at()), std::time::Duration::from_secs(5));
+    assert_eq!(sim.now.until(sim.wake_at()), std::time::Duration::from_secs(2));
     let c = sim.sleep();
     assert!(matches!(&c[..], [Command::GetInvalidation { invalidation_id, .. }] if invalidation_id == "I1"));
     let c = sim.checked(1, Ok(invalidation(InvalidationStatus::Completed)));
@@ -137,10 +137,33 @@ fn webhook_to_completed_through_a_two_level_walk() {
 }
 
 #[test]
-fn polls_grow_from_five_seconds_to_the_cap() {
+fn polls_are_fast_through_cloudfronts_p95_then_grow_to_the_cap() {
     let mut sim = Sim::new(policy(&[("COLLECT_WINDOW_SECONDS", "0"), ("PATH_RULES", r#"{"always":["/"]}"#)]));
     let c = sim.fire(Event::PathsRequested { tracking_id: "cli".into(), paths: vec!["/a".into()] });
     assert_eq!(create_paths(&c), ["/a"]);
+    sim.created(1, Ok(invalidation(InvalidationStatus::InProgress)));
+    let mut waits = Vec::new();
+    for _ in 0..25 {
+        waits.push(sim.now.until(sim.wake_at()).as_millis() as u64);
+        sim.sleep();
+        sim.checked(1, Ok(invalidation(InvalidationStatus::InProgress)));
+    }
+    // Every 2 s until 30 s after the submit (15 polls, so a 30 s completion
+    // is seen on time), then 1.5 times longer each time, at most 60 s apart.
+    let mut expected = vec![2000; 15];
+    expected.extend([3000, 4500, 6750, 10125, 15187, 22780, 34170, 51255, 60000, 60000]);
+    assert_eq!(waits, expected);
+}
+
+#[test]
+fn a_zero_fast_phase_grows_from_the_first_poll() {
+    let mut sim = Sim::new(policy(&[
+        ("COLLECT_WINDOW_SECONDS", "0"),
+        ("POLL_FIRST_SECONDS", "5"),
+        ("POLL_FAST_SECONDS", "0"),
+        ("PATH_RULES", r#"{"always":["/"]}"#),
+    ]));
+    sim.fire(Event::PathsRequested { tracking_id: "cli".into(), paths: vec!["/a".into()] });
     sim.created(1, Ok(invalidation(InvalidationStatus::InProgress)));
     let mut waits = Vec::new();
     for _ in 0..9 {
@@ -149,6 +172,36 @@ fn polls_grow_from_five_seconds_to_the_cap() {
         sim.checked(1, Ok(invalidation(InvalidationStatus::InProgress)));
     }
     assert_eq!(waits, [5000, 7500, 11250, 16875, 25312, 37968, 56952, 60000, 60000]);
+}
+
+#[test]
+fn a_lone_change_goes_when_the_stream_goes_quiet() {
+    let mut sim = Sim::new(policy(&[]));
+    let t0 = sim.now;
+    sim.fire(Event::ChangeAccepted { change: change("a", "post", Some("a"), Action::Publish) });
+    // Not the whole 2 s window: nothing else came within COLLECT_QUIET_SECONDS.
+    assert_eq!(sim.wake_at(), t0.plus(std::time::Duration::from_millis(500)));
+    let c = sim.sleep();
+    assert_eq!(c, vec![Command::FetchLinks { target: target("a"), skip: 0 }]);
+}
+
+#[test]
+fn a_steady_stream_is_cut_at_the_window() {
+    let mut sim = Sim::new(policy(&[]));
+    let t0 = sim.now;
+    let ids = ["a", "b", "c", "d", "e"];
+    for (i, id) in ids.iter().enumerate() {
+        sim.now = t0.plus(std::time::Duration::from_millis(400 * i as u64));
+        let c = sim.fire(Event::ChangeAccepted { change: change(id, "post", Some(id), Action::Publish) });
+        assert!(c.is_empty(), "still collecting: {c:?}");
+        // Each change keeps the window open a quiet gap longer, up to its end.
+        let quiet = sim.now.plus(std::time::Duration::from_millis(500));
+        assert_eq!(sim.wake_at(), quiet.min(t0.plus(std::time::Duration::from_secs(2))));
+    }
+    let c = sim.sleep();
+    assert_eq!(sim.now, t0.plus(std::time::Duration::from_secs(2)));
+    let walked: Vec<_> = ids.iter().map(|id| Command::FetchLinks { target: target(id), skip: 0 }).collect();
+    assert_eq!(c, walked, "one walk from every change of the stream");
 }
 
 #[test]

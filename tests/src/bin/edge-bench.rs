@@ -1,9 +1,14 @@
 //! Measures the Worker under the real `wrangler dev` (local mode) against the
 //! stand-ins, and prints the numbers (no assertion: this is a benchmark).
 //!
-//! 1. webhook → 202 latency over N sequential signed publishes (p50, p99);
+//! 1. webhook → 202 latency over N signed publishes from 1, 10 and 50
+//!    concurrent senders (p50, p99), beside the floor Worker's
+//!    (bench/floor-worker: one Durable Object, one storage put) in the same
+//!    run, and ours as a multiple of it;
 //! 2. a burst of B publishes of different entries spread over 2 s: how many
 //!    CreateInvalidation requests reached the CloudFront stand-in.
+//! 3. the cold start: the first request after `wrangler dev` starts (median
+//!    of several starts).
 //!
 //! Run with `make bench-edge` (or `cargo run --release -p invalidator-tests
 //! --bin edge-bench -- [N] [B]`).
@@ -14,6 +19,11 @@ use invalidator_tests::wrangler::WranglerDev;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
+/// Requests sent to one Worker before the other takes its turn: small, so
+/// that both see the same load from whatever else runs on the machine.
+const CHUNK: usize = 50;
+/// `wrangler dev` starts for the cold-start median.
+const COLD_STARTS: usize = 5;
 const SECRET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";
 
 fn publish(id: &str, revision: usize) -> String {
@@ -50,6 +60,49 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// p50, p99 and max of `latencies`, in milliseconds.
+fn summary(mut latencies: Vec<Duration>) -> [f64; 3] {
+    latencies.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    [ms(percentile(&latencies, 0.50)), ms(percentile(&latencies, 0.99)), ms(*latencies.last().unwrap())]
+}
+
+/// Sends every request to `url` from `senders` concurrent senders, each
+/// taking the next request when its last was answered; the latency of each.
+async fn load(
+    client: &reqwest::Client,
+    url: &str,
+    senders: usize,
+    requests: Vec<(Vec<(String, String)>, String)>,
+) -> Vec<Duration> {
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(requests));
+    let mut tasks = Vec::new();
+    for _ in 0..senders {
+        let (queue, client, url) = (queue.clone(), client.clone(), url.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let Some((headers, body)) = queue.lock().unwrap().pop() else { break };
+                let mut r = client.post(&url).body(body);
+                for (k, v) in &headers {
+                    r = r.header(k, v);
+                }
+                let started = Instant::now();
+                let answer = r.send().await.unwrap();
+                mine.push(started.elapsed());
+                let status = answer.status().as_u16();
+                assert_eq!(status, 202, "{url}: {}", answer.text().await.unwrap_or_default());
+            }
+            mine
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    latencies
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
@@ -80,7 +133,7 @@ async fn main() {
         ])
         .collect();
     let wrangler = {
-        let dir = dir.path().to_path_buf();
+        let (dir, vars) = (dir.path().to_path_buf(), vars.clone());
         tokio::task::spawn_blocking(move || WranglerDev::start(&dir, &vars)).await.unwrap()
     };
     let client = invalidator_tests::loopback::client();
@@ -94,52 +147,48 @@ async fn main() {
 
     // 1. Latency at 1, 10 and 50 concurrent senders; distinct revisions make
     // every request a new publish, signed just before sending (30 s TTL).
+    // The floor Worker gets the same requests in the same run, chunk by chunk
+    // in turn with ours, so both see the same machine.
+    let floor_dir = tempfile::tempdir().unwrap();
+    let floor = {
+        let dir = floor_dir.path().to_path_buf();
+        let config = invalidator_tests::toolkit::repo_root().join("bench/floor-worker/wrangler.toml");
+        tokio::task::spawn_blocking(move || WranglerDev::start_config(&dir, &config, &[])).await.unwrap()
+    };
     let mut revision = 1000;
     for senders in [1usize, 10, 50] {
         let count = if senders == 1 { sequential } else { sequential.max(senders) };
-        let mut latencies = Vec::with_capacity(count);
-        for chunk in (0..count).collect::<Vec<_>>().chunks(250) {
-            let bodies: Vec<String> = chunk
-                .iter()
-                .map(|i| {
-                    revision += 1;
-                    publish(&format!("card-{}", i % 5), revision)
-                })
-                .collect();
-            let signed = sign_all(&bodies);
-            let queue = std::sync::Arc::new(std::sync::Mutex::new(signed));
-            let mut tasks = Vec::new();
-            for _ in 0..senders {
-                let (queue, client, url) = (queue.clone(), client.clone(), wrangler.url("/webhooks/contentful"));
-                tasks.push(tokio::spawn(async move {
-                    let mut mine = Vec::new();
-                    loop {
-                        let Some((headers, body)) = queue.lock().unwrap().pop() else { break };
-                        let mut r = client.post(&url).body(body);
-                        for (k, v) in &headers {
-                            r = r.header(k, v);
-                        }
-                        let started = Instant::now();
-                        let status = r.send().await.unwrap().status().as_u16();
-                        mine.push(started.elapsed());
-                        assert_eq!(status, 202);
-                    }
-                    mine
-                }));
-            }
-            for t in tasks {
-                latencies.extend(t.await.unwrap());
+        let (mut ours, mut floors) = (Vec::with_capacity(count), Vec::with_capacity(count));
+        for chunk in (0..count).collect::<Vec<_>>().chunks(CHUNK) {
+            for (url, latencies) in
+                [(floor.url("/webhooks/contentful"), &mut floors), (wrangler.url("/webhooks/contentful"), &mut ours)]
+            {
+                let bodies: Vec<String> = chunk
+                    .iter()
+                    .map(|i| {
+                        revision += 1;
+                        publish(&format!("card-{}", i % 5), revision)
+                    })
+                    .collect();
+                latencies.extend(load(&client, &url, senders, sign_all(&bodies)).await);
             }
         }
-        latencies.sort();
+        let (ours, floors) = (summary(ours), summary(floors));
         println!(
             "webhook -> 202, {} signed requests from {senders} concurrent sender(s): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-            latencies.len(),
-            percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
-            percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
-            latencies.last().unwrap().as_secs_f64() * 1000.0
+            count, ours[0], ours[1], ours[2]
+        );
+        println!(
+            "floor -> 202, {count} requests from {senders} concurrent sender(s) to the floor Worker: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            floors[0], floors[1], floors[2]
+        );
+        println!(
+            "ratio to the floor, {senders} concurrent sender(s): p50 {:.2}x, p99 {:.2}x",
+            ours[0] / floors[0],
+            ours[1] / floors[1]
         );
     }
+    drop(floor);
 
     // Let the latency run's own invalidations finish, then count only the burst's.
     tokio::time::sleep(Duration::from_secs(15)).await;
@@ -161,5 +210,21 @@ async fn main() {
         "burst of {burst} publishes over {:.1} s: {} CreateInvalidation request(s), {paths} paths (the seed: {burst} requests)",
         spread.as_secs_f64(),
         created.len()
+    );
+
+    // 3. Cold start: the first request after `wrangler dev` starts, on a new
+    // persist directory each time.
+    drop(wrangler);
+    let mut cold = Vec::new();
+    for _ in 0..COLD_STARTS {
+        let dir = tempfile::tempdir().unwrap();
+        let vars = vars.clone();
+        let w = tokio::task::spawn_blocking(move || WranglerDev::start(dir.path(), &vars)).await.unwrap();
+        cold.push(w.first_answer);
+    }
+    cold.sort();
+    println!(
+        "cold start, first request after wrangler dev starts, {COLD_STARTS} starts: median {:.1} ms",
+        percentile(&cold, 0.5).as_secs_f64() * 1000.0
     );
 }
