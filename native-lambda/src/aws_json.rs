@@ -1,6 +1,6 @@
-//! AWS JSON 1.0 calls (SQS, Secrets Manager, SSM): a request signed with
-//! SigV4 for a service, and an answer read as its JSON or as the service's
-//! error (`__type`, `message`).
+//! AWS JSON protocol calls (1.0 for SQS, 1.1 for Secrets Manager and SSM): a
+//! request signed with SigV4 for a service, and an answer read as its JSON or
+//! as the service's error (`__type`, `message`).
 
 use invalidator_core::io::{HttpRequest, HttpResponse};
 use invalidator_core::settings::{AwsCredentials, SettingsError, SettingsMap};
@@ -8,9 +8,16 @@ use invalidator_core::sigv4::{sign_request, SignError};
 use invalidator_core::Timestamp;
 use serde_json::Value;
 
-/// `POST {endpoint}/` with `X-Amz-Target: {target}` and `body`, signed for `service`.
+/// SQS's protocol.
+pub const JSON_1_0: &str = "application/x-amz-json-1.0";
+/// Secrets Manager's and SSM's protocol.
+pub const JSON_1_1: &str = "application/x-amz-json-1.1";
+
+/// `POST {endpoint}/` with `X-Amz-Target: {target}` and `body` as
+/// `content_type` (one of the two above), signed for `service`.
 pub fn request(
     endpoint: &str,
+    content_type: &str,
     target: &str,
     body: &Value,
     credentials: &AwsCredentials,
@@ -18,7 +25,7 @@ pub fn request(
     now: Timestamp,
 ) -> Result<HttpRequest, SignError> {
     let mut request = http::Request::post(format!("{endpoint}/"))
-        .header("content-type", "application/x-amz-json-1.0")
+        .header("content-type", content_type)
         .header("x-amz-target", target)
         .body(serde_json::to_vec(body).expect("JSON"))
         .expect("a valid request");

@@ -92,7 +92,7 @@ async fn read<H: HttpClient>(
         ),
     };
     let endpoint = aws_json::endpoint(map, endpoint_setting, service, &region).map_err(|e| fail(e.to_string()))?;
-    let request = aws_json::request(&endpoint, target, &call, &credentials, service, now)
+    let request = aws_json::request(&endpoint, aws_json::JSON_1_1, target, &call, &credentials, service, now)
         .map_err(|e| fail(format!("cannot sign the request for {what}: {e}")))?;
     let answer = http.send(request).await.map_err(|e| fail(format!("cannot read {what}: {e}")))?;
     let answer = aws_json::read(&answer).map_err(|e| fail(format!("cannot read {what}: {e}")))?;

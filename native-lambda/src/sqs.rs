@@ -66,7 +66,7 @@ pub fn message_body(change: &Change) -> Result<String, StoreError> {
 /// `SendMessage` of `body` to the queue.
 pub fn send_message(s: &QueueSettings, body: &str, now: Timestamp) -> Result<HttpRequest, SignError> {
     let call = json!({"QueueUrl": s.queue_url, "MessageBody": body});
-    aws_json::request(&s.endpoint, "AmazonSQS.SendMessage", &call, &s.credentials, "sqs", now)
+    aws_json::request(&s.endpoint, aws_json::JSON_1_0, "AmazonSQS.SendMessage", &call, &s.credentials, "sqs", now)
 }
 
 /// Queues `change`; the message id SQS gave it.

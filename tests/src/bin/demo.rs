@@ -210,7 +210,7 @@ async fn lambda_demo() -> Result<(), String> {
     let (headers, body) = signed_publish("/");
     let headers: serde_json::Map<String, Value> = headers.into_iter().map(|(k, v)| (k, json!(v))).collect();
     let event = json!({"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": headers,
-        "requestContext": {"http": {"method": "POST"}}, "body": body, "isBase64Encoded": false});
+        "requestContext": {"http": {"method": "POST"}, "timeEpoch": 1_800_000_000_000_i64}, "body": body, "isBase64Encoded": false});
     let answer = webhook_api
         .invoke(event.to_string().as_bytes(), Duration::from_secs(30))
         .await
