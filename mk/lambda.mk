@@ -20,3 +20,9 @@ cfn-lint: .venv/.lint-installed
 	.venv/bin/cfn-lint native-lambda/template.yaml
 
 test: cfn-lint
+
+# The Lambda burst through the queue (prints numbers; part of `make bench`).
+.PHONY: bench-lambda-burst
+bench-lambda-burst: lambda-release node-deps
+	$(CARGO) build --release -q -p invalidator-tests --bin lambda-burst-bench
+	target/release/lambda-burst-bench
