@@ -12,7 +12,7 @@ use invalidator_tests::loopback::loopback_only;
 use invalidator_tests::queue_stack::{path_of, settings, signed_publishes, Options, QueueStack};
 use invalidator_tests::sandbox::secrets::{self, SecretsState, StoredSecret};
 use invalidator_tests::sandbox::sigv4_check::Expected;
-use invalidator_tests::sandbox::sqs::{CHANGES_QUEUE, DEAD_LETTER_QUEUE};
+use invalidator_tests::sandbox::sqs::{queue_url, CHANGES_QUEUE, DEAD_LETTER_QUEUE};
 use invalidator_tests::sandbox::RequestLog;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -119,10 +119,7 @@ async fn a_send_message_signed_with_another_key_is_refused_and_answered_503() {
             *v = "not-the-secret-key-of-the-role".into();
         }
     }
-    wrong.push((
-        "CHANGES_QUEUE_URL".into(),
-        invalidator_tests::sandbox::sqs::queue_url(&stack.sqs_endpoint, CHANGES_QUEUE),
-    ));
+    wrong.push(("CHANGES_QUEUE_URL".into(), queue_url(&stack.sqs_endpoint, CHANGES_QUEUE)));
     wrong.push(("SQS_ENDPOINT".into(), stack.sqs_endpoint.clone()));
     let webhook = function("webhook", &wrong).await;
     let event = signed_publishes([0]).remove(0);
@@ -183,7 +180,11 @@ async fn a_change_that_keeps_failing_lands_in_the_dead_letter_queue_with_its_rea
     assert_eq!(dead.iter().map(|m| m.message_id.as_str()).collect::<Vec<_>>(), [bad.as_str()]);
     assert!(stack.sqs.messages(CHANGES_QUEUE).is_empty());
     let invocations = stack.events.invocations();
-    assert_eq!(invocations[0].failed, [bad.clone()], "only the bad message is reported failed: {invocations:?}");
+    assert_eq!(
+        invocations[0].failed,
+        std::slice::from_ref(&bad),
+        "only the bad message is reported failed: {invocations:?}"
+    );
     // The good change started one execution and ran; the bad one started none.
     assert_eq!(stack.sb.executions().len(), 1);
     run_all_to_the_end(&stack).await;
@@ -204,29 +205,14 @@ async fn a_change_that_keeps_failing_lands_in_the_dead_letter_queue_with_its_rea
 
 /// Sends `body` to the changes queue as any AWS client would (signed); its message id.
 async fn send_raw(stack: &QueueStack, body: &str) -> String {
-    let map = settings(&stack.sb, Duration::from_secs(1)).into_iter().collect();
-    let s = invalidator_lambda::sqs::QueueSettings::from_map(
-        &[
-            map,
-            [
-                (
-                    "CHANGES_QUEUE_URL".to_string(),
-                    invalidator_tests::sandbox::sqs::queue_url(&stack.sqs_endpoint, CHANGES_QUEUE),
-                ),
-                ("SQS_ENDPOINT".to_string(), stack.sqs_endpoint.clone()),
-            ]
-            .into_iter()
-            .collect::<invalidator_core::settings::SettingsMap>(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
-    )
-    .unwrap()
-    .unwrap();
+    let mut map: invalidator_core::settings::SettingsMap =
+        settings(&stack.sb, Duration::from_secs(1)).into_iter().collect();
+    map.insert("CHANGES_QUEUE_URL".into(), queue_url(&stack.sqs_endpoint, CHANGES_QUEUE));
+    map.insert("SQS_ENDPOINT".into(), stack.sqs_endpoint.clone());
+    let queue = invalidator_lambda::sqs::QueueSettings::from_map(&map).unwrap().expect("a queue is set");
     let now = invalidator_core::Timestamp::from_millis(invalidator_tests::sandbox::now_millis());
-    let request = invalidator_lambda::sqs::send_message(&s, body, now).unwrap();
-    let request = reqwest::Request::try_from(request).unwrap();
+    let request =
+        reqwest::Request::try_from(invalidator_lambda::sqs::send_message(&queue, body, now).unwrap()).unwrap();
     let answer: Value = reqwest::Client::new().execute(request).await.unwrap().json().await.unwrap();
     answer["MessageId"].as_str().expect("SendMessage answered a MessageId").to_string()
 }
@@ -269,10 +255,7 @@ async fn the_functions_read_their_secrets_from_secrets_manager_and_ssm() {
     let (endpoint, store) = secret_store(&stack).await;
     let arn = StoredSecret { name: TOKEN_SECRET.into(), value: String::new() }.arn("us-east-1");
     let mut webhook_settings = from_the_stores(settings(&stack.sb, Duration::from_secs(1)), &endpoint, &arn);
-    webhook_settings.push((
-        "CHANGES_QUEUE_URL".into(),
-        invalidator_tests::sandbox::sqs::queue_url(&stack.sqs_endpoint, CHANGES_QUEUE),
-    ));
+    webhook_settings.push(("CHANGES_QUEUE_URL".into(), queue_url(&stack.sqs_endpoint, CHANGES_QUEUE)));
     webhook_settings.push(("SQS_ENDPOINT".into(), stack.sqs_endpoint.clone()));
     let webhook = function("webhook", &webhook_settings).await;
     let workflow =
