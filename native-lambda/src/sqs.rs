@@ -81,3 +81,20 @@ pub async fn enqueue<H: HttpClient>(
     let sent = aws_json::read(&answer)?;
     Ok(sent.get("MessageId").and_then(Value::as_str).unwrap_or_default().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use invalidator_core::testing::ChangeBuilder;
+
+    #[test]
+    fn a_change_too_large_for_sqs_is_refused_with_its_size() {
+        let small = ChangeBuilder::publish("e1").content_type("page").slug("home").build();
+        let body = message_body(&small).unwrap();
+        assert_eq!(serde_json::from_str::<Change>(&body).unwrap(), small, "the starter reads back what was sent");
+        let large = ChangeBuilder::publish("e2").content_type("page").slug(&"x".repeat(MESSAGE_MAX_BYTES)).build();
+        let e = message_body(&large).unwrap_err();
+        assert!(matches!(e, StoreError::TooLarge { bytes } if bytes > MESSAGE_MAX_BYTES), "{e}");
+        assert!(e.to_string().contains("262144"), "{e}");
+    }
+}

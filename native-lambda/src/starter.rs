@@ -145,6 +145,53 @@ pub fn execution_name(message_ids: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use invalidator_core::testing::{ChangeBuilder, TestSettings};
+
+    fn starter(extra: &[(&str, &str)]) -> StarterFunction {
+        let map = TestSettings::new()
+            .with("PATH_RULES", r#"{"page":["/{slug}"]}"#)
+            .with("STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:invalidator")
+            .with_all(extra)
+            .map();
+        StarterFunction::from_map(&map).unwrap()
+    }
+
+    fn queued(n: usize, slug_bytes: usize) -> Vec<Queued> {
+        (0..n)
+            .map(|i| Queued {
+                message_id: format!("m{i}"),
+                change: ChangeBuilder::publish(&format!("entry-{i}"))
+                    .content_type("page")
+                    .slug(&format!("{}-{i}", "s".repeat(slug_bytes)))
+                    .revision(1)
+                    .build(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_too_large_for_one_execution_is_split_and_every_change_kept() {
+        let f = starter(&[("PATH_BUDGET", "5000"), ("PLAN_MAX_BYTES", "1048576")]);
+        let now = Timestamp::from_secs(1_800_000_000);
+        let parts = f.parts(queued(3000, 120), now);
+        assert!(parts.len() > 1, "3,000 changes of 120-byte paths do not fit one input");
+        let mut ids: Vec<String> = parts.iter().flatten().map(|q| q.message_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 3000, "every message is in exactly one part");
+        for part in &parts {
+            let bytes = serde_json::to_vec(&f.input(part.iter().map(|q| q.change.clone()), now)).unwrap().len();
+            assert!(bytes <= STATE_MAX_BYTES, "a part of {} changes has an input of {bytes} bytes", part.len());
+        }
+    }
+
+    #[test]
+    fn the_queue_collected_the_batch_so_the_execution_does_not_wait_again() {
+        let f = starter(&[("COLLECT_WINDOW_SECONDS", "30")]);
+        let now = Timestamp::from_secs(1_800_000_000);
+        let state = f.input(queued(2, 4).into_iter().map(|q| q.change), now);
+        assert_eq!(state.wait_seconds, 0);
+    }
 
     #[test]
     fn a_batch_is_named_by_its_messages_in_any_order() {
