@@ -85,6 +85,8 @@ pub struct Options {
     pub max_receive_count: u32,
     /// Where the starter's log goes.
     pub starter_log: Stdio,
+    /// Settings that replace the starter's own.
+    pub starter_overrides: Vec<(String, String)>,
 }
 
 impl Options {
@@ -97,6 +99,7 @@ impl Options {
             visibility_timeout: Duration::from_secs(5),
             max_receive_count: 3,
             starter_log: Stdio::null(),
+            starter_overrides: Vec::new(),
         }
     }
 }
@@ -129,7 +132,10 @@ impl QueueStack {
         webhook_settings.push(("CHANGES_QUEUE_URL".into(), queue_url.clone()));
         webhook_settings.push(("SQS_ENDPOINT".into(), sqs_endpoint.clone()));
         let webhook = function("webhook", &webhook_settings).await;
-        let starter = function_logging_to("starter", &starter_settings(&sb, options.window), options.starter_log).await;
+        let mut starter_env = starter_settings(&sb, options.window);
+        starter_env.retain(|(k, _)| !options.starter_overrides.iter().any(|(o, _)| o == k));
+        starter_env.extend(options.starter_overrides);
+        let starter = function_logging_to("starter", &starter_env, options.starter_log).await;
         let workflow = function("workflow", &all).await;
         let map = all.iter().cloned().collect();
         let events = EventSource::start(Mapping {

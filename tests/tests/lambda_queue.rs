@@ -203,6 +203,37 @@ async fn a_change_that_keeps_failing_lands_in_the_dead_letter_queue_with_its_rea
     assert_eq!(reasons[1]["fields"]["receives"], "2", "{reasons:?}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_step_functions_refuses_is_reported_failed_whole_and_ends_in_the_dead_letter_queue() {
+    require_node_tools();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut options = quick(2);
+    options.starter_log = Stdio::from(log.reopen().unwrap());
+    options.max_receive_count = 1;
+    let missing = "arn:aws:states:us-east-1:123456789012:stateMachine:deleted";
+    options.starter_overrides = vec![("STATE_MACHINE_ARN".into(), missing.into())];
+    let stack = QueueStack::start(options).await;
+    for event in signed_publishes(0..2) {
+        assert_eq!(stack.deliver(&event).await["statusCode"], 202);
+    }
+    let until = Instant::now() + Duration::from_secs(30);
+    while stack.sqs.messages(DEAD_LETTER_QUEUE).len() < 2 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(stack.sqs.messages(DEAD_LETTER_QUEUE).len(), 2, "both changes are dead letters");
+    let first = &stack.events.invocations()[0];
+    let (mut sent, mut failed) = (first.message_ids.clone(), first.failed.clone());
+    sent.sort();
+    failed.sort();
+    assert_eq!(sent, failed, "every message of the batch is reported failed");
+    assert!(stack.sb.executions().is_empty());
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    for m in stack.sqs.messages(DEAD_LETTER_QUEUE) {
+        let line = text.lines().find(|l| l.contains(&m.message_id)).unwrap_or_else(|| panic!("{text}"));
+        assert!(line.contains("StateMachineDoesNotExist"), "{line}");
+    }
+}
+
 /// Sends `body` to the changes queue as any AWS client would (signed); its message id.
 async fn send_raw(stack: &QueueStack, body: &str) -> String {
     let mut map: invalidator_core::settings::SettingsMap =
