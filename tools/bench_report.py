@@ -114,6 +114,18 @@ for name, vals in sizes.items():
     c = cold.get(name)
     print(f"| {name} | {fmt([v[0] for v in vals], 'MiB')} | {fmt([v[0] for v in c], 'ms') if c else '—'} |")
 
+burst_runs = [read(f"lambda-burst-{i}.txt") for i in range(1, runs + 1)]
+print("\n## Lambda burst through the queue (lambda-burst-bench)\n\n`target/release/lambda-burst-bench` "
+      "(webhook function → SQS stand-in → emulated event source mapping, window 3 s, batch size 1,000 → starter "
+      "function → executions run by aws-local-stepfunctions with the workflow function; stand-ins on 127.0.0.1)\n")
+print("| burst (sent one after another, at least 2 s) | starter batches | executions | CreateInvalidation requests | paths billed | the seed: executions, requests, paths |\n"
+      "| --- | --- | --- | --- | --- | --- |")
+lb = collect(r"^lambda burst of (\d+) publishes over [\d.]+ s: \d+ accepted, (\d+) starter batch\(es\), (\d+) execution\(s\) "
+             r"\(\d+ ended\), (\d+) CreateInvalidation request\(s\), (\d+) paths billed", burst_runs, [1, 2, 3, 4, 5])
+for n, vals in lb.items():
+    cols = [fmt([v[k] for v in vals], "").replace("  ", " ") for k in range(4)]
+    print(f"| {int(float(n))} | {' | '.join(cols)} | {n}, {n}, {n} |")
+
 print("\n## Model (model-bench: the real driver, virtual time)\n\n`target/release/model-bench`\n")
 print(read("model.txt"))
 

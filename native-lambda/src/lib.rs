@@ -1,13 +1,18 @@
 //! invalidator on AWS: the Lambda functions (webhook behind a Function URL,
-//! workflow behind Step Functions), the operator CLI, and the native I/O and
-//! settings they share.
+//! starter fed by the changes queue, workflow behind Step Functions), the
+//! operator CLI, and the native I/O, settings and secrets they share.
 
+pub mod aws_json;
 pub mod cause;
 pub mod cli;
 pub mod env;
+pub mod execution_input;
 pub mod function_url;
 pub mod http_client;
 pub mod logging;
+pub mod secrets;
+pub mod sqs;
+pub mod starter;
 pub mod stepfunctions;
 pub mod sweep;
 pub mod task;

@@ -1,33 +1,54 @@
 //! The webhook function: a Function URL event is verified and parsed by the
-//! core, the change is accepted into a new workflow, and a Step Functions
-//! execution named by the delivery's tracking id carries it on (so a
-//! redelivered webhook starts nothing new). Same answers as the Worker.
+//! core, and the change is handed on before the answer: to the changes queue
+//! (`CHANGES_QUEUE_URL`, as deployed: the starter function folds what the
+//! queue collects into one execution), or, without a queue, to a Step
+//! Functions execution of its own named by the delivery's tracking id (a
+//! redelivered webhook starts nothing new). Answers 202 only once the change
+//! is stored, 503 otherwise so that Contentful retries; same answers as the Worker.
 
-use crate::function_url::{request_of, response};
+use crate::execution_input::execution_input;
+use crate::function_url::{event_of, request_of, response};
 use crate::http_client::entropy;
+use crate::sqs::{enqueue, QueueSettings, StoreError};
 use crate::stepfunctions::{read_start, start_execution, Started, StepFunctionsSettings};
-use crate::task::TaskState;
-use invalidator_core::driver::Stop;
+use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlResponse;
 use invalidator_core::io::{Clock, HttpClient};
 use invalidator_core::settings::{Settings, SettingsError, SettingsMap};
-use invalidator_core::webhook::{self, Parsed};
-use invalidator_core::workflow::{step, Event, Next, Workflow};
+use invalidator_core::webhook::{self, Change, Parsed};
+use invalidator_core::Timestamp;
 use serde_json::{json, Value};
+
+/// Where an accepted change goes.
+pub enum Destination {
+    /// The changes queue (the deployed shape).
+    Queue(QueueSettings),
+    /// One execution per change (no queue configured).
+    Execution(StepFunctionsSettings),
+}
 
 /// Everything the webhook function needs, read once at start.
 pub struct WebhookFunction {
     pub settings: Settings,
-    pub stepfunctions: StepFunctionsSettings,
+    pub destination: Destination,
 }
 
 impl WebhookFunction {
     pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
-        Ok(WebhookFunction { settings: Settings::from_map(map)?, stepfunctions: StepFunctionsSettings::from_map(map)? })
+        let destination = match QueueSettings::from_map(map)? {
+            Some(queue) => Destination::Queue(queue),
+            None => Destination::Execution(StepFunctionsSettings::from_map(map)?),
+        };
+        Ok(WebhookFunction { settings: Settings::from_map(map)?, destination })
     }
 
     /// Answers one Function URL event.
-    pub async fn handle<H: HttpClient, C: Clock>(&self, event: &Value, http: &H, clock: &C) -> Value {
-        let request = match request_of(event) {
+    pub async fn handle<H: HttpClient, C: Clock>(
+        &self,
+        event: Value,
+        http: &H,
+        clock: &C,
+    ) -> LambdaFunctionUrlResponse {
+        let request = match event_of(event).and_then(|e| request_of(&e)) {
             Ok(r) => r,
             Err(e) => return response(400, &json!({"status": "rejected", "error": e})),
         };
@@ -35,31 +56,15 @@ impl WebhookFunction {
         let now = clock.now();
         let outcome = webhook::accept(&request, &s.webhook, &s.contentful, now);
         if let Ok(Parsed::Change(change)) = &outcome {
-            let mut workflow = Workflow::new(s.cloudfront.distribution_ids.clone());
-            let accepted = Event::ChangeAccepted { change: change.clone() };
-            // Taken in here, once: the change's nonce travels in the execution's
-            // input, so a retried task plans the same CallerReference.
-            let wake = match step(&mut workflow, &s.policy, accepted, now, entropy()).next {
-                Next::WakeAt(at) => at,
-                _ => now,
-            };
-            let state = TaskState::after(workflow, Stop::SleepUntil(wake), now);
-            let started = match start_execution(&self.stepfunctions, &change.tracking_id, &json!(state), now) {
-                Ok(request) => match http.send(request).await {
-                    Ok(answer) => read_start(&answer),
-                    Err(e) => Err(e.to_string()),
-                },
-                Err(e) => Err(e.to_string()),
-            };
-            match started {
-                Ok(Started::New { execution_arn }) => {
-                    tracing::info!(tracking_id = %change.tracking_id, %execution_arn, "execution started")
-                }
-                Ok(Started::AlreadyExists) => {
-                    tracing::info!(tracking_id = %change.tracking_id, "redelivery: execution exists")
+            match self.store(change, http, now).await {
+                Ok(()) => {}
+                // A retry would not fit either: say so instead of asking for one.
+                Err(e @ StoreError::TooLarge { .. }) => {
+                    tracing::error!(tracking_id = %change.tracking_id, error = %e, "the change cannot be queued");
+                    return response(413, &json!({"status": "rejected", "error": e.to_string()}));
                 }
                 Err(e) => {
-                    tracing::error!(tracking_id = %change.tracking_id, error = %e, "could not start the execution");
+                    tracing::error!(tracking_id = %change.tracking_id, error = %e, "the change was not stored");
                     let (status, body) = webhook::not_stored();
                     return response(status, &body);
                 }
@@ -70,5 +75,32 @@ impl WebhookFunction {
             tracing::warn!(status, error = %e.public_reason(), "webhook refused");
         }
         response(status, &body)
+    }
+
+    /// Hands `change` on; `Err` says why it is not stored.
+    async fn store<H: HttpClient>(&self, change: &Change, http: &H, now: Timestamp) -> Result<(), StoreError> {
+        match &self.destination {
+            Destination::Queue(queue) => {
+                let message_id = enqueue(queue, change, http, now).await?;
+                tracing::info!(tracking_id = %change.tracking_id, %message_id, "change queued");
+                Ok(())
+            }
+            Destination::Execution(stepfunctions) => {
+                let s = &self.settings;
+                let state =
+                    execution_input(&s.cloudfront.distribution_ids, &s.policy, [change.clone()], now, entropy());
+                let request = start_execution(stepfunctions, &change.tracking_id, &json!(state), now)?;
+                let answer = http.send(request).await.map_err(|e| StoreError::Execution(e.to_string()))?;
+                match read_start(&answer).map_err(StoreError::Execution)? {
+                    Started::New { execution_arn } => {
+                        tracing::info!(tracking_id = %change.tracking_id, %execution_arn, "execution started")
+                    }
+                    Started::AlreadyExists => {
+                        tracing::info!(tracking_id = %change.tracking_id, "redelivery: execution exists")
+                    }
+                }
+                Ok(())
+            }
+        }
     }
 }

@@ -50,6 +50,11 @@ impl Drop for Function {
 /// Starts `invalidator-lambda`'s binary `bin` with `settings` (and nothing
 /// else from this process's environment) against a new Runtime API.
 pub async fn function(bin: &str, settings: &[(String, String)]) -> Function {
+    function_logging_to(bin, settings, Stdio::null()).await
+}
+
+/// [`function`], its log (stdout: one JSON line an event) going to `log`.
+pub async fn function_logging_to(bin: &str, settings: &[(String, String)], log: impl Into<Stdio>) -> Function {
     let api = RuntimeApi::start(bin).await;
     let exe = tokio::task::spawn_blocking({
         let bin = bin.to_string();
@@ -61,7 +66,7 @@ pub async fn function(bin: &str, settings: &[(String, String)]) -> Function {
         .envs(settings.iter().cloned())
         .envs(api.env())
         .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
+        .stdout(log)
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
@@ -107,7 +112,7 @@ pub fn function_url_event(body: &str, tamper: bool) -> Value {
         toolkit::sign_all(&[request]).remove(0).into_iter().map(|(k, v)| (k, json!(v))).collect();
     let body = if tamper { body.replace("cta-button", "hero-banner") } else { body.to_string() };
     json!({"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": all,
-        "requestContext": {"http": {"method": "POST"}}, "body": body, "isBase64Encoded": false})
+        "requestContext": {"http": {"method": "POST"}, "timeEpoch": 1_800_000_000_000_i64}, "body": body, "isBase64Encoded": false})
 }
 
 /// The execution input the real webhook function starts for the signed

@@ -1,10 +1,13 @@
 //! Cross-crate and end-to-end tests of invalidator, and the local stand-ins
-//! for CloudFront, Contentful and Step Functions that the tests and the demo use.
+//! for CloudFront, Contentful, Step Functions, SQS, Secrets Manager and SSM
+//! that the tests and the demo use.
 
 pub mod asl;
 pub mod big_graph;
 pub mod binaries;
+pub mod event_source;
 pub mod loopback;
+pub mod queue_stack;
 pub mod require;
 pub mod runtime_api;
 pub mod sandbox;

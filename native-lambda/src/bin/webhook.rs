@@ -1,20 +1,25 @@
 //! The webhook Lambda function (behind a Function URL): see `invalidator_lambda::webhook`.
 
+use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlResponse;
+use invalidator_core::io::Clock;
 use invalidator_lambda::http_client::{ReqwestClient, SystemClock};
 use invalidator_lambda::webhook::WebhookFunction;
-use invalidator_lambda::{env, logging};
+use invalidator_lambda::{env, logging, secrets};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
-    let function = WebhookFunction::from_map(&env::from_environment())?;
     let http = ReqwestClient::default();
+    let map = secrets::load(env::from_environment(), &http, SystemClock.now()).await?;
+    let function = WebhookFunction::from_map(&map)?;
     let function = &function;
     let http = &http;
+    // The event stays a JSON value up to the handler, which answers 400 to
+    // one that is not a Function URL event instead of failing the invocation.
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<Value, Error>(function.handle(&event.payload, http, &SystemClock).await)
+        Ok::<LambdaFunctionUrlResponse, Error>(function.handle(event.payload, http, &SystemClock).await)
     }))
     .await
 }

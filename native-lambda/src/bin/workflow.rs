@@ -6,7 +6,7 @@ use invalidator_core::settings::Settings;
 use invalidator_core::Timestamp;
 use invalidator_lambda::http_client::{entropy, ReqwestClient, SystemClock};
 use invalidator_lambda::task::{handle, wait_budget, TaskInput};
-use invalidator_lambda::{env, logging};
+use invalidator_lambda::{env, logging, secrets};
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use std::time::Duration;
 
@@ -16,10 +16,10 @@ const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
-    let map = env::from_environment();
+    let http = ReqwestClient::default();
+    let map = secrets::load(env::from_environment(), &http, SystemClock.now()).await?;
     let settings = Settings::from_map(&map)?;
     let budget = wait_budget(&map)?;
-    let http = ReqwestClient::default();
     let (settings, http) = (&settings, &http);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<TaskInput>| async move {
         let task = event.payload.task.clone();

@@ -4,11 +4,13 @@
 //! - `resolve <entry-id>`: dry run: the walk, and the paths it would invalidate;
 //! - `invalidate <path>... [--wait]`: create invalidations (and follow them);
 //! - `status <invalidation-id>`: one GetInvalidation per distribution;
-//! - `verify-webhook <saved-request>`: says why a request fails verification.
+//! - `verify-webhook <saved-request>`: says why a request fails verification;
+//! - `dead-letters <queue-url>`: what waits in the dead-letter queue, and how to redrive it.
 //!
 //! Errors are one line on stderr and a non-zero exit: 1 when the operation
 //! failed, 2 when the settings or arguments are wrong.
 
+mod dead_letters;
 mod progress;
 pub mod saved_request;
 
@@ -60,6 +62,8 @@ enum Command {
     },
     /// Check a saved webhook request (raw HTTP or JSON) against CONTENTFUL_WEBHOOK_SECRET.
     VerifyWebhook { saved_request: PathBuf },
+    /// Count the changes in the dead-letter queue (the stack output ChangesDeadLetterQueueUrl), and say how to find why and redrive them.
+    DeadLetters { queue_url: String },
 }
 
 /// A failure the CLI reports, with its exit code.
@@ -85,6 +89,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Invalidate { paths, wait } => invalidate(&map, paths, wait).await,
         Command::Status { invalidation_id, distribution } => status(&map, invalidation_id, distribution).await,
         Command::VerifyWebhook { saved_request } => verify_webhook(&map, saved_request),
+        Command::DeadLetters { queue_url } => dead_letters::dead_letters(&map, queue_url).await,
     }
 }
 

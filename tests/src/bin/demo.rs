@@ -1,9 +1,10 @@
 //! `make demo` / `make demo-lambda`: the whole job on local stand-ins.
 //!
 //! Starts the CloudFront and Delivery API stand-ins, then either the Worker
-//! under `wrangler dev` (default) or the AWS body (`--lambda`: the webhook and
-//! workflow functions under a Lambda Runtime API, the state machine in
-//! aws-local-stepfunctions); sends a publish, signed by Contentful's own
+//! under `wrangler dev` (default) or the AWS body (`--lambda`: the webhook,
+//! starter and workflow functions under a Lambda Runtime API, the changes
+//! queue at the SQS stand-in feeding the starter through an emulated event
+//! source mapping, the state machine in aws-local-stepfunctions); sends a publish, signed by Contentful's own
 //! toolkit, for an entry two levels below two pages; and shows the workflow
 //! until CloudFront reports Completed. Everything it starts is stopped at the
 //! end, and on Ctrl-C.
@@ -187,39 +188,88 @@ fn show_event(e: &Value, at: f64) {
     }
 }
 
+/// The event source mapping's batching window in the demo.
+const DEMO_WINDOW: Duration = Duration::from_secs(2);
+
 async fn lambda_demo() -> Result<(), String> {
+    use invalidator_tests::event_source::{EventSource, Mapping};
+    use invalidator_tests::sandbox::sqs;
     let sb = sandbox().await;
     let mut env = settings(&sb);
-    env.retain(|(k, _)| *k != "COLLECT_WINDOW_SECONDS");
-    env.push(("COLLECT_WINDOW_SECONDS", "0".into()));
     env.push(("POLL_FIRST_SECONDS", "3".into()));
     env.push(("STATE_MACHINE_ARN", invalidator_tests::sandbox::DEMO_STATE_MACHINE.into()));
     env.push(("STEPFUNCTIONS_ENDPOINT", sb.stepfunctions_url()));
+    let expected = invalidator_tests::sandbox::sigv4_check::Expected {
+        service: "sqs".into(),
+        ..sb.cloudfront_state.expected.clone()
+    };
+    let queues = sqs::SqsState::new(expected, sqs::changes_queues(Duration::from_secs(30), 5));
+    let sqs_endpoint = format!("http://{}", sqs::serve(queues.clone()).await.map_err(|e| e.to_string())?);
+    let queue_url = sqs::queue_url(&sqs_endpoint, sqs::CHANGES_QUEUE);
+    say(format!(
+        "SQS stand-in on {sqs_endpoint}: queue {} (dead letters to {})",
+        sqs::CHANGES_QUEUE,
+        sqs::DEAD_LETTER_QUEUE
+    ));
+    let mut webhook_env = env.clone();
+    webhook_env.push(("CHANGES_QUEUE_URL", queue_url.clone()));
+    webhook_env.push(("SQS_ENDPOINT", sqs_endpoint.clone()));
     let webhook_api = RuntimeApi::start("webhook").await;
+    let starter_api = RuntimeApi::start("starter").await;
     let workflow_api = RuntimeApi::start("workflow").await;
-    say("Building and starting the webhook and workflow functions under a local Lambda Runtime API...");
-    let _webhook = {
-        let (api, env) = (webhook_api.clone(), env.clone());
-        tokio::task::spawn_blocking(move || function("webhook", &api, &env)).await.map_err(|e| e.to_string())?
-    };
-    let _workflow = {
-        let (api, env) = (workflow_api.clone(), env.clone());
-        tokio::task::spawn_blocking(move || function("workflow", &api, &env)).await.map_err(|e| e.to_string())?
-    };
+    say("Building and starting the webhook, starter and workflow functions under a local Lambda Runtime API...");
+    let mut owned = Vec::new();
+    for (name, api, env) in
+        [("webhook", &webhook_api, &webhook_env), ("starter", &starter_api, &env), ("workflow", &workflow_api, &env)]
+    {
+        let (api, env) = (api.clone(), env.clone());
+        owned.push(tokio::task::spawn_blocking(move || function(name, &api, &env)).await.map_err(|e| e.to_string())?);
+    }
+    let map = env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let events = EventSource::start(Mapping {
+        sqs_endpoint,
+        queue_url,
+        queue_arn: format!("arn:aws:sqs:us-east-1:{}:{}", sqs::ACCOUNT, sqs::CHANGES_QUEUE),
+        batch_size: 1000,
+        window: DEMO_WINDOW,
+        credentials: invalidator_core::settings::AwsCredentials::from_map(&map).map_err(|e| e.to_string())?,
+        function: starter_api.clone(),
+        timeout: Duration::from_secs(30),
+    });
     story();
     let (headers, body) = signed_publish("/");
     let headers: serde_json::Map<String, Value> = headers.into_iter().map(|(k, v)| (k, json!(v))).collect();
     let event = json!({"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": headers,
-        "requestContext": {"http": {"method": "POST"}}, "body": body, "isBase64Encoded": false});
+        "requestContext": {"http": {"method": "POST"}, "timeEpoch": 1_800_000_000_000_i64}, "body": body, "isBase64Encoded": false});
     let answer = webhook_api
         .invoke(event.to_string().as_bytes(), Duration::from_secs(30))
         .await
         .map_err(|e| String::from_utf8_lossy(&e).into_owned())?;
     let answer: Value = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
     say(format!("webhook function -> {} {}", answer["statusCode"], answer["body"].as_str().unwrap_or_default()));
+    for m in queues.messages(sqs::CHANGES_QUEUE) {
+        say(format!("  queued: SendMessage -> message {} ({} bytes)", m.message_id, m.body.len()));
+    }
+    say(format!(
+        "The event source mapping collects the queue for {} s (COLLECT_WINDOW_SECONDS), then invokes the starter...",
+        DEMO_WINDOW.as_secs()
+    ));
+    let until = Instant::now() + Duration::from_secs(30);
+    while events.invocations().is_empty() && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let batch = events.invocations().into_iter().next().ok_or("the starter was never invoked")?;
+    say(format!(
+        "starter function: a batch of {} change(s), {} reported failed; the rest deleted from the queue",
+        batch.message_ids.len(),
+        batch.failed.len()
+    ));
     let started = sb.executions();
-    let start = started.first().ok_or("the webhook function started no execution")?;
-    say(format!("StartExecution name {} -> running the state machine (aws-local-stepfunctions):", start.name));
+    let start = started.first().ok_or("the starter function started no execution")?;
+    say(format!(
+        "StartExecution name {} (from the batch's message ids) -> running the state machine (aws-local-stepfunctions):",
+        start.name
+    ));
     let (url, input) = (workflow_api.invoke_url(), start.input.clone());
     let t0 = Instant::now();
     let ok = tokio::task::spawn_blocking(move || {

@@ -66,7 +66,7 @@ async fn main() {
     let finished = json!({"task": "check_status", "state": {
         "workflow": Workflow::new(vec!["EBENCH1".into()]), "route": "done", "wait_seconds": 0}});
     let unsigned = json!({"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": {"x-contentful-topic": "ContentManagement.Entry.publish"},
-        "requestContext": {"http": {"method": "POST"}}, "body": "{}", "isBase64Encoded": false});
+        "requestContext": {"http": {"method": "POST"}, "timeEpoch": 1_800_000_000_000_i64}, "body": "{}", "isBase64Encoded": false});
     for (name, payload) in [("workflow", &finished), ("webhook", &unsigned)] {
         let mut times = Vec::new();
         for _ in 0..runs {

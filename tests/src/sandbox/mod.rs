@@ -7,7 +7,9 @@ pub mod contentful;
 pub mod delivery_query;
 pub mod invalidation_batch;
 pub mod invalidation_path;
+pub mod secrets;
 pub mod sigv4_check;
+pub mod sqs;
 pub mod stepfunctions;
 pub mod sync;
 

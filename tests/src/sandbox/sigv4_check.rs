@@ -1,4 +1,4 @@
-//! An independent SigV4 verifier for the CloudFront and Step Functions stand-ins: the canonical
+//! An independent SigV4 verifier for the AWS stand-ins (CloudFront, Step Functions, SQS, Secrets Manager, SSM): the canonical
 //! request rebuilt by hand from what arrived (not with the `aws-sigv4` crate
 //! the core signs with), so a signing bug cannot hide behind itself.
 

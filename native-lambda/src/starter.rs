@@ -1,0 +1,203 @@
+//! The starter function, fed by the changes queue through an event source
+//! mapping: every change of a batch is folded into one workflow (the core's
+//! `ChangeAccepted`) and one Step Functions execution is started for it.
+//!
+//! - The execution is named from the batch's message ids, so a redelivered
+//!   batch (the starter's answer was lost, or the function timed out after
+//!   starting) meets `ExecutionAlreadyExists` and starts nothing new.
+//! - The event source mapping's batching window (`COLLECT_WINDOW_SECONDS`)
+//!   already collected the burst: the execution does not wait again, so the
+//!   policy's collect window is zero here.
+//! - A batch whose input would pass Step Functions' 256 KiB is split into
+//!   halves until each fits, each half its own execution.
+//! - What could not be started is returned in `batchItemFailures`
+//!   (`ReportBatchItemFailures`): only those messages come back, and after the
+//!   queue's `maxReceiveCount` receives SQS moves them to the dead-letter
+//!   queue. Each failure is logged with its message id, receive count and
+//!   reason, which is how a message in the dead-letter queue is explained.
+
+use crate::execution_input::execution_input;
+use crate::http_client::entropy;
+use crate::stepfunctions::{read_start, start_execution, Started, StepFunctionsSettings};
+use crate::task::{TaskState, STATE_MAX_BYTES};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use invalidator_core::io::{Clock, HttpClient};
+use invalidator_core::settings::{CloudFrontSettings, Policy, SettingsError, SettingsMap};
+use invalidator_core::webhook::Change;
+use invalidator_core::Timestamp;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+/// Everything the starter function needs, read once at start.
+pub struct StarterFunction {
+    pub policy: Policy,
+    pub distributions: Vec<String>,
+    pub stepfunctions: StepFunctionsSettings,
+}
+
+/// One change taken from the queue.
+struct Queued {
+    message_id: String,
+    change: Change,
+}
+
+impl StarterFunction {
+    pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
+        let mut policy = Policy::from_map(map)?;
+        policy.collect_window = Duration::ZERO;
+        Ok(StarterFunction {
+            policy,
+            distributions: CloudFrontSettings::from_map(map)?.distribution_ids,
+            stepfunctions: StepFunctionsSettings::from_map(map)?,
+        })
+    }
+
+    /// Starts the batch's execution(s); the messages that must come back.
+    pub async fn handle<H: HttpClient, C: Clock>(&self, event: SqsEvent, http: &H, clock: &C) -> SqsBatchResponse {
+        let mut answer = SqsBatchResponse::default();
+        let mut taken = Vec::new();
+        for record in event.records {
+            let Some(message_id) = record.message_id else {
+                tracing::error!("a record without a messageId cannot be reported or retried: skipped");
+                continue;
+            };
+            let receives = record.attributes.get("ApproximateReceiveCount").cloned().unwrap_or_default();
+            match serde_json::from_str::<Change>(record.body.as_deref().unwrap_or_default()) {
+                Ok(change) => taken.push(Queued { message_id, change }),
+                Err(e) => {
+                    let reason = format!("the message is not a change: {e}");
+                    tracing::error!(%message_id, receives, %reason, "change not started");
+                    answer.add_failure(message_id);
+                }
+            }
+        }
+        let now = clock.now();
+        for part in self.parts(taken, now) {
+            let ids: Vec<&str> = part.iter().map(|q| q.message_id.as_str()).collect();
+            let name = execution_name(&ids);
+            match self.start(&name, part.iter().map(|q| q.change.clone()), http, now).await {
+                Ok(started) => tracing::info!(execution = %name, changes = part.len(), started, "batch started"),
+                Err(reason) => {
+                    for q in &part {
+                        tracing::error!(message_id = %q.message_id, execution = %name, %reason, "change not started");
+                    }
+                    answer.set_failures(ids);
+                }
+            }
+        }
+        answer
+    }
+
+    /// The execution input for `changes`.
+    fn input(&self, changes: impl IntoIterator<Item = Change>, now: Timestamp) -> TaskState {
+        execution_input(&self.distributions, &self.policy, changes, now, entropy())
+    }
+
+    /// `taken` split into parts whose execution input fits Step Functions.
+    fn parts(&self, taken: Vec<Queued>, now: Timestamp) -> Vec<Vec<Queued>> {
+        if taken.is_empty() {
+            return Vec::new();
+        }
+        let bytes = serde_json::to_vec(&self.input(taken.iter().map(|q| q.change.clone()), now)).map_or(0, |v| v.len());
+        if bytes <= STATE_MAX_BYTES || taken.len() == 1 {
+            return vec![taken];
+        }
+        let mut first = taken;
+        let second = first.split_off(first.len() / 2);
+        let mut parts = self.parts(first, now);
+        parts.extend(self.parts(second, now));
+        parts
+    }
+
+    /// Starts one execution named `name` for `changes`: whether it is new.
+    async fn start<H: HttpClient>(
+        &self,
+        name: &str,
+        changes: impl IntoIterator<Item = Change>,
+        http: &H,
+        now: Timestamp,
+    ) -> Result<&'static str, String> {
+        let input = json!(self.input(changes, now));
+        let request = start_execution(&self.stepfunctions, name, &input, now).map_err(|e| e.to_string())?;
+        let answer = http.send(request).await.map_err(|e| format!("StartExecution: {e}"))?;
+        match read_start(&answer)? {
+            Started::New { .. } => Ok("new"),
+            // The same messages started it before: a redelivered batch.
+            Started::AlreadyExists => Ok("already, by an earlier delivery of this batch"),
+        }
+    }
+}
+
+/// The execution's name: the SHA-256 of the sorted message ids, in hex (64
+/// characters; Step Functions allows 80).
+pub fn execution_name(message_ids: &[&str]) -> String {
+    let mut ids = message_ids.to_vec();
+    ids.sort_unstable();
+    let mut hash = Sha256::new();
+    for id in ids {
+        hash.update(id.as_bytes());
+        hash.update(b"\n");
+    }
+    hex::encode(hash.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use invalidator_core::testing::{ChangeBuilder, TestSettings};
+
+    fn starter(extra: &[(&str, &str)]) -> StarterFunction {
+        let map = TestSettings::new()
+            .with("PATH_RULES", r#"{"page":["/{slug}"]}"#)
+            .with("STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:invalidator")
+            .with_all(extra)
+            .map();
+        StarterFunction::from_map(&map).unwrap()
+    }
+
+    fn queued(n: usize, slug_bytes: usize) -> Vec<Queued> {
+        (0..n)
+            .map(|i| Queued {
+                message_id: format!("m{i}"),
+                change: ChangeBuilder::publish(&format!("entry-{i}"))
+                    .content_type("page")
+                    .slug(&format!("{}-{i}", "s".repeat(slug_bytes)))
+                    .revision(1)
+                    .build(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_too_large_for_one_execution_is_split_and_every_change_kept() {
+        let f = starter(&[("PATH_BUDGET", "5000"), ("PLAN_MAX_BYTES", "1048576")]);
+        let now = Timestamp::from_secs(1_800_000_000);
+        let parts = f.parts(queued(3000, 120), now);
+        assert!(parts.len() > 1, "3,000 changes of 120-byte paths do not fit one input");
+        let mut ids: Vec<String> = parts.iter().flatten().map(|q| q.message_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 3000, "every message is in exactly one part");
+        for part in &parts {
+            let bytes = serde_json::to_vec(&f.input(part.iter().map(|q| q.change.clone()), now)).unwrap().len();
+            assert!(bytes <= STATE_MAX_BYTES, "a part of {} changes has an input of {bytes} bytes", part.len());
+        }
+    }
+
+    #[test]
+    fn the_queue_collected_the_batch_so_the_execution_does_not_wait_again() {
+        let f = starter(&[("COLLECT_WINDOW_SECONDS", "30")]);
+        let now = Timestamp::from_secs(1_800_000_000);
+        let state = f.input(queued(2, 4).into_iter().map(|q| q.change), now);
+        assert_eq!(state.wait_seconds, 0);
+    }
+
+    #[test]
+    fn a_batch_is_named_by_its_messages_in_any_order() {
+        let name = execution_name(&["b", "a"]);
+        assert_eq!(name, execution_name(&["a", "b"]));
+        assert_ne!(name, execution_name(&["a", "b", "c"]));
+        assert_eq!(name.len(), 64);
+    }
+}
