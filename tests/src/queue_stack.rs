@@ -52,6 +52,7 @@ pub fn fixture(pages: usize) -> Fixture {
         default_locale: "en-US".into(),
         entries,
         assets: Vec::new(),
+        deleted: Vec::new(),
     }
 }
 
