@@ -10,6 +10,7 @@ pub mod contentful;
 pub mod driver;
 pub mod entropy;
 pub mod io;
+pub mod items;
 mod json;
 pub mod time;
 
@@ -20,6 +21,7 @@ pub mod rules;
 pub mod secret;
 pub mod settings;
 pub mod sigv4;
+pub mod tags;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 pub mod webhook;

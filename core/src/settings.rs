@@ -38,6 +38,8 @@ pub const NAMES: &[&str] = &[
     "WEBHOOK_TTL_SECONDS",
     // Policy
     "PATH_RULES",
+    "TAG_RULES",
+    "INVALIDATE_BY",
     "WALK_MAX_DEPTH",
     "WALK_MAX_ENTRIES",
     "PATH_BUDGET",
@@ -280,6 +282,10 @@ impl WebhookSettings {
 pub struct Policy {
     /// `PATH_RULES`: which paths each content type is served at.
     pub rules: PathRules,
+    /// `TAG_RULES`: which cache tags each content type carries.
+    pub tags: crate::tags::TagRules,
+    /// `INVALIDATE_BY`: paths, tags or both.
+    pub invalidate_by: crate::tags::InvalidateBy,
     /// Levels of `links_to_entry` above the changed entry before the walk gives up.
     pub walk_max_depth: u32,
     /// Entries visited before the walk gives up.
@@ -330,8 +336,11 @@ impl Policy {
     /// Reads `PATH_RULES` and every budget and timing, each with its default.
     pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
         let rules = PathRules::parse(required(map, "PATH_RULES")?).map_err(|e| bad("PATH_RULES", e.to_string()))?;
+        let (tags, invalidate_by) = tag_settings(map)?;
         let policy = Policy {
             rules,
+            tags,
+            invalidate_by,
             walk_max_depth: number(map, "WALK_MAX_DEPTH", 10, 1, 100)? as u32,
             walk_max_entries: number(map, "WALK_MAX_ENTRIES", 1000, 1, 100_000)? as u32,
             path_budget: number(map, "PATH_BUDGET", 1000, 1, 100_000)? as usize,
@@ -357,6 +366,25 @@ impl Policy {
         }
         Ok(policy)
     }
+}
+
+/// `TAG_RULES` and `INVALIDATE_BY`: tags are planned only when asked for,
+/// and asking for them without rules is a mistake worth stopping for.
+fn tag_settings(map: &SettingsMap) -> Result<(crate::tags::TagRules, crate::tags::InvalidateBy), SettingsError> {
+    use crate::tags::{InvalidateBy, TagRules};
+    let tags = match get(map, "TAG_RULES") {
+        Some(json) => TagRules::parse(json).map_err(|e| bad("TAG_RULES", e.to_string()))?,
+        None => TagRules::default(),
+    };
+    let by = match get(map, "INVALIDATE_BY") {
+        Some(v) => v.parse().map_err(|e: &str| bad("INVALIDATE_BY", e))?,
+        None if tags.is_empty() => InvalidateBy::Paths,
+        None => InvalidateBy::Both,
+    };
+    if by.tags() && tags.is_empty() {
+        return Err(bad("INVALIDATE_BY", "tags or both needs TAG_RULES with at least one template"));
+    }
+    Ok((tags, by))
 }
 
 /// Every setting a complete body (webhook to Completed) needs.
@@ -445,6 +473,8 @@ mod tests {
             ("POLL_FIRST_SECONDS", "soon"),
             ("WILDCARD_BUDGET", "16"),
             ("PATH_RULES", "{not json"),
+            ("TAG_RULES", r#"{"page": ["a,b"]}"#),
+            ("INVALIDATE_BY", "tags"),
             ("CONTENTFUL_WEBHOOK_SECRET", "too-short-secret-value"),
         ];
         for (name, value) in cases {

@@ -362,25 +362,9 @@ impl Workflow {
         let mut notes = Vec::new();
         let fields = change.fields.take().unwrap_or_default();
         if change.kind == EntityKind::Entry {
-            match &change.content_type {
-                Some(ct) => {
-                    let rendered = cx.policy.rules.render(ct, &change.id, &fields);
-                    own_paths = rendered.paths;
-                    notes = rendered.fallbacks;
-                }
-                // Unpublish and delete payloads may not say the content type:
-                // every rule's wildcard then stands in for the entry's own paths.
-                None => {
-                    own_paths = cx.policy.rules.fallback_wildcards();
-                    if !own_paths.is_empty() {
-                        notes.push(format!(
-                            "entry {} came without a content type: used every rule's wildcard {}",
-                            change.id,
-                            own_paths.join(", ")
-                        ));
-                    }
-                }
-            }
+            let rendered = crate::items::for_entry(cx.policy, change.content_type.as_deref(), &change.id, &fields);
+            own_paths = rendered.paths;
+            notes = rendered.fallbacks;
         }
         let target = ChangedTarget {
             target: LinkTarget { kind: change.kind, id: change.id },

@@ -9,6 +9,7 @@ use super::types::Batch;
 use super::walk::Found;
 use crate::paths;
 use crate::settings::Policy;
+use crate::tags;
 use crate::time::Timestamp;
 use std::collections::BTreeSet;
 
@@ -54,6 +55,15 @@ pub fn plan(found: Found, queued: Vec<Batch>, distributions: &[String], policy: 
     }
     let mut planned = BTreeSet::new();
     for p in raw {
+        if let Some(tag) = p.strip_prefix(tags::TAG_MARK) {
+            match tags::check_tag(tag) {
+                Ok(tag) => {
+                    planned.insert(tags::item(&tag));
+                }
+                Err(e) => push_note(&mut notes, format!("tag {p:?} left out: {e}")),
+            }
+            continue;
+        }
         match paths::normalize(&p) {
             Ok(n) => {
                 let (fitted, note) = paths::fit_length(n);
@@ -172,6 +182,15 @@ mod tests {
         let plan = plan(f, Vec::new(), &["E1".into()], &policy(&[]), at("n"));
         assert_eq!(plan.batches[0].paths, ["/*"]);
         assert!(plan.batches[0].notes.iter().any(|n| n.contains("WALK_MAX_DEPTH")));
+    }
+
+    #[test]
+    fn tags_are_planned_beside_paths_and_bad_ones_are_left_out_with_a_note() {
+        let plan =
+            plan(found(&["/a", "#Entry:X", "#entry:x", "#bad,tag"]), Vec::new(), &["E1".into()], &policy(&[]), at("n"));
+        assert_eq!(plan.batches[0].paths, ["#entry:x", "/", "/a"]);
+        assert_eq!(plan.batches[0].path_count, 3, "each tag is billed as a path");
+        assert!(plan.batches[0].notes.iter().any(|n| n.contains("bad,tag")), "{:?}", plan.batches[0].notes);
     }
 
     #[test]

@@ -272,7 +272,7 @@ impl Walk {
                 continue;
             }
             if let Some(ct) = &entry.content_type {
-                let rendered = policy.rules.render(ct, &entry.id, &entry.fields);
+                let rendered = crate::items::for_entry(policy, Some(ct), &entry.id, &entry.fields);
                 self.paths.extend(rendered.paths);
                 for note in rendered.fallbacks {
                     push_note(&mut self.notes, note);

@@ -1,0 +1,314 @@
+//! `TAG_RULES` and `INVALIDATE_BY`: which CloudFront cache tags an entry
+//! carries, and the `#tag` items that invalidate them.
+//!
+//! ```json
+//! {"*": ["entry:{sys.id}"], "page": ["page:{slug}"]}
+//! ```
+//! Each key is a content type id (or `*`, for every entry) with a list of tag
+//! templates over the entry's fields, as in `PATH_RULES`. CloudFront's rules
+//! for a tag (Developer Guide, "Invalidate by cache tag"): visible ASCII 33 to
+//! 126, no comma, no wildcard, at most 256 characters, compared without
+//! regard to case; at most 50 on one cached object; each tag invalidated is
+//! billed as one path. So a field value's bytes outside that range, and its
+//! `,`, `*` and `%`, are percent-encoded, every tag is lower-cased (one
+//! spelling per tag, so sets de-duplicate as CloudFront compares), and a tag
+//! that is still too long, or has no value, is skipped with a note: a bad
+//! value never fails a batch.
+
+use crate::rules::{self, Part};
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+/// The longest cache tag CloudFront takes, in characters.
+pub const MAX_TAG_LEN: usize = 256;
+/// The most cache tags CloudFront keeps on one cached object.
+pub const MAX_TAGS_PER_OBJECT: usize = 50;
+/// What starts a tag in a CreateInvalidation batch.
+pub const TAG_MARK: char = '#';
+/// The content type key whose templates apply to every entry.
+pub const EVERY_TYPE: &str = "*";
+
+/// What a value must not bring into a tag as itself: what CloudFront refuses
+/// (controls, space, non-ASCII, `,`, `*`) and `%`, so an encoded value
+/// decodes to one value only.
+const ENCODED: &AsciiSet = &CONTROLS.add(b' ').add(b',').add(b'*').add(b'%');
+
+/// Whether a batch item is a cache tag (`#tag`) rather than a path.
+pub fn is_tag(item: &str) -> bool {
+    item.starts_with(TAG_MARK)
+}
+
+/// What invalidates a change: `INVALIDATE_BY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InvalidateBy {
+    /// Only `PATH_RULES` paths (the default without `TAG_RULES`).
+    #[default]
+    Paths,
+    /// Only `TAG_RULES` tags: for an origin that tags each page with every entry it renders.
+    Tags,
+    /// Both, side by side (the default with `TAG_RULES`).
+    Both,
+}
+
+impl InvalidateBy {
+    /// Whether paths are planned.
+    pub fn paths(self) -> bool {
+        matches!(self, InvalidateBy::Paths | InvalidateBy::Both)
+    }
+    /// Whether tags are planned.
+    pub fn tags(self) -> bool {
+        matches!(self, InvalidateBy::Tags | InvalidateBy::Both)
+    }
+}
+
+impl FromStr for InvalidateBy {
+    type Err = &'static str;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "paths" => Ok(InvalidateBy::Paths),
+            "tags" => Ok(InvalidateBy::Tags),
+            "both" => Ok(InvalidateBy::Both),
+            _ => Err("must be paths, tags or both"),
+        }
+    }
+}
+
+/// Why `TAG_RULES` cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TagRulesError {
+    /// The setting is not JSON (the parser's message).
+    #[error("is not valid JSON: {0}")]
+    Json(String),
+    /// The JSON is not an object of lists of strings.
+    #[error("must be a JSON object of content type id (or \"*\") to a list of tag templates")]
+    Shape,
+    /// One template cannot be used.
+    #[error("template {template:?} for {content_type:?}: {problem}")]
+    Template {
+        /// The content type it is given for.
+        content_type: String,
+        /// The template as written.
+        template: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+}
+
+/// One tag template: text and `{field}` placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TagTemplate {
+    source: String,
+    parts: Vec<Part>,
+}
+
+impl TagTemplate {
+    fn parse(source: &str) -> Result<TagTemplate, &'static str> {
+        let parts = rules::parse_parts(source)?;
+        let mut text_len = 0;
+        for part in &parts {
+            if let Part::Text(t) = part {
+                if t.bytes().any(|b| !(33..=126).contains(&b) || b == b',' || b == b'*') {
+                    return Err("tag text is visible ASCII without ',' or '*' (CloudFront's rule)");
+                }
+                text_len += t.len();
+            }
+        }
+        if parts.is_empty() {
+            return Err("is empty");
+        }
+        if text_len > MAX_TAG_LEN {
+            return Err("is longer than CloudFront's 256 characters before any value");
+        }
+        Ok(TagTemplate { source: source.to_string(), parts })
+    }
+}
+
+/// The tags an entry carries (lower-cased, without the `#`), and why any was skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RenderedTags {
+    /// The tags, de-duplicated, in template order.
+    pub tags: Vec<String>,
+    /// Why a template made no tag.
+    pub skipped: Vec<String>,
+}
+
+/// `TAG_RULES`, parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagRules {
+    by_type: BTreeMap<String, Vec<TagTemplate>>,
+}
+
+impl TagRules {
+    /// Parses `TAG_RULES`.
+    pub fn parse(json: &str) -> Result<TagRules, TagRulesError> {
+        let value: Value = serde_json::from_str(json).map_err(|e| TagRulesError::Json(e.to_string()))?;
+        let Value::Object(map) = value else {
+            return Err(TagRulesError::Shape);
+        };
+        let mut rules = TagRules::default();
+        for (content_type, list) in map {
+            let Value::Array(items) = list else {
+                return Err(TagRulesError::Shape);
+            };
+            let mut templates = Vec::new();
+            for item in items {
+                let Value::String(source) = item else {
+                    return Err(TagRulesError::Shape);
+                };
+                let template = TagTemplate::parse(&source).map_err(|problem| TagRulesError::Template {
+                    content_type: content_type.clone(),
+                    template: source.clone(),
+                    problem,
+                })?;
+                templates.push(template);
+            }
+            rules.by_type.insert(content_type, templates);
+        }
+        Ok(rules)
+    }
+
+    /// Whether any template is given.
+    pub fn is_empty(&self) -> bool {
+        self.by_type.values().all(Vec::is_empty)
+    }
+
+    /// Renders the `*` templates and those of `content_type` (when known)
+    /// over the entry's fields: one tag per locale, as paths are.
+    pub fn render(&self, content_type: Option<&str>, entry_id: &str, fields: &Map<String, Value>) -> RenderedTags {
+        let mut out = RenderedTags::default();
+        let own = content_type.and_then(|ct| self.by_type.get(ct));
+        for template in self.by_type.get(EVERY_TYPE).into_iter().chain(own).flatten() {
+            let locales = rules::locales_of(rules::field_names(&template.parts), fields);
+            let mut rendered_any = false;
+            for locale in &locales {
+                let value_of = |name: &str| rules::field_value(name, entry_id, fields, locale.as_deref());
+                let Some(tag) = rules::render_parts(&template.parts, encode_value, value_of) else {
+                    continue;
+                };
+                rendered_any = true;
+                match check_tag(&tag) {
+                    Ok(tag) => push_tag(&mut out.tags, tag),
+                    Err(why) => {
+                        out.skipped.push(format!("entry {entry_id}: tag of {} skipped: {why}", template.source))
+                    }
+                }
+            }
+            if !rendered_any {
+                out.skipped
+                    .push(format!("entry {entry_id}: tag of {} skipped: its fields are missing", template.source));
+            }
+        }
+        out
+    }
+}
+
+/// Adds `tag` unless a tag equal to it (without regard to case) is there.
+fn push_tag(tags: &mut Vec<String>, tag: String) {
+    if !tags.iter().any(|t| t.eq_ignore_ascii_case(&tag)) {
+        tags.push(tag);
+    }
+}
+
+/// Encodes a field value for use inside a tag (see the module's rules).
+pub fn encode_value(value: &str) -> String {
+    utf8_percent_encode(value, ENCODED).to_string()
+}
+
+/// Why a tag cannot be sent to CloudFront.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TagError {
+    /// No characters.
+    #[error("a cache tag cannot be empty")]
+    Empty,
+    /// Over [`MAX_TAG_LEN`].
+    #[error("it has {0} characters, over CloudFront's {MAX_TAG_LEN}")]
+    TooLong(usize),
+    /// A character CloudFront refuses.
+    #[error("it holds {0:?}: a cache tag is visible ASCII without ',' or '*'")]
+    Character(char),
+}
+
+/// Checks a tag (without its `#`) against CloudFront's rules and returns it
+/// lower-cased, the one spelling of it this crate sends.
+pub fn check_tag(tag: &str) -> Result<String, TagError> {
+    if tag.is_empty() {
+        return Err(TagError::Empty);
+    }
+    if let Some(c) = tag.chars().find(|&c| !('!'..='~').contains(&c) || c == ',' || c == '*') {
+        return Err(TagError::Character(c));
+    }
+    if tag.len() > MAX_TAG_LEN {
+        return Err(TagError::TooLong(tag.len()));
+    }
+    Ok(tag.to_ascii_lowercase())
+}
+
+/// The batch item for `tag`: `#tag`.
+pub fn item(tag: &str) -> String {
+    format!("{TAG_MARK}{tag}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rules() -> TagRules {
+        TagRules::parse(r#"{"*":["entry:{sys.id}"],"page":["page:{slug}"],"post":["cat:{category}"]}"#).unwrap()
+    }
+
+    fn fields(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn every_entry_gets_the_star_templates_and_its_own_per_locale() {
+        let r = rules();
+        let page = r.render(Some("page"), "Home", &fields(json!({"slug": {"en-US": "home", "de-DE": "Startseite"}})));
+        assert_eq!(page.tags, ["entry:home", "page:startseite", "page:home"]);
+        assert!(page.skipped.is_empty());
+        assert_eq!(r.render(Some("author"), "a1", &Map::new()).tags, ["entry:a1"]);
+        assert_eq!(r.render(None, "a1", &Map::new()).tags, ["entry:a1"]);
+    }
+
+    #[test]
+    fn values_that_cannot_be_tags_are_encoded_or_skipped_with_a_note() {
+        let r = rules();
+        let odd = r.render(Some("page"), "e", &fields(json!({"slug": "a b,c*d%é"})));
+        assert_eq!(odd.tags, ["entry:e", "page:a%20b%2cc%2ad%25%c3%a9"]);
+        let long = r.render(Some("page"), "e", &fields(json!({"slug": "x".repeat(300)})));
+        assert_eq!(long.tags, ["entry:e"]);
+        assert!(long.skipped[0].contains("over CloudFront's 256"), "{:?}", long.skipped);
+        let missing = r.render(Some("post"), "e9", &Map::new());
+        assert_eq!(missing.tags, ["entry:e9"]);
+        assert!(missing.skipped[0].contains("e9") && missing.skipped[0].contains("missing"));
+        for tag in odd.tags.iter().chain(&long.tags) {
+            assert_eq!(check_tag(tag).as_deref(), Ok(tag.as_str()));
+        }
+    }
+
+    #[test]
+    fn tags_are_one_spelling_whatever_the_case() {
+        let r = TagRules::parse(r#"{"*":["entry:{sys.id}","ENTRY:{sys.id}"]}"#).unwrap();
+        assert_eq!(r.render(None, "AbC", &Map::new()).tags, ["entry:abc"]);
+    }
+
+    #[test]
+    fn bad_tag_rules_say_what_is_wrong() {
+        for bad in [
+            r#"[]"#,
+            r#"{"page": "x:{slug}"}"#,
+            r#"{"page": ["a b:{slug}"]}"#,
+            r#"{"page": ["a,{slug}"]}"#,
+            r#"{"page": ["a*"]}"#,
+            r#"{"page": ["{slug"]}"#,
+            r#"{"page": [""]}"#,
+        ] {
+            assert!(TagRules::parse(bad).is_err(), "{bad} accepted");
+        }
+        assert_eq!("both".parse(), Ok(InvalidateBy::Both));
+        assert!("all".parse::<InvalidateBy>().is_err());
+    }
+}
