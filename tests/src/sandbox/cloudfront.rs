@@ -1,7 +1,8 @@
 //! A CloudFront stand-in that behaves like the real invalidation API where it
 //! matters: every request's SigV4 signature is recomputed and checked; an
 //! invalidation stays InProgress for a set time; only configured
-//! distributions exist (others: 404 NoSuchDistribution); a batch is refused
+//! distributions exist (others: 404 NoSuchDistribution); `#tag` items only
+//! on a distribution with a cache tag configuration; a batch is refused
 //! as CloudFront refuses it (MissingBody, MalformedInput,
 //! InconsistentQuantities, InvalidArgument: see [`invalidation_batch`]);
 //! CallerReference
@@ -79,6 +80,8 @@ pub struct CloudFrontState {
     /// How long a new invalidation stays InProgress (a test may change it).
     pub in_progress_for: Mutex<Duration>,
     pub distributions: Vec<String>,
+    /// Distributions with a `CacheTagConfig`: only they take `#tag` items.
+    pub cache_tag_distributions: Vec<String>,
     pub invalidations: Mutex<Vec<StoredInvalidation>>,
     pub faults: Mutex<VecDeque<Fault>>,
     pub log: RequestLog,
@@ -153,6 +156,20 @@ fn check_distribution(s: &CloudFrontState, dist: &str) -> Result<(), Response> {
     }
 }
 
+/// A `#` item is a cache tag only where the distribution has a cache tag
+/// configuration; elsewhere CloudFront refuses the batch.
+fn check_tags_allowed(s: &CloudFrontState, dist: &str, paths: &[String]) -> Result<(), Response> {
+    let tagged = s.cache_tag_distributions.iter().any(|d| d == dist);
+    match paths.iter().find(|p| p.starts_with('#')) {
+        Some(tag) if !tagged => Err(xml_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            &format!("{tag} is a cache tag, and distribution {dist} has no CacheTagConfig"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn take_fault(s: &CloudFrontState, on: &str) -> Option<Response> {
     let mut faults = s.faults.lock().unwrap();
     let i = faults.iter().position(|f| f.on == on)?;
@@ -209,6 +226,9 @@ fn create_inner(
         Ok(batch) => batch,
         Err(refused) => return xml_error(StatusCode::BAD_REQUEST, refused.code, &refused.message),
     };
+    if let Err(refused) = check_tags_allowed(s, dist, &paths) {
+        return refused;
+    }
     let now = now_millis();
     let mut all = s.invalidations.lock().unwrap();
     if let Some(existing) = all.iter().find(|i| i.distribution_id == dist && i.caller_reference == caller) {
