@@ -115,6 +115,14 @@ pub fn plan(found: Found, queued: Vec<Batch>, distributions: &[String], policy: 
         push_note(&mut notes, line.clone());
         log.push(line);
     }
+    let tags = planned.iter().filter(|p| tags::is_tag(p)).count();
+    let wildcards = planned.iter().filter(|p| paths::is_wildcard(p)).count();
+    log.push(format!(
+        "plan bills {} item(s) on each of {} distribution(s): {} path(s), {wildcards} wildcard(s), {tags} tag(s)",
+        planned.len(),
+        distributions.len(),
+        planned.len() - tags - wildcards
+    ));
     tracking.truncate(CHANGES_KEPT);
     let chunks = paths::split(&planned, policy.batch_max_paths);
     let mut sequence = at.first_sequence;

@@ -101,8 +101,12 @@ pub struct Batch {
     /// The paths sent; a finished batch in history keeps only the first few
     /// (`path_count` has them all).
     pub paths: Vec<String>,
-    /// How many paths it holds, all of them.
+    /// How many paths it holds, all of them: what CloudFront bills for it,
+    /// each path, wildcard and tag counting one.
     pub path_count: usize,
+    /// How many of them are cache tags (`#tag`).
+    #[serde(default)]
+    pub tag_count: usize,
     /// The CallerReference its CreateInvalidation sends, every time.
     pub caller_reference: String,
     /// Tracking ids of the changes this batch serves (the first few) and how many there are.
@@ -154,6 +158,7 @@ impl Batch {
             caller_reference: crate::cloudfront::caller_reference(distribution_id, &paths, sequence, nonce),
             distribution_id: distribution_id.to_string(),
             path_count: paths.len(),
+            tag_count: paths.iter().filter(|p| crate::tags::is_tag(p)).count(),
             paths,
             changes: Vec::new(),
             change_count: 0,

@@ -1,0 +1,121 @@
+//! Cache tags through the Cloudflare Worker, end to end under the real
+//! `wrangler dev`: a publish sends `#entry:<id>` for the changed entry and
+//! every entry the walk visits, beside the paths, billed as counted; a field
+//! value that cannot make a valid tag is encoded, or skipped with a note,
+//! and never fails the batch.
+
+use invalidator_tests::sandbox::{Config, Fixture, Sandbox};
+use invalidator_tests::toolkit::{self, ToSign};
+use invalidator_tests::wrangler::{require_tools, WranglerDev};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";
+const STATUS_TOKEN: &str = "status-token-for-tests";
+const DIST: &str = "EDEMO123";
+
+/// The demo graph, with titles that cannot be tags as they are: one with a
+/// comma, a space and a `*` (encoded), one over CloudFront's 256 characters (skipped).
+fn fixture() -> Fixture {
+    let mut f = Fixture::from_json(include_str!("../fixtures/content-graph.json")).unwrap();
+    for e in &mut f.entries {
+        match e.id.as_str() {
+            "winter-sale" => drop(e.fields.insert("title".into(), json!({"en-US": "Winter, sale*"}))),
+            "home" => drop(e.fields.insert("title".into(), json!({"en-US": "x".repeat(300)}))),
+            _ => {}
+        }
+    }
+    f
+}
+
+fn vars(sb: &Sandbox) -> Vec<(&'static str, String)> {
+    sb.settings(DIST, SECRET)
+        .into_iter()
+        .chain([
+            ("STATUS_TOKEN", STATUS_TOKEN.into()),
+            (
+                "PATH_RULES",
+                r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{category}/{slug}"],"always":["/"]}"#.into(),
+            ),
+            ("TAG_RULES", r#"{"*":["entry:{sys.id}"],"page":["page:{title}"]}"#.into()),
+            ("COLLECT_WINDOW_SECONDS", "1".into()),
+            ("FRESHNESS_MAX_WAIT_SECONDS", "2".into()),
+            ("POLL_FIRST_SECONDS", "0.5".into()),
+            ("POLL_MAX_SECONDS", "2".into()),
+        ])
+        .collect()
+}
+
+async fn status_page(w: &WranglerDev) -> Value {
+    let r = invalidator_tests::loopback::client()
+        .get(w.url("/invalidations"))
+        .bearer_auth(STATUS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publish_with_tags_sends_entry_tags_for_the_entry_and_its_parents_billed_as_counted() {
+    require_tools();
+    let config = Config::local(fixture(), Duration::from_secs(1), vec![]).with_cache_tags(&[DIST]);
+    let sb = Sandbox::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let vars = vars(&sb);
+    let path = dir.path().to_path_buf();
+    let w = tokio::task::spawn_blocking(move || WranglerDev::start(&path, &vars)).await.unwrap();
+
+    let body = toolkit::publish_body("cta-button", "button", 3, json!({}));
+    let request = ToSign { timestamp: None, ..toolkit::publish(SECRET, "/webhooks/contentful", body.clone()) };
+    let headers = toolkit::sign_all(&[request]).remove(0);
+    let mut post = invalidator_tests::loopback::client().post(w.url("/webhooks/contentful")).body(body);
+    for (k, v) in &headers {
+        post = post.header(k, v);
+    }
+    let answer = post.send().await.unwrap();
+    assert_eq!(answer.status(), 202, "{}", answer.text().await.unwrap());
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let page = loop {
+        let page = status_page(&w).await;
+        let batches = page[DIST]["batches"].as_array().cloned().unwrap_or_default();
+        if !batches.is_empty() && batches.iter().all(|b| b["state"] == "completed") {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "not completed: {page:#}\nwrangler log:\n{}", w.log_text());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let invalidations = sb.invalidations();
+    assert_eq!(invalidations.len(), 1, "one CreateInvalidation");
+    assert_eq!(
+        invalidations[0].paths,
+        [
+            "#entry:blog-post",
+            "#entry:cta-button",
+            "#entry:footer",
+            "#entry:hero-banner",
+            "#entry:home",
+            "#entry:winter-sale",
+            "#page:winter%2c%20sale%2a",
+            "/",
+            "/blog/news/snow%20%C3%A9%20report",
+            "/home",
+            "/home/*",
+            "/startseite",
+            "/startseite/*",
+            "/winter-sale",
+            "/winter-sale/*"
+        ]
+    );
+    let batch = &page[DIST]["batches"][0];
+    assert_eq!(batch["billed_items"], 15, "{batch:#}");
+    assert_eq!(batch["tag_count"], 7, "{batch:#}");
+    let notes = batch["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| n.as_str().unwrap().contains("entry home: tag of page:{title} skipped")
+            && n.as_str().unwrap().contains("256")),
+        "the over-long title is skipped with a note: {notes:#?}"
+    );
+}
