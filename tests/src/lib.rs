@@ -4,6 +4,7 @@
 pub mod asl;
 pub mod big_graph;
 pub mod binaries;
+pub mod cache_tags;
 pub mod loopback;
 pub mod require;
 pub mod runtime_api;

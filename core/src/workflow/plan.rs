@@ -46,7 +46,8 @@ pub fn plan(found: Found, queued: Vec<Batch>, distributions: &[String], policy: 
     }
     let mut raw = walked;
     raw.extend(changes.paths);
-    if changes.from_webhook {
+    // `always` lists paths: with INVALIDATE_BY=tags no path is sent.
+    if changes.from_webhook && policy.invalidate_by.paths() {
         raw.extend(policy.rules.always().iter().cloned());
     }
     if let Some(why) = &cut_short {
