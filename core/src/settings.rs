@@ -341,7 +341,7 @@ impl Policy {
             rules,
             tags,
             invalidate_by,
-            walk_max_depth: number(map, "WALK_MAX_DEPTH", 10, 1, 100)? as u32,
+            walk_max_depth: number(map, "WALK_MAX_DEPTH", 10, 0, 100)? as u32,
             walk_max_entries: number(map, "WALK_MAX_ENTRIES", 1000, 1, 100_000)? as u32,
             path_budget: number(map, "PATH_BUDGET", 1000, 1, 100_000)? as usize,
             wildcard_budget: number(map, "WILDCARD_BUDGET", 15, 1, 15)? as usize,
@@ -358,6 +358,9 @@ impl Policy {
             batch_timeout: seconds(map, "BATCH_TIMEOUT_SECONDS", 2_700_000, 1_000, 86_400)?,
             history_limit: number(map, "HISTORY_LIMIT", 50, 1, 10_000)? as usize,
         };
+        if policy.walk_max_depth == 0 && policy.invalidate_by != crate::tags::InvalidateBy::Tags {
+            return Err(bad("WALK_MAX_DEPTH", "0 (no walk) is only for INVALIDATE_BY=tags: paths need the walk"));
+        }
         if policy.poll_max < policy.poll_first {
             return Err(bad("POLL_MAX_SECONDS", "must be at least POLL_FIRST_SECONDS"));
         }
@@ -475,6 +478,7 @@ mod tests {
             ("PATH_RULES", "{not json"),
             ("TAG_RULES", r#"{"page": ["a,b"]}"#),
             ("INVALIDATE_BY", "tags"),
+            ("WALK_MAX_DEPTH", "0"),
             ("CONTENTFUL_WEBHOOK_SECRET", "too-short-secret-value"),
         ];
         for (name, value) in cases {

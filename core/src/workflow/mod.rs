@@ -552,4 +552,6 @@ mod no_loss_tests;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]
+mod tags_tests;
+#[cfg(test)]
 pub(crate) mod tests;

@@ -106,7 +106,7 @@ impl Walk {
         let stage = if policy.freshness_max_wait.is_zero() {
             Stage::Links {
                 depth: 0,
-                requests: Self::first_level(&changes, &cut_short, now),
+                requests: Self::first_level(&changes, &cut_short, policy, now),
                 next_level: BTreeSet::new(),
             }
         } else {
@@ -134,8 +134,10 @@ impl Walk {
         }
     }
 
-    fn first_level(changes: &Pending, cut_short: &Option<String>, now: Timestamp) -> Vec<LinkRequest> {
-        if cut_short.is_some() {
+    fn first_level(changes: &Pending, cut_short: &Option<String>, policy: &Policy, now: Timestamp) -> Vec<LinkRequest> {
+        // WALK_MAX_DEPTH=0 (tags only, for an origin that tags each page with
+        // every entry it renders): the changed entries' own tags are all.
+        if cut_short.is_some() || policy.walk_max_depth == 0 {
             return Vec::new();
         }
         changes
@@ -318,7 +320,7 @@ impl Walk {
                     .collect();
                 return if sends.is_empty() { Poll::Wait } else { Poll::Send(sends) };
             }
-            let requests = Self::first_level(&self.changes, &self.cut_short, now);
+            let requests = Self::first_level(&self.changes, &self.cut_short, policy, now);
             self.stage = Stage::Links { depth: 0, requests, next_level: BTreeSet::new() };
         }
         let Stage::Links { depth, requests, next_level } = &mut self.stage else {
