@@ -2,27 +2,56 @@
 //! as `#tag` items, or both, as `INVALIDATE_BY` says. The one place the walk
 //! and a webhook's own entry turn an entry into batch items.
 
-use crate::rules::Rendered;
 use crate::settings::Policy;
 use crate::tags;
 use serde_json::{Map, Value};
 
+/// One entry's items, split by how sure they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryItems {
+    /// Paths and tags rendered from the entry's fields: what it is served at.
+    pub exact: Vec<String>,
+    /// Wildcards standing in for templates whose fields are missing (an
+    /// unpublish carries none): what path memory may replace.
+    pub wildcards: Vec<String>,
+    /// Why each wildcard was used.
+    pub wildcard_notes: Vec<String>,
+    /// Tags skipped, and why.
+    pub notes: Vec<String>,
+}
+
+impl EntryItems {
+    /// Every item: the exact ones and the wildcards.
+    pub fn all(&self) -> Vec<String> {
+        self.exact.iter().chain(&self.wildcards).cloned().collect()
+    }
+}
+
 /// The items for an entry of `content_type` (`None`: the change did not say,
-/// as unpublish and delete payloads may not), with notes on what fell back
-/// to a wildcard or was skipped.
-pub fn for_entry(policy: &Policy, content_type: Option<&str>, entry_id: &str, fields: &Map<String, Value>) -> Rendered {
-    let mut out = Rendered::default();
+/// as unpublish and delete payloads may not).
+pub fn for_entry(
+    policy: &Policy,
+    content_type: Option<&str>,
+    entry_id: &str,
+    fields: &Map<String, Value>,
+) -> EntryItems {
+    let mut out = EntryItems::default();
     if policy.invalidate_by.paths() {
         match content_type {
-            Some(ct) => out = policy.rules.render(ct, entry_id, fields),
+            Some(ct) => {
+                let rendered = policy.rules.render(ct, entry_id, fields);
+                out.exact = rendered.paths.into_iter().filter(|p| !rendered.wildcards.contains(p)).collect();
+                out.wildcards = rendered.wildcards;
+                out.wildcard_notes = rendered.fallbacks;
+            }
             // Without a content type every rule's wildcard stands in for the
             // entry's own paths.
             None => {
-                out.paths = policy.rules.fallback_wildcards();
-                if !out.paths.is_empty() {
-                    out.fallbacks.push(format!(
+                out.wildcards = policy.rules.fallback_wildcards();
+                if !out.wildcards.is_empty() {
+                    out.wildcard_notes.push(format!(
                         "entry {entry_id} came without a content type: used every rule's wildcard {}",
-                        out.paths.join(", ")
+                        out.wildcards.join(", ")
                     ));
                 }
             }
@@ -30,8 +59,8 @@ pub fn for_entry(policy: &Policy, content_type: Option<&str>, entry_id: &str, fi
     }
     if policy.invalidate_by.tags() {
         let rendered = policy.tags.render(content_type, entry_id, fields);
-        out.paths.extend(rendered.tags.iter().map(|t| tags::item(t)));
-        out.fallbacks.extend(rendered.skipped);
+        out.exact.extend(rendered.tags.iter().map(|t| tags::item(t)));
+        out.notes.extend(rendered.skipped);
     }
     out
 }

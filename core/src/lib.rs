@@ -15,6 +15,7 @@ mod json;
 pub mod time;
 
 pub use time::Timestamp;
+pub mod memory;
 pub mod paths;
 pub mod retry;
 pub mod rules;

@@ -144,6 +144,9 @@ pub struct Rendered {
     pub paths: Vec<String>,
     /// Why a template fell back to its wildcard.
     pub fallbacks: Vec<String>,
+    /// The wildcards among `paths` that stand in for templates whose fields
+    /// are missing (what path memory may replace with exact paths).
+    pub wildcards: Vec<String>,
 }
 
 /// `PATH_RULES`, parsed: templates by content type, and the `always` paths.
@@ -235,6 +238,7 @@ impl PathRules {
             if !rendered_any {
                 if !out.paths.contains(&template.fallback()) {
                     out.paths.push(template.fallback());
+                    out.wildcards.push(template.fallback());
                 }
                 out.fallbacks.push(format!(
                     "{content_type} {entry_id}: fields of {} missing, used {}",

@@ -55,6 +55,7 @@ pub const NAMES: &[&str] = &[
     "RETRY_MAX_SECONDS",
     "BATCH_TIMEOUT_SECONDS",
     "HISTORY_LIMIT",
+    "PATH_MEMORY_ENTRIES",
 ];
 
 /// A setting that is missing or cannot be used, by name.
@@ -314,6 +315,9 @@ pub struct Policy {
     pub batch_timeout: Duration,
     /// Finished batches kept for status pages.
     pub history_limit: usize,
+    /// Entries whose last paths and tags are remembered per distribution
+    /// (least recently used dropped first); 0 turns path memory off.
+    pub path_memory_entries: usize,
     /// The most bytes of paths one plan may keep (summed over its batches and
     /// distributions): what bounds the workflow value a Durable Object stores
     /// and a Step Functions execution carries (256 KiB there).
@@ -357,6 +361,7 @@ impl Policy {
             retry_max: seconds(map, "RETRY_MAX_SECONDS", 60_000, 10, 3600)?,
             batch_timeout: seconds(map, "BATCH_TIMEOUT_SECONDS", 2_700_000, 1_000, 86_400)?,
             history_limit: number(map, "HISTORY_LIMIT", 50, 1, 10_000)? as usize,
+            path_memory_entries: number(map, "PATH_MEMORY_ENTRIES", 10_000, 0, 1_000_000)? as usize,
         };
         if policy.walk_max_depth == 0 && policy.invalidate_by != crate::tags::InvalidateBy::Tags {
             return Err(bad("WALK_MAX_DEPTH", "0 (no walk) is only for INVALIDATE_BY=tags: paths need the walk"));

@@ -28,6 +28,16 @@
 //! safe because every request is idempotent (a batch's CallerReference is
 //! stored with it).
 //!
+//! Path memory (`PATH_MEMORY_ENTRIES` > 0): accepting an entry's change sends
+//! [`Command::Recall`] (a publish with the items to keep for it); the body
+//! answers [`Event::Recalled`] from its store, deciding what to keep and
+//! answer with [`crate::memory::Memory::update`] (a body without a store
+//! answers nothing remembered). The remembered items join the plan: a
+//! rename's old paths, an unpublish's exact paths instead of its rules'
+//! wildcards. The walk plans only once every recall is answered. A body runs
+//! every command to its answer before it delivers a timer, so a recall still
+//! unanswered at [`Event::TimerFired`] was lost: its wildcards stand in.
+//!
 //! Retries, backoff, the poll schedule and every limit are decided here, by
 //! the walk ([`walk`]), the planner ([`plan()`]) and the batch runner
 //! ([`batches`]); the bodies only carry out.
@@ -46,11 +56,12 @@ pub use history::History;
 pub use outstanding::{Outstanding, Slot};
 pub use plan::plan;
 pub use status::{BatchSummary, Standing, Tracked};
-pub use types::{Batch, BatchState, ChangedTarget, Command, Event, Pending, Phase};
+pub use types::{AwaitedRecall, Batch, BatchState, ChangedTarget, Command, Event, Pending, Phase};
 pub use walk::Walk;
 
 use crate::contentful::LinkTarget;
 use crate::entropy::Draws;
+use crate::memory::Remember;
 use crate::settings::Policy;
 use crate::time::Timestamp;
 use crate::webhook::{Change, EntityKind};
@@ -315,12 +326,24 @@ impl Workflow {
         let (policy, now) = (cx.policy, cx.now);
         match event {
             Event::ChangeAccepted { change } => self.accept_change(change, cx),
-            Event::PathsRequested { tracking_id, paths } => self.accept(tracking_id, None, paths, Vec::new(), cx),
-            Event::TimerFired => match &mut self.stage {
-                Stage::Walking { walk, .. } => walk.recover(now),
-                Stage::Running { batches } => batches.recover(now),
-                _ => {}
-            },
+            Event::PathsRequested { tracking_id, paths } => {
+                self.accept(tracking_id, None, paths, Vec::new(), cx);
+            }
+            Event::TimerFired => {
+                // A body runs every command to its answer before a timer, so a
+                // recall still waiting lost its answer (a restart): fall back.
+                let distributions = self.distributions.len();
+                self.pending.give_up_recalls(policy, distributions);
+                match &mut self.stage {
+                    Stage::Walking { walk, .. } => {
+                        walk.changes_mut().give_up_recalls(policy, distributions);
+                        walk.recover(now)
+                    }
+                    Stage::Running { batches } => batches.recover(now),
+                    _ => {}
+                }
+            }
+            Event::Recalled { entry_id, result } => self.on_recalled(&entry_id, result, cx),
             Event::RevisionFetched { target, result } => {
                 if let Stage::Walking { walk, .. } = &mut self.stage {
                     walk.on_revision(&target, result, now, policy, &mut cx.draws);
@@ -358,21 +381,53 @@ impl Workflow {
     }
 
     fn accept_change(&mut self, mut change: Change, cx: &mut Context) {
-        let mut own_paths = Vec::new();
-        let mut notes = Vec::new();
         let fields = change.fields.take().unwrap_or_default();
-        if change.kind == EntityKind::Entry {
-            let rendered = crate::items::for_entry(cx.policy, change.content_type.as_deref(), &change.id, &fields);
-            own_paths = rendered.paths;
-            notes = rendered.fallbacks;
-        }
+        let entry = (change.kind == EntityKind::Entry)
+            .then(|| crate::items::for_entry(cx.policy, change.content_type.as_deref(), &change.id, &fields));
         let target = ChangedTarget {
-            target: LinkTarget { kind: change.kind, id: change.id },
+            target: LinkTarget { kind: change.kind, id: change.id.clone() },
             wants_revision: change.action.is_publish().then_some(change.revision.unwrap_or(0)),
         };
-        self.accept(change.tracking_id, Some(target), own_paths, notes, cx);
+        let Some(entry) = entry else {
+            self.accept(change.tracking_id, Some(target), Vec::new(), Vec::new(), cx);
+            return;
+        };
+        if cx.policy.path_memory_entries == 0 {
+            let notes = entry.wildcard_notes.iter().chain(&entry.notes).cloned().collect();
+            self.accept(change.tracking_id, Some(target), entry.all(), notes, cx);
+            return;
+        }
+        // Path memory: a publish keeps its items and recalls those of the
+        // revision before (a renamed slug's old path); an unpublish, archive
+        // or delete recalls them instead of its rules' wildcards.
+        let remember = (change.action.is_publish() && entry.wildcards.is_empty())
+            .then(|| Remember { revision: change.revision.unwrap_or(0), items: entry.exact.clone() });
+        if !self.accept(change.tracking_id, Some(target), entry.exact, entry.notes, cx) {
+            return;
+        }
+        let recall = AwaitedRecall {
+            entry_id: change.id.clone(),
+            fallback: entry.wildcards,
+            fallback_notes: entry.wildcard_notes,
+        };
+        if self.pending.await_recall(recall, cx.policy, self.distributions.len()) {
+            cx.commands.push(Command::Recall { entry_id: change.id, remember });
+        }
     }
 
+    /// Takes an answer to [`Command::Recall`] in, wherever its changes wait.
+    fn on_recalled(&mut self, entry_id: &str, result: Result<Vec<String>, crate::retry::Failure>, cx: &Context) {
+        let distributions = self.distributions.len();
+        if self.pending.awaits_recall() && self.pending.on_recalled(entry_id, result.clone(), cx.policy, distributions)
+        {
+            return;
+        }
+        if let Stage::Walking { walk, .. } = &mut self.stage {
+            walk.changes_mut().on_recalled(entry_id, result, cx.policy, distributions);
+        }
+    }
+
+    /// Takes a change in; `false` for a redelivery, which changes nothing.
     fn accept(
         &mut self,
         tracking_id: String,
@@ -380,9 +435,9 @@ impl Workflow {
         own_paths: Vec<String>,
         notes: Vec<String>,
         cx: &mut Context,
-    ) {
+    ) -> bool {
         if self.seen.iter().any(|t| *t == tracking_id) {
-            return; // A redelivery: the first delivery is already in hand.
+            return false; // A redelivery: the first delivery is already in hand.
         }
         self.seen.push_back(tracking_id.clone());
         while self.seen.len() > SEEN_LIMIT {
@@ -396,6 +451,7 @@ impl Workflow {
             self.not_invalidated.clear();
             self.enter(Stage::Collecting { until: cx.now.plus(cx.policy.collect_window) });
         }
+        true
     }
 
     /// Records an ended batch and moves on: new changes first, then the next batch.
@@ -547,6 +603,8 @@ impl Workflow {
     }
 }
 
+#[cfg(test)]
+mod memory_tests;
 #[cfg(test)]
 mod no_loss_tests;
 #[cfg(test)]

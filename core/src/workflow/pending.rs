@@ -2,10 +2,11 @@
 //! of them, bounded whatever arrives (a bulk publish of thousands of entries
 //! while a batch is in flight must not grow the stored workflow without end).
 
-use super::types::{ChangedTarget, Pending};
+use super::types::{AwaitedRecall, ChangedTarget, Pending};
 use crate::contentful::LinkTarget;
 use crate::entropy::mix;
 use crate::paths;
+use crate::retry::Failure;
 use crate::settings::Policy;
 
 /// The largest integer a JavaScript number holds exactly (2^53 - 1): the
@@ -57,6 +58,11 @@ impl Pending {
             self.add_target(t, policy);
         }
         self.paths.extend(own_paths);
+        self.fit(policy, distributions);
+    }
+
+    /// Collapses the paths when they are over the plan's budget.
+    fn fit(&mut self, policy: &Policy, distributions: usize) {
         let budget = policy.budget(distributions);
         if !budget.fits(&self.paths) {
             // The plan would collapse them as well; doing it now keeps the value small.
@@ -68,6 +74,76 @@ impl Pending {
             );
             push_note(&mut self.notes, line);
         }
+    }
+
+    /// Waits for the answer to a [`super::Command::Recall`] of `recall`'s
+    /// entry; `false` when too many wait already (then its fallback is used
+    /// at once, and no recall is to be sent).
+    pub(super) fn await_recall(&mut self, recall: AwaitedRecall, policy: &Policy, distributions: usize) -> bool {
+        if self.recalls.len() >= policy.walk_max_entries as usize {
+            self.use_fallback(recall, "too many recalls waited at once", policy, distributions);
+            return false;
+        }
+        self.recalls.push(recall);
+        true
+    }
+
+    /// Whether a recall is still to be answered.
+    pub fn awaits_recall(&self) -> bool {
+        !self.recalls.is_empty()
+    }
+
+    /// Takes the answer to a recall of `entry_id` in: the items remembered,
+    /// else the fallback. `false` when no such recall waited.
+    pub(super) fn on_recalled(
+        &mut self,
+        entry_id: &str,
+        result: Result<Vec<String>, Failure>,
+        policy: &Policy,
+        distributions: usize,
+    ) -> bool {
+        let Some(i) = self.recalls.iter().position(|r| r.entry_id == entry_id) else {
+            return false;
+        };
+        let recall = self.recalls.remove(i);
+        match result {
+            Ok(items) if !items.is_empty() => {
+                if !recall.fallback.is_empty() {
+                    let note = format!(
+                        "entry {entry_id}: its {} remembered path(s) and tag(s) instead of {}",
+                        items.len(),
+                        recall.fallback.join(", ")
+                    );
+                    push_note(&mut self.notes, note);
+                }
+                self.paths.extend(items);
+                self.fit(policy, distributions);
+            }
+            Ok(_) => self.use_fallback(recall, "nothing remembered", policy, distributions),
+            Err(failure) => {
+                self.use_fallback(recall, &format!("the path memory failed: {}", failure.reason), policy, distributions)
+            }
+        }
+        true
+    }
+
+    /// Every recall still waiting gets its fallback: its answer was lost (a
+    /// body restarted); the next publish of the entry is remembered again.
+    pub(super) fn give_up_recalls(&mut self, policy: &Policy, distributions: usize) {
+        for recall in std::mem::take(&mut self.recalls) {
+            self.use_fallback(recall, "the path memory did not answer", policy, distributions);
+        }
+    }
+
+    fn use_fallback(&mut self, recall: AwaitedRecall, why: &str, policy: &Policy, distributions: usize) {
+        if recall.fallback.is_empty() {
+            return;
+        }
+        for n in recall.fallback_notes {
+            push_note(&mut self.notes, format!("{n} ({why})"));
+        }
+        self.paths.extend(recall.fallback);
+        self.fit(policy, distributions);
     }
 
     fn add_target(&mut self, t: ChangedTarget, policy: &Policy) {
@@ -101,6 +177,7 @@ impl Pending {
             }
         }
         self.paths.extend(other.paths);
+        self.recalls.extend(other.recalls);
         for n in other.notes {
             push_note(&mut self.notes, n);
         }

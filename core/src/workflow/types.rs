@@ -70,6 +70,24 @@ pub struct Pending {
     /// CallerReference and CloudFront answers with the invalidation it made.
     #[serde(default)]
     pub nonce: u64,
+    /// Entries whose previous items were asked for ([`Command::Recall`]) and
+    /// not answered yet: the walk plans only once every answer is in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recalls: Vec<AwaitedRecall>,
+}
+
+/// A [`Command::Recall`] not answered yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwaitedRecall {
+    /// The entry asked about.
+    pub entry_id: String,
+    /// What stands in if nothing is remembered: the rules' wildcards for an
+    /// entry whose fields are gone (unpublish, archive, delete).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback: Vec<String>,
+    /// The note that says so when the fallback is used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback_notes: Vec<String>,
 }
 
 /// Where a batch stands.
@@ -213,6 +231,13 @@ pub enum Event {
         /// The page.
         result: Result<LinksPage, Failure>,
     },
+    /// The answer to [`Command::Recall`].
+    Recalled {
+        /// The entry asked about.
+        entry_id: String,
+        /// Its items as last planned before (empty: nothing remembered).
+        result: Result<Vec<String>, Failure>,
+    },
     /// The answer to [`Command::CreateInvalidation`].
     InvalidationCreated {
         /// The batch it was for.
@@ -245,6 +270,15 @@ pub enum Command {
         target: LinkTarget,
         /// Where the page starts.
         skip: u64,
+    },
+    /// The path memory: the items `entry_id` was last planned as, after
+    /// keeping `remember` for it (see [`crate::memory::Memory::update`]).
+    Recall {
+        /// The entry.
+        entry_id: String,
+        /// A publish's items to keep; `None` only recalls.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        remember: Option<crate::memory::Remember>,
     },
     /// CloudFront's CreateInvalidation for batch `sequence`.
     CreateInvalidation {

@@ -275,8 +275,8 @@ impl Walk {
             }
             if let Some(ct) = &entry.content_type {
                 let rendered = crate::items::for_entry(policy, Some(ct), &entry.id, &entry.fields);
-                self.paths.extend(rendered.paths);
-                for note in rendered.fallbacks {
+                self.paths.extend(rendered.all());
+                for note in rendered.wildcard_notes.into_iter().chain(rendered.notes) {
                     push_note(&mut self.notes, note);
                 }
             }
@@ -353,7 +353,8 @@ impl Walk {
             *depth += 1;
             let next = std::mem::take(next_level);
             if self.cut_short.is_some() || next.is_empty() {
-                return Poll::Done;
+                // Plan only once every recalled item is in.
+                return if self.changes.awaits_recall() { Poll::Wait } else { Poll::Done };
             }
             if *depth >= policy.walk_max_depth {
                 self.cut_short = Some(format!(
@@ -384,10 +385,16 @@ impl Walk {
 
     /// Whether a request of the walk is out and unanswered.
     pub fn in_flight(&self) -> bool {
-        match &self.stage {
-            Stage::Gate { checks, .. } => checks.iter().any(|c| c.request.is_some_and(|r| r.is_sent())),
-            Stage::Links { requests, .. } => requests.iter().any(|q| q.request.is_sent()),
-        }
+        self.changes.awaits_recall()
+            || match &self.stage {
+                Stage::Gate { checks, .. } => checks.iter().any(|c| c.request.is_some_and(|r| r.is_sent())),
+                Stage::Links { requests, .. } => requests.iter().any(|q| q.request.is_sent()),
+            }
+    }
+
+    /// The changes walked from, to take a recall's answer in.
+    pub(super) fn changes_mut(&mut self) -> &mut Pending {
+        &mut self.changes
     }
 
     /// Sends again whatever was lost (a request sent and never answered goes again).
