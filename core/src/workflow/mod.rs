@@ -28,15 +28,16 @@
 //! safe because every request is idempotent (a batch's CallerReference is
 //! stored with it).
 //!
-//! Path memory (`PATH_MEMORY_ENTRIES` > 0): accepting an entry's change sends
-//! [`Command::Recall`] (a publish with the items to keep for it); the body
-//! answers [`Event::Recalled`] from its store, deciding what to keep and
-//! answer with [`crate::memory::Memory::update`] (a body without a store
-//! answers nothing remembered). The remembered items join the plan: a
-//! rename's old paths, an unpublish's exact paths instead of its rules'
-//! wildcards. The walk plans only once every recall is answered. A body runs
-//! every command to its answer before it delivers a timer, so a recall still
-//! unanswered at [`Event::TimerFired`] was lost: its wildcards stand in.
+//! Path memory (`PATH_MEMORY_ENTRIES` > 0): an entry's change waits with a
+//! recall, and the walk sends it as [`Command::Recall`] (a publish with the
+//! items to keep for it); the body answers [`Event::Recalled`] from its
+//! store, deciding what to keep and answer with
+//! [`crate::memory::Memory::update`] (a body without a store answers nothing
+//! remembered). The remembered items join the plan: a rename's old paths, an
+//! unpublish's exact paths instead of its rules' wildcards. The walk plans
+//! only once every recall is answered. A recall is like any request: one
+//! whose answer is lost is sent again at `TimerFired` (keeping is idempotent
+//! by revision), three times at most; then the wildcards stand in.
 //!
 //! Retries, backoff, the poll schedule and every limit are decided here, by
 //! the walk ([`walk`]), the planner ([`plan()`]) and the batch runner
@@ -331,12 +332,11 @@ impl Workflow {
             }
             Event::TimerFired => {
                 // A body runs every command to its answer before a timer, so a
-                // recall still waiting lost its answer (a restart): fall back.
+                // recall still in flight lost its answer (a restart): ask again.
                 let distributions = self.distributions.len();
-                self.pending.give_up_recalls(policy, distributions);
                 match &mut self.stage {
                     Stage::Walking { walk, .. } => {
-                        walk.changes_mut().give_up_recalls(policy, distributions);
+                        walk.changes_mut().recover_recalls(policy, distributions);
                         walk.recover(now)
                     }
                     Stage::Running { batches } => batches.recover(now),
@@ -399,20 +399,22 @@ impl Workflow {
         }
         // Path memory: a publish keeps its items and recalls those of the
         // revision before (a renamed slug's old path); an unpublish, archive
-        // or delete recalls them instead of its rules' wildcards.
+        // or delete recalls them instead of its rules' wildcards. The walk
+        // sends the recall.
         let remember = (change.action.is_publish() && entry.wildcards.is_empty())
             .then(|| Remember { revision: change.revision.unwrap_or(0), items: entry.exact.clone() });
         if !self.accept(change.tracking_id, Some(target), entry.exact, entry.notes, cx) {
             return;
         }
         let recall = AwaitedRecall {
-            entry_id: change.id.clone(),
+            entry_id: change.id,
             fallback: entry.wildcards,
             fallback_notes: entry.wildcard_notes,
+            remember,
+            attempts: 0,
+            in_flight: false,
         };
-        if self.pending.await_recall(recall, cx.policy, self.distributions.len()) {
-            cx.commands.push(Command::Recall { entry_id: change.id, remember });
-        }
+        self.pending.await_recall(recall, cx.policy, self.distributions.len());
     }
 
     /// Takes an answer to [`Command::Recall`] in, wherever its changes wait.

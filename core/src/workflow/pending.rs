@@ -19,6 +19,8 @@ pub(super) const TRACKING_KEPT: usize = 100;
 /// Notes kept per set of changes or batch, each cut to `NOTE_MAX_CHARS`.
 const NOTES_KEPT: usize = 20;
 const NOTE_MAX_CHARS: usize = 300;
+/// Times a recall is sent before its fallback stands in.
+const RECALL_ATTEMPTS: u32 = 3;
 
 impl Pending {
     /// True when no change is waiting.
@@ -77,15 +79,48 @@ impl Pending {
     }
 
     /// Waits for the answer to a [`super::Command::Recall`] of `recall`'s
-    /// entry; `false` when too many wait already (then its fallback is used
-    /// at once, and no recall is to be sent).
-    pub(super) fn await_recall(&mut self, recall: AwaitedRecall, policy: &Policy, distributions: usize) -> bool {
+    /// entry, sent when the walk starts. Bounded: past `WALK_MAX_ENTRIES`
+    /// recalls the fallback is used at once, and past a quarter of
+    /// `PLAN_MAX_BYTES` of items to keep a publish is recalled without
+    /// keeping its items.
+    pub(super) fn await_recall(&mut self, mut recall: AwaitedRecall, policy: &Policy, distributions: usize) {
+        if let Some(i) = self.recalls.iter().position(|r| r.entry_id == recall.entry_id && r.attempts == 0) {
+            // A later change of the same entry, not asked about yet: one question will do.
+            let earlier = self.recalls.remove(i);
+            recall.fallback.extend(earlier.fallback);
+            recall.fallback_notes.extend(earlier.fallback_notes);
+            if recall.remember.is_none() {
+                recall.remember = earlier.remember;
+            }
+        }
         if self.recalls.len() >= policy.walk_max_entries as usize {
             self.use_fallback(recall, "too many recalls waited at once", policy, distributions);
-            return false;
+            return;
+        }
+        let kept: usize = self.recalls.iter().filter_map(|r| r.remember.as_ref()).map(|r| paths::bytes(&r.items)).sum();
+        if kept > policy.plan_max_bytes / 4 {
+            recall.remember = None;
         }
         self.recalls.push(recall);
-        true
+    }
+
+    /// The recalls not sent yet (or whose answer was lost), as commands;
+    /// each is marked sent.
+    pub(super) fn send_recalls(&mut self) -> Vec<super::Command> {
+        self.recalls
+            .iter_mut()
+            .filter(|r| !r.in_flight)
+            .map(|r| {
+                r.in_flight = true;
+                r.attempts += 1;
+                super::Command::Recall { entry_id: r.entry_id.clone(), remember: r.remember.clone() }
+            })
+            .collect()
+    }
+
+    /// Whether a recall was sent and not answered.
+    pub fn recall_in_flight(&self) -> bool {
+        self.recalls.iter().any(|r| r.in_flight)
     }
 
     /// Whether a recall is still to be answered.
@@ -127,11 +162,17 @@ impl Pending {
         true
     }
 
-    /// Every recall still waiting gets its fallback: its answer was lost (a
-    /// body restarted); the next publish of the entry is remembered again.
-    pub(super) fn give_up_recalls(&mut self, policy: &Policy, distributions: usize) {
+    /// A body restarted: recalls sent and never answered are sent again, up
+    /// to `RECALL_ATTEMPTS` times; then their fallback stands.
+    pub(super) fn recover_recalls(&mut self, policy: &Policy, distributions: usize) {
         for recall in std::mem::take(&mut self.recalls) {
-            self.use_fallback(recall, "the path memory did not answer", policy, distributions);
+            if !recall.in_flight {
+                self.recalls.push(recall);
+            } else if recall.attempts < RECALL_ATTEMPTS {
+                self.recalls.push(AwaitedRecall { in_flight: false, ..recall });
+            } else {
+                self.use_fallback(recall, "the path memory did not answer", policy, distributions);
+            }
         }
     }
 

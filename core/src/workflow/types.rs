@@ -88,6 +88,17 @@ pub struct AwaitedRecall {
     /// The note that says so when the fallback is used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fallback_notes: Vec<String>,
+    /// A publish's items to keep (sent again as they are when an answer is
+    /// lost: keeping them is idempotent by revision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remember: Option<crate::memory::Remember>,
+    /// Times it was sent; a lost answer is asked again a few times, then its
+    /// fallback stands.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Sent, and not answered yet.
+    #[serde(default)]
+    pub in_flight: bool,
 }
 
 /// Where a batch stands.

@@ -297,6 +297,22 @@ impl Walk {
     /// Sends what is due, passes the gate when every change is confirmed or
     /// its time is up, and moves up the graph a level at a time.
     pub fn poll(&mut self, now: Timestamp, policy: &Policy) -> Poll {
+        // Path memory is asked first, beside the gate and the walk.
+        let recalls = self.changes.send_recalls();
+        let polled = self.poll_walk(now, policy);
+        if recalls.is_empty() {
+            return polled;
+        }
+        match polled {
+            Poll::Send(mut sends) => {
+                sends.splice(0..0, recalls);
+                Poll::Send(sends)
+            }
+            Poll::Wait | Poll::Done => Poll::Send(recalls),
+        }
+    }
+
+    fn poll_walk(&mut self, now: Timestamp, policy: &Policy) -> Poll {
         if let Stage::Gate { checks, deadline } = &mut self.stage {
             if now >= *deadline {
                 for c in checks.iter_mut().filter(|c| c.request.is_some()) {
@@ -385,7 +401,7 @@ impl Walk {
 
     /// Whether a request of the walk is out and unanswered.
     pub fn in_flight(&self) -> bool {
-        self.changes.awaits_recall()
+        self.changes.recall_in_flight()
             || match &self.stage {
                 Stage::Gate { checks, .. } => checks.iter().any(|c| c.request.is_some_and(|r| r.is_sent())),
                 Stage::Links { requests, .. } => requests.iter().any(|q| q.request.is_sent()),
