@@ -12,6 +12,7 @@
 
 use crate::clock::{entropy, WorkerClock};
 use crate::fetch_client::FetchClient;
+use crate::memory::DurableMemory;
 use crate::settings;
 use invalidator_core::driver::{run, Setup, Stop, WORKER_CONNECTIONS};
 use invalidator_core::io::Clock;
@@ -116,7 +117,8 @@ impl DurableObject for InvalidationCoordinator {
             storage.delete_multiple(keys).await?;
         }
         let http = FetchClient { timeout: Duration::from_secs(20) };
-        let services = Setup::new(&http, &clock, &settings, WORKER_CONNECTIONS);
+        let memory = DurableMemory::new(self.state.storage(), settings.policy.path_memory_entries);
+        let services = Setup { memory: Some(&memory), ..Setup::new(&http, &clock, &settings, WORKER_CONNECTIONS) };
         let (mut wf, mut stop) = run(wf, Event::TimerFired, &services, entropy()).await;
         // Between batches: store the progress, then go on with the next.
         while stop == Stop::GoOn {

@@ -9,6 +9,7 @@ mod clock;
 mod coordinator;
 mod fetch_client;
 mod health;
+mod memory;
 mod routes;
 mod settings;
 mod webhook;

@@ -232,12 +232,41 @@ fn collection_inner(
     Json(page(linking, &shape, &graph)).into_response()
 }
 
+impl ContentfulState {
+    /// Publishes `entry`: adds it, or replaces the revision served (a new slug
+    /// from the next revision on, as a real publish does).
+    pub fn publish(&self, entry: FixtureEntry) {
+        let mut graph = self.graph.lock().unwrap();
+        graph.entries.retain(|e| e.id != entry.id);
+        graph.entries.push(entry);
+    }
+
+    /// Unpublishes (or deletes) entry `id`: the Delivery API serves it no
+    /// more, and nothing links to it. `false` when it was not served.
+    pub fn unpublish(&self, id: &str) -> bool {
+        let mut graph = self.graph.lock().unwrap();
+        let before = graph.entries.len();
+        graph.entries.retain(|e| e.id != id);
+        for e in &mut graph.entries {
+            e.links.retain(|l| l != id);
+        }
+        graph.entries.len() < before
+    }
+}
+
 /// Adds or replaces an entry (the demo "publishes" with it before it sends the webhook).
 async fn upsert(State(s): State<Shared>, Json(entry): Json<FixtureEntry>) -> StatusCode {
-    let mut graph = s.graph.lock().unwrap();
-    graph.entries.retain(|e| e.id != entry.id);
-    graph.entries.push(entry);
+    s.publish(entry);
     StatusCode::NO_CONTENT
+}
+
+/// Unpublishes an entry (the demo does before it sends the unpublish webhook).
+async fn remove(State(s): State<Shared>, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    if s.unpublish(&id) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, "NotFound", "no such entry is published")
+    }
 }
 
 async fn admin_faults(State(s): State<Shared>, Json(faults): Json<Vec<Fault>>) -> StatusCode {
@@ -249,6 +278,7 @@ pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/spaces/{space}/environments/{env}/{kind}", get(collection))
         .route("/__sandbox/entries", post(upsert))
+        .route("/__sandbox/entries/{id}", axum::routing::delete(remove))
         .route("/__sandbox/faults", post(admin_faults))
         .route("/__sandbox/requests", get(|State(s): State<Shared>| async move { Json(s.log.all()) }))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "NotFound", "no such route in the Delivery API stand-in") })
