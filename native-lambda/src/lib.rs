@@ -4,6 +4,7 @@
 
 pub mod cause;
 pub mod cli;
+pub mod dynamodb;
 pub mod env;
 pub mod function_url;
 pub mod http_client;

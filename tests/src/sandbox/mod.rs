@@ -5,6 +5,7 @@
 pub mod cloudfront;
 pub mod contentful;
 pub mod delivery_query;
+pub mod dynamodb;
 pub mod invalidation_batch;
 pub mod invalidation_path;
 pub mod sigv4_check;
