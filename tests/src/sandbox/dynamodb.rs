@@ -32,8 +32,10 @@ pub const MAX_BATCH_WRITE: usize = 25;
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 const ERROR_PREFIX: &str = "com.amazonaws.dynamodb.v20120810#";
 
-/// A table's items by (`pk`, `sk`).
-type Table = BTreeMap<(String, String), Map<String, Value>>;
+/// An item's key: (`pk`, `sk`).
+type Key = (String, String);
+/// A table's items by key.
+type Table = BTreeMap<Key, Map<String, Value>>;
 
 pub struct DynamoDbState {
     pub expected: Expected,
@@ -199,7 +201,7 @@ fn answer(
                 None => None,
             };
             let limit = request["Limit"].as_u64().unwrap_or(u64::MAX) as usize;
-            let matching: Vec<(&(String, String), &Map<String, Value>)> = table
+            let matching: Vec<(&Key, &Map<String, Value>)> = table
                 .iter()
                 .filter(|((p, _), _)| p == pk)
                 .filter(|(k, _)| start.as_ref().is_none_or(|s| *k > s))
@@ -237,7 +239,7 @@ fn table<'a>(tables: &'a mut BTreeMap<String, Table>, name: &Value) -> Result<&'
 
 /// The table's key: `pk` and `sk`, both strings, as DynamoDB checks a key
 /// against the table's key schema.
-fn key_of(item: &Value) -> Result<(String, String), Refusal> {
+fn key_of(item: &Value) -> Result<Key, Refusal> {
     let part = |name: &str| {
         item[name]["S"].as_str().filter(|s| !s.is_empty()).map(str::to_string).ok_or_else(|| {
             invalid(format!("One or more parameter values were invalid: Missing the key {name} in the item"))
