@@ -3,7 +3,7 @@
 //! and a webhook's own entry turn an entry into batch items.
 
 use crate::settings::Policy;
-use crate::tags;
+use crate::tags::{self, InvalidateBy};
 use serde_json::{Map, Value};
 
 /// One entry's items, split by how sure they are.
@@ -59,8 +59,27 @@ pub fn for_entry(
     }
     if policy.invalidate_by.tags() {
         let rendered = policy.tags.render(content_type, entry_id, fields);
-        out.exact.extend(rendered.tags.iter().map(|t| tags::item(t)));
+        let tag_items: Vec<String> = rendered.tags.iter().map(|t| tags::item(t)).collect();
         out.notes.extend(rendered.skipped);
+        if policy.invalidate_by == InvalidateBy::Cheapest {
+            return cheaper(out, tag_items);
+        }
+        out.exact.extend(tag_items);
     }
     out
+}
+
+/// `INVALIDATE_BY=cheapest`: the entry's tags instead of its paths when they
+/// bill no more items (a tie goes to the tags, which never widen), else its
+/// paths. Either invalidates the entry's pages: its paths are its pages'
+/// URLs, and the origin tags each page with its entry (`*` has a tag of
+/// `{sys.id}` alone, see the setting's check).
+pub fn cheaper(paths: EntryItems, tag_items: Vec<String>) -> EntryItems {
+    // As the plan will bill them: normalised, and less what a wildcard covers.
+    let normalized = paths.all().iter().filter_map(|p| crate::paths::normalize(p).ok()).collect();
+    let billed_by_paths = crate::paths::minimize(normalized).len();
+    if tag_items.is_empty() || tag_items.len() > billed_by_paths {
+        return paths;
+    }
+    EntryItems { exact: tag_items, wildcards: Vec::new(), wildcard_notes: Vec::new(), notes: paths.notes }
 }

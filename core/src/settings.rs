@@ -390,7 +390,13 @@ fn tag_settings(map: &SettingsMap) -> Result<(crate::tags::TagRules, crate::tags
         None => InvalidateBy::Both,
     };
     if by.tags() && tags.is_empty() {
-        return Err(bad("INVALIDATE_BY", "tags or both needs TAG_RULES with at least one template"));
+        return Err(bad("INVALIDATE_BY", "tags, both or cheapest needs TAG_RULES with at least one template"));
+    }
+    if by == InvalidateBy::Cheapest && !tags.tags_every_entry() {
+        return Err(bad(
+            "INVALIDATE_BY",
+            "cheapest may send tags instead of paths, so every entry needs a tag: TAG_RULES \"*\" with a template of {sys.id} alone",
+        ));
     }
     Ok((tags, by))
 }
@@ -483,6 +489,7 @@ mod tests {
             ("PATH_RULES", "{not json"),
             ("TAG_RULES", r#"{"page": ["a,b"]}"#),
             ("INVALIDATE_BY", "tags"),
+            ("INVALIDATE_BY", "cheapest"),
             ("WALK_MAX_DEPTH", "0"),
             ("CONTENTFUL_WEBHOOK_SECRET", "too-short-secret-value"),
         ];

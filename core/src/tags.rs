@@ -50,16 +50,20 @@ pub enum InvalidateBy {
     Tags,
     /// Both, side by side (the default with `TAG_RULES`).
     Both,
+    /// Whichever of the two bills fewer items for each plan (see
+    /// `workflow::cheapest`); needs a `*` tag template of `{sys.id}` alone, so
+    /// every entry has a tag.
+    Cheapest,
 }
 
 impl InvalidateBy {
     /// Whether paths are planned.
     pub fn paths(self) -> bool {
-        matches!(self, InvalidateBy::Paths | InvalidateBy::Both)
+        !matches!(self, InvalidateBy::Tags)
     }
     /// Whether tags are planned.
     pub fn tags(self) -> bool {
-        matches!(self, InvalidateBy::Tags | InvalidateBy::Both)
+        !matches!(self, InvalidateBy::Paths)
     }
 }
 
@@ -70,7 +74,8 @@ impl FromStr for InvalidateBy {
             "paths" => Ok(InvalidateBy::Paths),
             "tags" => Ok(InvalidateBy::Tags),
             "both" => Ok(InvalidateBy::Both),
-            _ => Err("must be paths, tags or both"),
+            "cheapest" => Ok(InvalidateBy::Cheapest),
+            _ => Err("must be paths, tags, both or cheapest"),
         }
     }
 }
@@ -167,6 +172,15 @@ impl TagRules {
             rules.by_type.insert(content_type, templates);
         }
         Ok(rules)
+    }
+
+    /// Whether every entry gets a tag whatever its fields: a `*` template
+    /// whose only placeholder is `{sys.id}`.
+    pub fn tags_every_entry(&self) -> bool {
+        self.by_type.get(EVERY_TYPE).into_iter().flatten().any(|t| {
+            let mut fields = rules::field_names(&t.parts);
+            fields.all(|f| f == "sys.id")
+        })
     }
 
     /// Whether any template is given.

@@ -334,6 +334,7 @@ impl Workflow {
                 // A body runs every command to its answer before a timer, so a
                 // recall still in flight lost its answer (a restart): ask again.
                 let distributions = self.distributions.len();
+                self.pending.recover_recalls(policy, distributions);
                 match &mut self.stage {
                     Stage::Walking { walk, .. } => {
                         walk.changes_mut().recover_recalls(policy, distributions);
@@ -420,13 +421,14 @@ impl Workflow {
     /// Takes an answer to [`Command::Recall`] in, wherever its changes wait.
     fn on_recalled(&mut self, entry_id: &str, result: Result<Vec<String>, crate::retry::Failure>, cx: &Context) {
         let distributions = self.distributions.len();
-        if self.pending.awaits_recall() && self.pending.on_recalled(entry_id, result.clone(), cx.policy, distributions)
-        {
-            return;
-        }
+        // Recalls are sent by the walk; a walk put back (`restart_walk`) left
+        // its answers to arrive at the waiting changes.
         if let Stage::Walking { walk, .. } = &mut self.stage {
-            walk.changes_mut().on_recalled(entry_id, result, cx.policy, distributions);
+            if walk.changes_mut().on_recalled(entry_id, result.clone(), cx.policy, distributions) {
+                return;
+            }
         }
+        self.pending.on_recalled(entry_id, result, cx.policy, distributions);
     }
 
     /// Takes a change in; `false` for a redelivery, which changes nothing.
@@ -605,6 +607,8 @@ impl Workflow {
     }
 }
 
+#[cfg(test)]
+mod cheapest_properties;
 #[cfg(test)]
 mod memory_tests;
 #[cfg(test)]

@@ -137,7 +137,8 @@ impl Pending {
         policy: &Policy,
         distributions: usize,
     ) -> bool {
-        let Some(i) = self.recalls.iter().position(|r| r.entry_id == entry_id) else {
+        // Only a recall that was sent can be answered.
+        let Some(i) = self.recalls.iter().position(|r| r.entry_id == entry_id && r.in_flight) else {
             return false;
         };
         let recall = self.recalls.remove(i);
