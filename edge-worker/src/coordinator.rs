@@ -63,6 +63,7 @@ impl DurableObject for InvalidationCoordinator {
                     // What the stored workflow value takes, as JSON: bounded by design.
                     "stored_bytes": wf.as_ref().map_or(0, |w| serde_json::to_vec(w).map_or(0, |v| v.len())),
                     "batches": wf.as_ref().map(|w| w.summaries()).unwrap_or_default(),
+                    "billed_this_month": wf.as_ref().map(|w| billed_json(w.billed_this_month(WorkerClock.now()))),
                     "log": wf.as_ref().map(|w| w.log().collect::<Vec<_>>()).unwrap_or_default(),
                 }))
             }
@@ -137,6 +138,13 @@ impl DurableObject for InvalidationCoordinator {
         }
         Response::ok("ok")
     }
+}
+
+/// The month's billed items against CloudFront's free allowance, for the status page.
+fn billed_json(b: invalidator_core::workflow::billing::Billing) -> serde_json::Value {
+    use invalidator_core::workflow::billing::FREE_ITEMS_PER_MONTH;
+    json!({"month": b.month_text(), "items": b.items, "free_per_month": FREE_ITEMS_PER_MONTH,
+        "beyond_free": b.items.saturating_sub(FREE_ITEMS_PER_MONTH)})
 }
 
 impl InvalidationCoordinator {

@@ -91,6 +91,8 @@ async fn a_publish_with_tags_sends_entry_tags_for_the_entry_and_its_parents_bill
     let batch = &page[DIST]["batches"][0];
     assert_eq!(batch["billed_items"], 15, "{batch:#}");
     assert_eq!(batch["tag_count"], 7, "{batch:#}");
+    let month = &page[DIST]["billed_this_month"];
+    assert_eq!((month["items"].as_u64(), month["free_per_month"].as_u64()), (Some(15), Some(1000)), "{month}");
     let notes = batch["notes"].as_array().unwrap();
     assert!(
         cache_tags::notes_skip_the_long_title(notes.iter().filter_map(Value::as_str)),

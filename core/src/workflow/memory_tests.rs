@@ -69,6 +69,7 @@ fn a_renamed_slug_invalidates_the_old_path_and_the_new() {
     assert_eq!(first, ["/", "/winter-sale", "/winter-sale/*"]);
     let renamed = run(&mut sim, &mut store, "ws", "page", Some("winter-deals"), Action::Publish, 2);
     assert_eq!(renamed, ["/", "/winter-deals", "/winter-deals/*", "/winter-sale", "/winter-sale/*"]);
+    assert_eq!(sim.wf.billed_this_month(sim.now).items, 3 + 5, "every item of both invalidations is billed once");
 }
 
 #[test]

@@ -44,6 +44,7 @@
 //! ([`batches`]); the bodies only carry out.
 
 pub mod batches;
+pub mod billing;
 mod history;
 mod outstanding;
 mod pending;
@@ -115,6 +116,9 @@ pub struct Workflow {
     /// Tracking ids already accepted, newest last: a redelivery does nothing.
     seen: VecDeque<String>,
     next_sequence: u64,
+    /// Items CloudFront billed this month for the invalidations made here.
+    #[serde(default)]
+    billing: billing::Billing,
 }
 
 /// What the workflow is doing, each stage with its own data.
@@ -190,7 +194,13 @@ impl Workflow {
             log: VecDeque::new(),
             seen: VecDeque::new(),
             next_sequence: 1,
+            billing: billing::Billing::default(),
         }
+    }
+
+    /// Items billed this month (as of `now`) for the invalidations made here.
+    pub fn billed_this_month(&self, now: Timestamp) -> billing::Billing {
+        self.billing.this_month(now)
     }
 
     /// Where the workflow is.
@@ -372,6 +382,14 @@ impl Workflow {
         let Stage::Running { batches } = &mut self.stage else {
             return;
         };
+        // An invalidation made for the batch waiting for it is billed, once.
+        let billed = batches.current().filter(|b| {
+            let waiting = b.request.is_some_and(|r| r.is_sent()) && b.state == BatchState::Submitting;
+            created && waiting && result.is_ok() && b.sequence == sequence && b.invalidation_id.is_none()
+        });
+        if let Some(b) = billed {
+            self.billing.add(cx.now, b.path_count as u64);
+        }
         let answer =
             batches.on_answer(sequence, created, result, cx.now, cx.policy, &mut cx.draws, &mut self.next_sequence);
         match answer {
