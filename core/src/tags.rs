@@ -15,6 +15,7 @@
 //! that is still too long, or has no value, is skipped with a note: a bad
 //! value never fails a batch.
 
+use crate::contentful::LinkedEntry;
 use crate::rules::{self, Part};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::{Map, Value};
@@ -191,31 +192,84 @@ impl TagRules {
     /// Renders the `*` templates and those of `content_type` (when known)
     /// over the entry's fields: one tag per locale, as paths are.
     pub fn render(&self, content_type: Option<&str>, entry_id: &str, fields: &Map<String, Value>) -> RenderedTags {
-        let mut out = RenderedTags::default();
         let own = content_type.and_then(|ct| self.by_type.get(ct));
-        for template in self.by_type.get(EVERY_TYPE).into_iter().chain(own).flatten() {
-            let locales = rules::locales_of(rules::field_names(&template.parts), fields);
-            let mut rendered_any = false;
-            for locale in &locales {
-                let value_of = |name: &str| rules::field_value(name, entry_id, fields, locale.as_deref());
-                let Some(tag) = rules::render_parts(&template.parts, encode_value, value_of) else {
-                    continue;
+        render_templates(self.by_type.get(EVERY_TYPE).into_iter().chain(own).flatten(), entry_id, fields)
+    }
+
+    /// The header value an origin sends with a page built from `entries`
+    /// (the page's own entry first, then what it renders, nearest first), so
+    /// that the tags changes send reach it. At most [`MAX_TAGS_PER_OBJECT`]
+    /// tags, CloudFront's limit per cached object. Past it, the rule for what
+    /// stays: first the `*` tags (`entry:{sys.id}`, what every change of the
+    /// entry sends) of each entry in the order given, then each entry's
+    /// content type tags in the same order. What does not fit is dropped,
+    /// and named.
+    pub fn header_for_page(&self, entries: &[LinkedEntry]) -> CacheTagHeader {
+        let mut out = CacheTagHeader::default();
+        for every_round in [true, false] {
+            for e in entries {
+                let templates = match every_round {
+                    true => self.by_type.get(EVERY_TYPE),
+                    false => e.content_type.as_deref().and_then(|ct| self.by_type.get(ct)),
                 };
-                rendered_any = true;
-                match check_tag(&tag) {
-                    Ok(tag) => push_tag(&mut out.tags, tag),
-                    Err(why) => {
-                        out.skipped.push(format!("entry {entry_id}: tag of {} skipped: {why}", template.source))
+                let rendered = render_templates(templates.into_iter().flatten(), &e.id, &e.fields);
+                out.notes.extend(rendered.skipped);
+                for tag in rendered.tags {
+                    if out.tags.iter().chain(&out.dropped).any(|t| t.eq_ignore_ascii_case(&tag)) {
+                        continue;
+                    }
+                    if out.tags.len() < MAX_TAGS_PER_OBJECT {
+                        out.tags.push(tag);
+                    } else {
+                        out.dropped.push(tag);
                     }
                 }
             }
-            if !rendered_any {
-                out.skipped
-                    .push(format!("entry {entry_id}: tag of {} skipped: its fields are missing", template.source));
-            }
         }
+        out.value = out.tags.join(",");
         out
     }
+}
+
+/// What an origin sends for one page: see [`TagRules::header_for_page`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheTagHeader {
+    /// The header's value: the tags, comma-separated.
+    pub value: String,
+    /// The tags sent, at most [`MAX_TAGS_PER_OBJECT`].
+    pub tags: Vec<String>,
+    /// Tags past the limit, left out.
+    pub dropped: Vec<String>,
+    /// Tags that could not be made, and why.
+    pub notes: Vec<String>,
+}
+
+/// Renders `templates` over one entry's fields: one tag per locale.
+fn render_templates<'a>(
+    templates: impl Iterator<Item = &'a TagTemplate>,
+    entry_id: &str,
+    fields: &Map<String, Value>,
+) -> RenderedTags {
+    let mut out = RenderedTags::default();
+    for template in templates {
+        let locales = rules::locales_of(rules::field_names(&template.parts), fields);
+        let mut rendered_any = false;
+        for locale in &locales {
+            let value_of = |name: &str| rules::field_value(name, entry_id, fields, locale.as_deref());
+            let Some(tag) = rules::render_parts(&template.parts, encode_value, value_of) else {
+                continue;
+            };
+            rendered_any = true;
+            match check_tag(&tag) {
+                Ok(tag) => push_tag(&mut out.tags, tag),
+                Err(why) => out.skipped.push(format!("entry {entry_id}: tag of {} skipped: {why}", template.source)),
+            }
+        }
+        if !rendered_any {
+            out.skipped.push(format!("entry {entry_id}: tag of {} skipped: its fields are missing", template.source));
+        }
+    }
+    out
 }
 
 /// Adds `tag` unless a tag equal to it (without regard to case) is there.
@@ -301,6 +355,25 @@ mod tests {
         for tag in odd.tags.iter().chain(&long.tags) {
             assert_eq!(check_tag(tag).as_deref(), Ok(tag.as_str()));
         }
+    }
+
+    #[test]
+    fn a_page_header_keeps_every_entry_id_first_and_at_most_fifty_tags() {
+        let r = rules();
+        let entry = |id: &str, ct: &str, slug: &str| LinkedEntry {
+            id: id.into(),
+            content_type: Some(ct.into()),
+            fields: fields(json!({"slug": slug})),
+        };
+        let small = r.header_for_page(&[entry("home", "page", "home"), entry("btn", "button", "")]);
+        assert_eq!(small.value, "entry:home,entry:btn,page:home");
+        let mut many = vec![entry("home", "page", "home")];
+        many.extend((0..60).map(|i| entry(&format!("s{i}"), "section", "")));
+        let big = r.header_for_page(&many);
+        assert_eq!(big.tags.len(), MAX_TAGS_PER_OBJECT);
+        assert_eq!(big.tags[0], "entry:home");
+        assert!(big.dropped.contains(&"page:home".to_string()) && big.dropped.contains(&"entry:s59".to_string()));
+        assert_eq!(big.tags.len() + big.dropped.len(), 62);
     }
 
     #[test]

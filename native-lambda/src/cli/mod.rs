@@ -4,11 +4,13 @@
 //! - `resolve <entry-id>`: dry run: the walk, and the paths it would invalidate;
 //! - `invalidate <path>... [--wait]`: create invalidations (and follow them);
 //! - `status <invalidation-id>`: one GetInvalidation per distribution;
-//! - `verify-webhook <saved-request>`: says why a request fails verification.
+//! - `verify-webhook <saved-request>`: says why a request fails verification;
+//! - `cache-tags <entry-id>...`: the cache tag header value for a page built from these entries.
 //!
 //! Errors are one line on stderr and a non-zero exit: 1 when the operation
 //! failed, 2 when the settings or arguments are wrong.
 
+mod cache_tags;
 mod progress;
 pub mod saved_request;
 
@@ -60,6 +62,11 @@ enum Command {
     },
     /// Check a saved webhook request (raw HTTP or JSON) against CONTENTFUL_WEBHOOK_SECRET.
     VerifyWebhook { saved_request: PathBuf },
+    /// Print the cache tag header value an origin sends with a page built from these entries (its own first).
+    CacheTags {
+        #[arg(required = true)]
+        entry_ids: Vec<String>,
+    },
 }
 
 /// A failure the CLI reports, with its exit code.
@@ -85,6 +92,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Invalidate { paths, wait } => invalidate(&map, paths, wait).await,
         Command::Status { invalidation_id, distribution } => status(&map, invalidation_id, distribution).await,
         Command::VerifyWebhook { saved_request } => verify_webhook(&map, saved_request),
+        Command::CacheTags { entry_ids } => cache_tags::cache_tags(&map, entry_ids).await,
     }
 }
 
