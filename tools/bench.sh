@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 out=target/bench
 mkdir -p "$out"
-cargo build --release -q -p invalidator-tests --bin edge-bench --bin lambda-bench --bin model-bench
+cargo build --release -q -p invalidator-tests --bin edge-bench --bin lambda-bench --bin model-bench --bin model-bench-exact
 cargo build --release -q -p invalidator-lambda --bins
 for i in $(seq "$RUNS"); do
   echo "== run $i of $RUNS" >&2
@@ -16,5 +16,6 @@ for i in $(seq "$RUNS"); do
   target/release/lambda-bench > "$out/lambda-$i.txt"
 done
 target/release/model-bench > "$out/model.txt"
+target/release/model-bench-exact > "$out/model-exact.txt"
 python3 tools/bench_report.py "$out" "$RUNS" > BENCHMARKS.md
 cat BENCHMARKS.md
