@@ -109,3 +109,20 @@ fn a_lost_recall_is_asked_again_then_falls_back_and_a_redelivery_recalls_nothing
 fn create_paths_in(c: &[Command]) -> Option<Vec<String>> {
     c.iter().any(|c| matches!(c, Command::CreateInvalidation { .. })).then(|| create_paths(c))
 }
+
+#[test]
+fn a_bulk_publish_waits_for_at_most_a_hundred_recalls_and_says_so() {
+    let mut sim = Sim::new(memory_policy());
+    sim.policy.collect_window = std::time::Duration::from_secs(1);
+    for i in 0..150 {
+        sim.fire(Event::ChangeAccepted {
+            change: change(&format!("p{i}"), "page", Some(&format!("s{i}")), Action::Publish),
+        });
+    }
+    let c = sim.sleep();
+    let recalls = c.iter().filter(|c| matches!(c, Command::Recall { .. })).count();
+    assert_eq!(recalls, super::pending::RECALLS_KEPT);
+    let bytes = serde_json::to_vec(&sim.wf).unwrap().len();
+    assert!(bytes < 64 << 10, "the stored workflow stays small: {bytes} bytes");
+    assert!(sim.wf.walk().unwrap().changes().notes.iter().any(|n| n.contains("more than 100")));
+}

@@ -19,6 +19,10 @@ pub(super) const TRACKING_KEPT: usize = 100;
 /// Notes kept per set of changes or batch, each cut to `NOTE_MAX_CHARS`.
 const NOTES_KEPT: usize = 20;
 const NOTE_MAX_CHARS: usize = 300;
+/// Recalls one set of changes waits for: what keeps the stored workflow small
+/// (a Durable Object value is at most 128 KiB) when a bulk publish of
+/// thousands arrives; past it, changes use their rules' paths as without memory.
+pub(super) const RECALLS_KEPT: usize = 100;
 /// Times a recall is sent before its fallback stands in.
 const RECALL_ATTEMPTS: u32 = 3;
 
@@ -79,7 +83,7 @@ impl Pending {
     }
 
     /// Waits for the answer to a [`super::Command::Recall`] of `recall`'s
-    /// entry, sent when the walk starts. Bounded: past `WALK_MAX_ENTRIES`
+    /// entry, sent when the walk starts. Bounded: past [`RECALLS_KEPT`]
     /// recalls the fallback is used at once, and past a quarter of
     /// `PLAN_MAX_BYTES` of items to keep a publish is recalled without
     /// keeping its items.
@@ -93,8 +97,10 @@ impl Pending {
                 recall.remember = earlier.remember;
             }
         }
-        if self.recalls.len() >= policy.walk_max_entries as usize {
-            self.use_fallback(recall, "too many recalls waited at once", policy, distributions);
+        if self.recalls.len() >= RECALLS_KEPT {
+            let why = format!("more than {RECALLS_KEPT} changed entries waited for the path memory at once");
+            self.use_fallback(recall, &why, policy, distributions);
+            push_note(&mut self.notes, format!("{why}: the rest use their rules' paths and are not remembered"));
             return;
         }
         let kept: usize = self.recalls.iter().filter_map(|r| r.remember.as_ref()).map(|r| paths::bytes(&r.items)).sum();
