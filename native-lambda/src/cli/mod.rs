@@ -3,13 +3,14 @@
 //!
 //! - `resolve <entry-id>`: dry run: the walk, and the paths it would invalidate;
 //! - `invalidate <path>... [--wait]`: create invalidations (and follow them);
-//! - `status <invalidation-id>`: one GetInvalidation per distribution;
+//! - `status <invalidation-id>`: one GetInvalidation, and the month's billed items on the distribution;
 //! - `verify-webhook <saved-request>`: says why a request fails verification;
 //! - `cache-tags <entry-id>...`: the cache tag header value for a page built from these entries.
 //!
 //! Errors are one line on stderr and a non-zero exit: 1 when the operation
 //! failed, 2 when the settings or arguments are wrong.
 
+mod billing;
 mod cache_tags;
 mod progress;
 pub mod saved_request;
@@ -229,7 +230,7 @@ async fn status(map: &SettingsMap, id: String, distribution: Option<String>) -> 
         cloudfront::InvalidationStatus::Completed => "Completed",
     };
     println!("{} on {distribution}: {status} (created {})", inv.id, inv.create_time.as_deref().unwrap_or("?"));
-    Ok(())
+    billing::print_month(&cloudfront, &distribution).await
 }
 
 fn verify_webhook(map: &SettingsMap, file: PathBuf) -> Result<(), CliError> {

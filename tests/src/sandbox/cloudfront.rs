@@ -272,6 +272,66 @@ fn create_inner(
     (StatusCode::CREATED, [("content-type", "text/xml".to_string()), ("location", location)], xml).into_response()
 }
 
+/// ListInvalidations: newest first, `MaxItems` a page (default 100), `Marker`
+/// where a page starts (the `NextMarker` of the page before).
+async fn list(
+    State(s): State<Shared>,
+    Path(dist): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let answer = (|| {
+        check_signature(&s, &method, &uri, &headers, b"")?;
+        check_distribution(&s, &dist)?;
+        let query: BTreeMap<String, String> = uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let max: usize = query.get("MaxItems").and_then(|m| m.parse().ok()).unwrap_or(100).clamp(1, 100);
+        let all = s.invalidations.lock().unwrap();
+        let newest_first: Vec<&StoredInvalidation> = all.iter().rev().filter(|i| i.distribution_id == dist).collect();
+        let start = match query.get("Marker").filter(|m| !m.is_empty()) {
+            Some(m) => newest_first.iter().position(|i| &i.id == m).ok_or_else(|| {
+                xml_error(StatusCode::BAD_REQUEST, "InvalidArgument", "the Marker names no invalidation")
+            })?,
+            None => 0,
+        };
+        let page = &newest_first[start..(start + max).min(newest_first.len())];
+        let next = newest_first.get(start + max).map(|i| i.id.clone());
+        let now = now_millis();
+        let items: String = page
+            .iter()
+            .map(|i| {
+                format!(
+                    "<InvalidationSummary><Id>{}</Id><CreateTime>{}</CreateTime><Status>{}</Status></InvalidationSummary>",
+                    i.id,
+                    rfc3339(i.created_ms / 1000),
+                    i.status(now)
+                )
+            })
+            .collect();
+        Ok((
+            StatusCode::OK,
+            [("content-type", "text/xml")],
+            format!(
+                "<?xml version=\"1.0\"?><InvalidationList xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Marker>{}</Marker>{}<MaxItems>{max}</MaxItems><IsTruncated>{}</IsTruncated><Quantity>{}</Quantity><Items>{items}</Items></InvalidationList>",
+                query.get("Marker").cloned().unwrap_or_default(),
+                next.as_ref().map(|n| format!("<NextMarker>{n}</NextMarker>")).unwrap_or_default(),
+                next.is_some(),
+                page.len()
+            ),
+        )
+            .into_response())
+    })()
+    .unwrap_or_else(|r: Response| r);
+    s.log.record("cloudfront", &method, &uri, answer.status().as_u16(), String::new());
+    answer
+}
+
 async fn status(
     State(s): State<Shared>,
     Path((dist, id)): Path<(String, String)>,
@@ -318,7 +378,7 @@ async fn admin_faults(State(s): State<Shared>, Json(faults): Json<Vec<Fault>>) -
 /// The stand-in's routes; `/__sandbox/*` is for tests and the demo.
 pub fn router(state: Shared) -> Router {
     Router::new()
-        .route("/2020-05-31/distribution/{dist}/invalidation", post(create))
+        .route("/2020-05-31/distribution/{dist}/invalidation", post(create).get(list))
         .route("/2020-05-31/distribution/{dist}/invalidation/{id}", get(status))
         .route("/__sandbox/invalidations", get(admin_list))
         .route("/__sandbox/faults", post(admin_faults))
