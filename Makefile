@@ -55,6 +55,7 @@ bench-core:
 
 bench-model:
 	$(CARGO) run --release -q -p invalidator-tests --bin model-bench
+	$(CARGO) run --release -q -p invalidator-tests --bin model-bench-exact
 
 # All of them, several runs each, into BENCHMARKS.md.
 bench: node-deps edge-build

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 out=target/bench
 mkdir -p "$out"
-cargo build --release -q -p invalidator-tests --bin edge-bench --bin lambda-bench --bin lambda-burst-bench --bin model-bench --bin sweep-bench --bin fresh-bench
+cargo build --release -q -p invalidator-tests --bin edge-bench --bin lambda-bench --bin lambda-burst-bench --bin model-bench --bin model-bench-exact --bin sweep-bench --bin fresh-bench
 cargo build --release -q -p invalidator-lambda --bins
 for i in $(seq "$RUNS"); do
   echo "== run $i of $RUNS" >&2
@@ -21,5 +21,6 @@ target/release/model-bench > "$out/model.txt"
 # The stand-in logs each request it answers on stdout; keep the bench's own lines.
 target/release/sweep-bench | grep -v '^\[' > "$out/sweep.txt"
 target/release/fresh-bench 2>/dev/null | grep -E '^fresh' > "$out/fresh.txt"
+target/release/model-bench-exact > "$out/model-exact.txt"
 python3 tools/bench_report.py "$out" "$RUNS" > BENCHMARKS.md
 cat BENCHMARKS.md

@@ -126,8 +126,24 @@ for n, vals in lb.items():
     cols = [fmt([v[k] for v in vals], "").replace("  ", " ") for k in range(4)]
     print(f"| {int(float(n))} | {' | '.join(cols)} | {n}, {n}, {n} |")
 
-print("\n## Model (model-bench: the real driver, virtual time)\n\n`target/release/model-bench`\n")
-print(read("model.txt"))
-
 print("\n## Catch-up sweep (sweep-bench: the core's sweep against the Sync API stand-in)\n\n`target/release/sweep-bench`\n")
 print(read("sweep.txt"))
+
+EXACT_NOTES = """
+Read with the precision in mind: a wildcard bills one item but flushes every
+object under it. `paths, no memory` is today's behaviour: a rename misses the
+old slug's pages, and an unpublish without fields falls back to its rule's
+prefix wildcard (`/blog/*` on the demo graph; `/*`, the whole site, for the
+500-page graph's `/{slug}` rule), one of CloudFront's 15 wildcard slots. With
+path memory the same changes invalidate the exact old paths (more items on
+the 500-page graph: the page itself and the 9 pages above it, instead of
+everything). Tags bill one item per entry walked whatever its URLs (`/x`,
+`/x/*` and each locale's slug are one tag), and `cheapest` takes, for each
+entry, whichever of its paths and its tags bills fewer.
+"""
+
+print("\n## Model (model-bench: the real driver, virtual time)\n\n`target/release/model-bench`\n")
+print(read("model.txt"))
+print("\n## Exact invalidation (model-bench-exact: billed items per change)\n\n`target/release/model-bench-exact`\n")
+print(read("model-exact.txt"))
+print(EXACT_NOTES)

@@ -9,6 +9,7 @@ use crate::cloudfront;
 use crate::contentful;
 use crate::entropy::mix;
 use crate::io::{Clock, HttpClient};
+use crate::memory::PathMemory;
 use crate::retry::Failure;
 use crate::settings::{CloudFrontSettings, ContentfulSettings, Policy, Settings};
 use crate::time::Timestamp;
@@ -40,6 +41,9 @@ pub struct Setup<'a, H, C> {
     pub policy: &'a Policy,
     /// Requests in flight at once (the Worker runtime allows 6 connections).
     pub concurrency: usize,
+    /// The path memory of the distribution; `None` remembers nothing (every
+    /// recall answers nothing remembered, so unpublishes use their wildcards).
+    pub memory: Option<&'a dyn PathMemory>,
 }
 
 impl<'a, H, C> Setup<'a, H, C> {
@@ -53,6 +57,7 @@ impl<'a, H, C> Setup<'a, H, C> {
             contentful: Some(&settings.contentful),
             policy: &settings.policy,
             concurrency,
+            memory: None,
         }
     }
 }
@@ -201,6 +206,13 @@ async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Setup<'_, H, C>)
                 None => Err(no_contentful()),
             };
             Event::LinksFetched { target, skip, result }
+        }
+        Command::Recall { entry_id, remember } => {
+            let result = match s.memory {
+                Some(memory) => memory.recall(&entry_id, remember).await,
+                None => Ok(Vec::new()),
+            };
+            Event::Recalled { entry_id, result }
         }
         Command::CreateInvalidation { sequence, distribution_id, paths, caller_reference } => {
             let request = cloudfront::create_invalidation(

@@ -10,10 +10,12 @@ pub mod contentful;
 pub mod driver;
 pub mod entropy;
 pub mod io;
+pub mod items;
 mod json;
 pub mod time;
 
 pub use time::Timestamp;
+pub mod memory;
 pub mod paths;
 pub mod retry;
 pub mod rules;
@@ -22,6 +24,7 @@ pub mod settings;
 pub mod sigv4;
 pub mod sweep;
 pub mod sync;
+pub mod tags;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 pub mod webhook;

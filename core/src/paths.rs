@@ -6,6 +6,10 @@
 //! percent-encoded and nothing else is. A wildcard counts as one path however
 //! much it matches, and at most 15 may be in progress at once. A set is never
 //! truncated: when it is over budget it collapses into wildcards that cover it.
+//!
+//! A set may also hold cache tags (`#tag`, see [`crate::tags`]): CloudFront
+//! bills and counts each as a path, never as a wildcard; a tag is never
+//! collapsed into anything but `/*`, which invalidates every object.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -115,9 +119,15 @@ pub fn is_wildcard(path: &str) -> bool {
     path.ends_with('*')
 }
 
+/// The wildcard that invalidates every object of a distribution.
+pub const EVERYTHING: &str = "/*";
+
 /// Removes every path that a wildcard in the set already covers (a wildcard
-/// `/a*` covers every other path that starts with `/a`).
+/// `/a*` covers every other path that starts with `/a`; `/*` covers tags too).
 pub fn minimize(paths: BTreeSet<String>) -> BTreeSet<String> {
+    if paths.contains(EVERYTHING) {
+        return BTreeSet::from([EVERYTHING.to_string()]);
+    }
     let prefixes: HashSet<String> =
         paths.iter().filter(|p| is_wildcard(p)).map(|p| p[..p.len() - 1].to_string()).collect();
     if prefixes.is_empty() {
@@ -168,7 +178,27 @@ fn segments(path: &str) -> Vec<&str> {
 /// becomes one wildcard; at depth 0 everything is `/*`. Every input path stays
 /// covered by some output path.
 pub fn collapse(paths: BTreeSet<String>, budget: Budget) -> BTreeSet<String> {
-    let mut current = minimize(paths);
+    let current = minimize(paths);
+    if budget.fits(&current) {
+        return current;
+    }
+    // Tags take their share of the budget first: only paths can be grouped.
+    let (tags, paths): (BTreeSet<String>, BTreeSet<String>) = current.into_iter().partition(|p| crate::tags::is_tag(p));
+    let tag_bytes = bytes(&tags);
+    if tags.len() >= budget.max_paths || tag_bytes + EVERYTHING.len() > budget.max_bytes {
+        return BTreeSet::from([EVERYTHING.to_string()]);
+    }
+    let left = Budget { max_paths: budget.max_paths - tags.len(), max_bytes: budget.max_bytes - tag_bytes, ..budget };
+    let paths = collapse_paths(paths, left);
+    if paths.contains(EVERYTHING) {
+        return paths;
+    }
+    paths.into_iter().chain(tags).collect()
+}
+
+/// [`collapse`] of a set without tags.
+fn collapse_paths(paths: BTreeSet<String>, budget: Budget) -> BTreeSet<String> {
+    let mut current = paths;
     if budget.fits(&current) {
         return current;
     }
@@ -197,7 +227,7 @@ pub fn collapse(paths: BTreeSet<String>, budget: Budget) -> BTreeSet<String> {
             return current;
         }
     }
-    BTreeSet::from(["/*".to_string()])
+    BTreeSet::from([EVERYTHING.to_string()])
 }
 
 /// Splits a set into CloudFront requests of at most `max_paths` paths and 15
@@ -222,7 +252,7 @@ pub fn split(paths: &BTreeSet<String>, max_paths: usize) -> Vec<Vec<String>> {
 
 /// Whether `path` is invalidated by `by` (equal, or covered by its wildcard).
 pub fn covers(by: &str, path: &str) -> bool {
-    by == path || (is_wildcard(by) && path.starts_with(&by[..by.len() - 1]))
+    by == path || by == EVERYTHING || (is_wildcard(by) && path.starts_with(&by[..by.len() - 1]))
 }
 
 #[cfg(test)]
@@ -284,6 +314,22 @@ mod tests {
             Budget { max_paths: 1, max_wildcards: 1, max_bytes: usize::MAX },
         );
         assert_eq!(out, set(&["/blog*"]));
+    }
+
+    #[test]
+    fn tags_count_as_paths_and_are_only_ever_covered_by_everything() {
+        let s = set(&["#entry:a", "#entry:b", "/blog/a", "/blog/b", "/x"]);
+        let fits = Budget { max_paths: 5, max_wildcards: 0, max_bytes: usize::MAX };
+        assert_eq!(collapse(s.clone(), fits), s);
+        let tight = Budget { max_paths: 4, max_wildcards: 1, max_bytes: usize::MAX };
+        assert_eq!(collapse(s.clone(), tight), set(&["#entry:a", "#entry:b", "/blog/*", "/x"]));
+        let tags_only_fit = Budget { max_paths: 2, max_wildcards: 1, max_bytes: usize::MAX };
+        assert_eq!(collapse(s.clone(), tags_only_fit), set(&["/*"]));
+        assert_eq!(minimize(set(&["#entry:a", "/*"])), set(&["/*"]));
+        assert!(covers("/*", "#entry:a") && !covers("/e*", "#entry:a") && !covers("/entry:a", "#entry:a"));
+        let one_path_one_tag = set(&["#entry:a", "/entry:a", "/entry:a/b"]);
+        let two = Budget { max_paths: 2, max_wildcards: 1, max_bytes: usize::MAX };
+        assert_eq!(collapse(one_path_one_tag, two), set(&["#entry:a", "/entry:a*"]));
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub enum RulesError {
 
 /// One piece of a parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
+pub(crate) enum Part {
     Text(String),
     Field(String),
 }
@@ -61,27 +61,7 @@ impl Template {
         if source.find('*').is_some_and(|i| i != source.len() - 1) {
             return Err("'*' may only be the last character");
         }
-        let mut parts = Vec::new();
-        let mut rest = source;
-        while let Some(open) = rest.find('{') {
-            let close = rest[open..].find('}').ok_or("has a '{' without '}'")? + open;
-            let name = &rest[open + 1..close];
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
-                return Err("placeholders are {field} or {sys.id}");
-            }
-            if open > 0 {
-                parts.push(Part::Text(rest[..open].to_string()));
-            }
-            parts.push(Part::Field(name.to_string()));
-            rest = &rest[close + 1..];
-        }
-        if rest.contains('}') {
-            return Err("has a '}' without '{'");
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Text(rest.to_string()));
-        }
-        Ok(Template { source: source.to_string(), parts })
+        Ok(Template { source: source.to_string(), parts: parse_parts(source)? })
     }
 
     /// The template as written.
@@ -90,10 +70,7 @@ impl Template {
     }
 
     fn fields(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Field(f) => Some(f.as_str()),
-            Part::Text(_) => None,
-        })
+        field_names(&self.parts)
     }
 
     /// The static text before the first placeholder, as a wildcard.
@@ -104,16 +81,60 @@ impl Template {
         }
     }
 
-    fn render_with(&self, mut value_of: impl FnMut(&str) -> Option<String>) -> Option<String> {
-        let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                Part::Text(t) => out.push_str(t),
-                Part::Field(f) => out.push_str(&paths::encode_value(&value_of(f)?)),
-            }
-        }
-        Some(out)
+    fn render_with(&self, value_of: impl FnMut(&str) -> Option<String>) -> Option<String> {
+        render_parts(&self.parts, paths::encode_value, value_of)
     }
+}
+
+/// Splits a template into text and `{field}` placeholders (shared with the
+/// tag templates of [`crate::tags`]).
+pub(crate) fn parse_parts(source: &str) -> Result<Vec<Part>, &'static str> {
+    let mut parts = Vec::new();
+    let mut rest = source;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').ok_or("has a '{' without '}'")? + open;
+        let name = &rest[open + 1..close];
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
+            return Err("placeholders are {field} or {sys.id}");
+        }
+        if open > 0 {
+            parts.push(Part::Text(rest[..open].to_string()));
+        }
+        parts.push(Part::Field(name.to_string()));
+        rest = &rest[close + 1..];
+    }
+    if rest.contains('}') {
+        return Err("has a '}' without '{'");
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Text(rest.to_string()));
+    }
+    Ok(parts)
+}
+
+/// The placeholders' field names, in order.
+pub(crate) fn field_names(parts: &[Part]) -> impl Iterator<Item = &str> {
+    parts.iter().filter_map(|p| match p {
+        Part::Field(f) => Some(f.as_str()),
+        Part::Text(_) => None,
+    })
+}
+
+/// Puts each placeholder's value, passed through `encode`, between the text;
+/// `None` when a field has no value.
+pub(crate) fn render_parts(
+    parts: &[Part],
+    encode: impl Fn(&str) -> String,
+    mut value_of: impl FnMut(&str) -> Option<String>,
+) -> Option<String> {
+    let mut out = String::new();
+    for part in parts {
+        match part {
+            Part::Text(t) => out.push_str(t),
+            Part::Field(f) => out.push_str(&encode(&value_of(f)?)),
+        }
+    }
+    Some(out)
 }
 
 /// The paths an entry maps to, and why any template fell back to a wildcard.
@@ -123,6 +144,9 @@ pub struct Rendered {
     pub paths: Vec<String>,
     /// Why a template fell back to its wildcard.
     pub fallbacks: Vec<String>,
+    /// The wildcards among `paths` that stand in for templates whose fields
+    /// are missing (what path memory may replace with exact paths).
+    pub wildcards: Vec<String>,
 }
 
 /// `PATH_RULES`, parsed: templates by content type, and the `always` paths.
@@ -200,7 +224,7 @@ impl PathRules {
     pub fn render(&self, content_type: &str, entry_id: &str, fields: &Map<String, Value>) -> Rendered {
         let mut out = Rendered::default();
         for template in self.by_type.get(content_type).into_iter().flatten() {
-            let locales = locales_of(template, fields);
+            let locales = locales_of(template.fields(), fields);
             let mut rendered_any = false;
             for locale in &locales {
                 let value_of = |name: &str| field_value(name, entry_id, fields, locale.as_deref());
@@ -214,6 +238,7 @@ impl PathRules {
             if !rendered_any {
                 if !out.paths.contains(&template.fallback()) {
                     out.paths.push(template.fallback());
+                    out.wildcards.push(template.fallback());
                 }
                 out.fallbacks.push(format!(
                     "{content_type} {entry_id}: fields of {} missing, used {}",
@@ -228,9 +253,9 @@ impl PathRules {
 
 /// The locales to render a template in: every locale any of its fields has, or
 /// a single `None` for plain (non-localized) values.
-fn locales_of(template: &Template, fields: &Map<String, Value>) -> Vec<Option<String>> {
+pub(crate) fn locales_of<'a>(names: impl Iterator<Item = &'a str>, fields: &Map<String, Value>) -> Vec<Option<String>> {
     let mut locales: Vec<Option<String>> = Vec::new();
-    for name in template.fields() {
+    for name in names {
         if let Some(Value::Object(by_locale)) = fields.get(name) {
             for locale in by_locale.keys() {
                 if !locales.iter().any(|l| l.as_deref() == Some(locale)) {
@@ -256,7 +281,12 @@ fn scalar(v: &Value) -> Option<String> {
 
 /// A field's value in `locale`; a field with a single locale (not localized in
 /// the content model) serves every locale.
-fn field_value(name: &str, entry_id: &str, fields: &Map<String, Value>, locale: Option<&str>) -> Option<String> {
+pub(crate) fn field_value(
+    name: &str,
+    entry_id: &str,
+    fields: &Map<String, Value>,
+    locale: Option<&str>,
+) -> Option<String> {
     if name == "sys.id" {
         return Some(entry_id.to_string());
     }

@@ -38,6 +38,8 @@ pub const NAMES: &[&str] = &[
     "WEBHOOK_TTL_SECONDS",
     // Policy
     "PATH_RULES",
+    "TAG_RULES",
+    "INVALIDATE_BY",
     "WALK_MAX_DEPTH",
     "WALK_MAX_ENTRIES",
     "PATH_BUDGET",
@@ -56,6 +58,7 @@ pub const NAMES: &[&str] = &[
     "BATCH_TIMEOUT_SECONDS",
     "HISTORY_LIMIT",
     "SWEEP_INTERVAL_MINUTES",
+    "PATH_MEMORY_ENTRIES",
 ];
 
 /// A setting that is missing or cannot be used, by name.
@@ -283,6 +286,10 @@ impl WebhookSettings {
 pub struct Policy {
     /// `PATH_RULES`: which paths each content type is served at.
     pub rules: PathRules,
+    /// `TAG_RULES`: which cache tags each content type carries.
+    pub tags: crate::tags::TagRules,
+    /// `INVALIDATE_BY`: paths, tags or both.
+    pub invalidate_by: crate::tags::InvalidateBy,
     /// Levels of `links_to_entry` above the changed entry before the walk gives up.
     pub walk_max_depth: u32,
     /// Entries visited before the walk gives up.
@@ -318,6 +325,9 @@ pub struct Policy {
     pub batch_timeout: Duration,
     /// Finished batches kept for status pages.
     pub history_limit: usize,
+    /// Entries whose last paths and tags are remembered per distribution
+    /// (least recently used dropped first); 0 turns path memory off.
+    pub path_memory_entries: usize,
     /// The most bytes of paths one plan may keep (summed over its batches and
     /// distributions): what bounds the workflow value a Durable Object stores
     /// and a Step Functions execution carries (256 KiB there).
@@ -342,9 +352,12 @@ impl Policy {
     /// Reads `PATH_RULES` and every budget and timing, each with its default.
     pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
         let rules = PathRules::parse(required(map, "PATH_RULES")?).map_err(|e| bad("PATH_RULES", e.to_string()))?;
+        let (tags, invalidate_by) = tag_settings(map)?;
         let policy = Policy {
             rules,
-            walk_max_depth: number(map, "WALK_MAX_DEPTH", 10, 1, 100)? as u32,
+            tags,
+            invalidate_by,
+            walk_max_depth: number(map, "WALK_MAX_DEPTH", 10, 0, 100)? as u32,
             walk_max_entries: number(map, "WALK_MAX_ENTRIES", 1000, 1, 100_000)? as u32,
             path_budget: number(map, "PATH_BUDGET", 1000, 1, 100_000)? as usize,
             wildcard_budget: number(map, "WILDCARD_BUDGET", 15, 1, 15)? as usize,
@@ -367,7 +380,11 @@ impl Policy {
             history_limit: number(map, "HISTORY_LIMIT", 50, 1, 10_000)? as usize,
             // A day at most: a sweep further apart than that is no catch-up.
             sweep_interval_minutes: number(map, "SWEEP_INTERVAL_MINUTES", 5, 0, 1440)? as u32,
+            path_memory_entries: number(map, "PATH_MEMORY_ENTRIES", 10_000, 0, 1_000_000)? as usize,
         };
+        if policy.walk_max_depth == 0 && policy.invalidate_by != crate::tags::InvalidateBy::Tags {
+            return Err(bad("WALK_MAX_DEPTH", "0 (no walk) is only for INVALIDATE_BY=tags: paths need the walk"));
+        }
         if policy.poll_max < policy.poll_first {
             return Err(bad("POLL_MAX_SECONDS", "must be at least POLL_FIRST_SECONDS"));
         }
@@ -376,6 +393,31 @@ impl Policy {
         }
         Ok(policy)
     }
+}
+
+/// `TAG_RULES` and `INVALIDATE_BY`: tags are planned only when asked for,
+/// and asking for them without rules is a mistake worth stopping for.
+fn tag_settings(map: &SettingsMap) -> Result<(crate::tags::TagRules, crate::tags::InvalidateBy), SettingsError> {
+    use crate::tags::{InvalidateBy, TagRules};
+    let tags = match get(map, "TAG_RULES") {
+        Some(json) => TagRules::parse(json).map_err(|e| bad("TAG_RULES", e.to_string()))?,
+        None => TagRules::default(),
+    };
+    let by = match get(map, "INVALIDATE_BY") {
+        Some(v) => v.parse().map_err(|e: &str| bad("INVALIDATE_BY", e))?,
+        None if tags.is_empty() => InvalidateBy::Paths,
+        None => InvalidateBy::Both,
+    };
+    if by.tags() && tags.is_empty() {
+        return Err(bad("INVALIDATE_BY", "tags, both or cheapest needs TAG_RULES with at least one template"));
+    }
+    if by == InvalidateBy::Cheapest && !tags.tags_every_entry() {
+        return Err(bad(
+            "INVALIDATE_BY",
+            "cheapest may send tags instead of paths, so every entry needs a tag: TAG_RULES \"*\" with a template of {sys.id} alone",
+        ));
+    }
+    Ok((tags, by))
 }
 
 /// Every setting a complete body (webhook to Completed) needs.
@@ -465,6 +507,10 @@ mod tests {
             ("POLL_FIRST_SECONDS", "soon"),
             ("WILDCARD_BUDGET", "16"),
             ("PATH_RULES", "{not json"),
+            ("TAG_RULES", r#"{"page": ["a,b"]}"#),
+            ("INVALIDATE_BY", "tags"),
+            ("INVALIDATE_BY", "cheapest"),
+            ("WALK_MAX_DEPTH", "0"),
             ("CONTENTFUL_WEBHOOK_SECRET", "too-short-secret-value"),
         ];
         for (name, value) in cases {

@@ -14,6 +14,7 @@
 
 use crate::clock::{entropy, WorkerClock};
 use crate::fetch_client::FetchClient;
+use crate::memory::DurableMemory;
 use crate::settings;
 use crate::storage_cache::StorageCache;
 use invalidator_core::driver::{run, Setup, Stop, WORKER_CONNECTIONS};
@@ -69,6 +70,7 @@ impl DurableObject for InvalidationCoordinator {
                     // What the stored workflow value takes, as JSON: bounded by design.
                     "stored_bytes": wf.as_ref().map_or(0, |w| serde_json::to_vec(w).map_or(0, |v| v.len())),
                     "batches": wf.as_ref().map(|w| w.summaries()).unwrap_or_default(),
+                    "billed_this_month": wf.as_ref().map(|w| billed_json(w.billed_this_month(WorkerClock.now()))),
                     "log": wf.as_ref().map(|w| w.log().collect::<Vec<_>>()).unwrap_or_default(),
                     "last_sweep": crate::sweep::status(&self.state.storage(), wf.as_ref()).await?,
                 }))
@@ -128,7 +130,8 @@ impl DurableObject for InvalidationCoordinator {
             storage.delete_multiple(keys).await?;
         }
         let http = FetchClient { timeout: Duration::from_secs(20) };
-        let services = Setup::new(&http, &clock, &settings, WORKER_CONNECTIONS);
+        let memory = DurableMemory::new(self.state.storage(), settings.policy.path_memory_entries);
+        let services = Setup { memory: Some(&memory), ..Setup::new(&http, &clock, &settings, WORKER_CONNECTIONS) };
         let (mut wf, mut stop) = run(wf, Event::TimerFired, &services, entropy()).await;
         // Between batches: store the progress, then go on with the next.
         while stop == Stop::GoOn {
@@ -150,6 +153,13 @@ impl DurableObject for InvalidationCoordinator {
         }
         Response::ok("ok")
     }
+}
+
+/// The month's billed items against CloudFront's free allowance, for the status page.
+fn billed_json(b: invalidator_core::workflow::billing::Billing) -> serde_json::Value {
+    use invalidator_core::workflow::billing::FREE_ITEMS_PER_MONTH;
+    json!({"month": b.month_text(), "items": b.items, "free_per_month": FREE_ITEMS_PER_MONTH,
+        "beyond_free": b.items.saturating_sub(FREE_ITEMS_PER_MONTH)})
 }
 
 impl InvalidationCoordinator {

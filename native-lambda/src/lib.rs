@@ -5,6 +5,7 @@
 pub mod aws_json;
 pub mod cause;
 pub mod cli;
+pub mod dynamodb;
 pub mod env;
 pub mod execution_input;
 pub mod function_url;

@@ -25,8 +25,10 @@
 //!   paths, instead of Step Functions' uncatchable `States.DataLimitExceeded`.
 
 use crate::cause::failure_cause;
+use crate::dynamodb::{DynamoDbSettings, DynamoMemory};
 use invalidator_core::driver::{run, Setup, Sleep, Stop, NATIVE_CONNECTIONS};
 use invalidator_core::io::{Clock, HttpClient};
+use invalidator_core::memory::PathMemory;
 use invalidator_core::settings::{Settings, SettingsError, SettingsMap};
 use invalidator_core::workflow::{Event, Phase, Workflow};
 use invalidator_core::Timestamp;
@@ -171,9 +173,11 @@ pub fn wait_budget(map: &SettingsMap) -> Result<Duration, SettingsError> {
 
 /// Runs one Task. In-process waits for a walk must end within `wait_budget`
 /// of now (the caller has already bounded it by the invocation's deadline).
+#[allow(clippy::too_many_arguments)]
 pub async fn handle<H: HttpClient, C: Clock + Sleep>(
     input: TaskInput,
     settings: &Settings,
+    memory: Option<&DynamoDbSettings>,
     http: &H,
     clock: &C,
     entropy: u64,
@@ -182,7 +186,7 @@ pub async fn handle<H: HttpClient, C: Clock + Sleep>(
     let state = match input.task.as_str() {
         "describe_failure" => describe_failure(input.state.workflow, input.error),
         "resolve_and_submit" | "check_status" => {
-            run_task(input.state.workflow, settings, http, clock, entropy, wait_budget).await
+            run_task(input.state.workflow, settings, memory, http, clock, entropy, wait_budget).await
         }
         _ => return Err(TaskError::UnknownTask(input.task)),
     };
@@ -193,15 +197,27 @@ pub async fn handle<H: HttpClient, C: Clock + Sleep>(
     Ok(state)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_task<H: HttpClient, C: Clock + Sleep>(
     workflow: Workflow,
     settings: &Settings,
+    memory: Option<&DynamoDbSettings>,
     http: &H,
     clock: &C,
     entropy: u64,
     wait_budget: Duration,
 ) -> TaskState {
-    let services = Setup::new(http, clock, settings, NATIVE_CONNECTIONS);
+    let memory = memory.map(|table| DynamoMemory {
+        http,
+        clock,
+        settings: table,
+        partition: workflow.distributions().join(","),
+        max_entries: settings.policy.path_memory_entries,
+    });
+    let services = Setup {
+        memory: memory.as_ref().map(|m| m as &dyn PathMemory),
+        ..Setup::new(http, clock, settings, NATIVE_CONNECTIONS)
+    };
     let wait_until = clock.now().plus(wait_budget);
     let (mut workflow, mut stop) = run(workflow, Event::TimerFired, &services, entropy).await;
     let mut round = 0u64;
@@ -255,7 +271,7 @@ mod tests {
         let error = Some(CaughtError { error: "Runtime.ExitError".into(), cause: "killed".into() });
         let input = TaskInput { task: "describe_failure".into(), state, error };
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(handle(input, &settings(), &ReqwestClient::default(), &SystemClock, 0, Duration::ZERO))
+        runtime.block_on(handle(input, &settings(), None, &ReqwestClient::default(), &SystemClock, 0, Duration::ZERO))
     }
 
     #[test]

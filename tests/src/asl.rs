@@ -107,7 +107,14 @@ pub fn state_sizes(events: &[Value]) -> Vec<(String, String, u64)> {
 /// A Function URL event for a webhook signed with [`SECRET`] by the official
 /// toolkit; `tamper` changes the body after signing (`cta-button` → `hero-banner`).
 pub fn function_url_event(body: &str, tamper: bool) -> Value {
-    let request = toolkit::publish(SECRET, "/", body.into());
+    signed_function_url_event(toolkit::publish(SECRET, "/", body.into()), tamper)
+}
+
+/// A Function URL event for any webhook `request` (an unpublish, say), signed
+/// by the official toolkit; `tamper` as in [`function_url_event`].
+pub fn signed_function_url_event(request: toolkit::ToSign, tamper: bool) -> Value {
+    let body = request.body.clone();
+    let body = body.as_str();
     let all: serde_json::Map<String, Value> =
         toolkit::sign_all(&[request]).remove(0).into_iter().map(|(k, v)| (k, json!(v))).collect();
     let body = if tamper { body.replace("cta-button", "hero-banner") } else { body.to_string() };
@@ -119,12 +126,17 @@ pub fn function_url_event(body: &str, tamper: bool) -> Value {
 /// webhook `body`: the function runs with `settings` against a Step
 /// Functions stand-in, and the input it started there is returned.
 pub async fn webhook_execution_input(settings: &[(String, String)], body: &str) -> Value {
+    webhook_request_execution_input(settings, toolkit::publish(SECRET, "/", body.into())).await
+}
+
+/// The same for any signed webhook `request`.
+pub async fn webhook_request_execution_input(settings: &[(String, String)], request: toolkit::ToSign) -> Value {
     let (endpoint, states) = stepfunctions::serve(stepfunctions::local_state()).await.expect("the stand-in starts");
     let mut settings = settings.to_vec();
     settings.push(("STEPFUNCTIONS_ENDPOINT".into(), format!("http://{endpoint}")));
     settings.push(("STATE_MACHINE_ARN".into(), DEMO_STATE_MACHINE.into()));
     let webhook = function("webhook", &settings).await;
-    let event = function_url_event(body, false);
+    let event = signed_function_url_event(request, false);
     let answer = webhook.api.invoke(event.to_string().as_bytes(), std::time::Duration::from_secs(30)).await.unwrap();
     let answer: Value = serde_json::from_slice(&answer).unwrap();
     assert_eq!(answer["statusCode"], 202, "{answer}");

@@ -42,6 +42,19 @@ pub fn publish(secret: &str, path: &str, body: String) -> ToSign {
     ToSign { secret: secret.into(), method: "POST".into(), path: path.into(), headers, body, timestamp: None }
 }
 
+/// An entry unpublish webhook as Contentful delivers it (a `DeletedEntry`:
+/// no fields), to sign with `secret`.
+pub fn unpublish(secret: &str, path: &str, id: &str, content_type: &str, revision: u64) -> ToSign {
+    let body = serde_json::json!({"sys": {"type": "DeletedEntry", "id": id, "revision": revision,
+        "space": {"sys": {"type": "Link", "linkType": "Space", "id": "demo-space"}},
+        "environment": {"sys": {"id": "master", "type": "Link", "linkType": "Environment"}},
+        "contentType": {"sys": {"type": "Link", "linkType": "ContentType", "id": content_type}}}})
+    .to_string();
+    let mut request = publish(secret, path, body);
+    request.headers.insert("x-contentful-topic".into(), "ContentManagement.Entry.unpublish".into());
+    request
+}
+
 /// Signs every request in one node process; returns every header to send
 /// with each: its own and the signature's.
 pub fn sign_all(requests: &[ToSign]) -> Vec<Vec<(String, String)>> {

@@ -1,6 +1,7 @@
 //! CloudFront's invalidation API, I/O-free: request builders (XML written with
 //! quick-xml, signed with SigV4), response parsing and error classification.
 
+pub mod listing;
 mod request;
 mod response;
 

@@ -59,7 +59,7 @@ pub fn invalidation_batch_xml(paths: &[String], caller_reference: &str) -> Vec<u
     w.into_inner()
 }
 
-fn url(settings: &CloudFrontSettings, distribution_id: &str, suffix: &str) -> String {
+pub(super) fn url(settings: &CloudFrontSettings, distribution_id: &str, suffix: &str) -> String {
     format!("{}/{API_VERSION}/distribution/{distribution_id}/invalidation{suffix}", settings.endpoint)
 }
 

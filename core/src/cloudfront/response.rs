@@ -31,7 +31,7 @@ pub struct Invalidation {
 /// The text of each element named in `wanted`, found by its path of element
 /// names from the root (`["Invalidation", "Id"]`); first occurrence wins.
 /// Malformed XML is an error; unknown elements are skipped.
-fn texts<const N: usize>(body: &[u8], wanted: [&[&str]; N]) -> Result<[Option<String>; N], String> {
+pub(super) fn texts<const N: usize>(body: &[u8], wanted: [&[&str]; N]) -> Result<[Option<String>; N], String> {
     let mut reader = quick_xml::Reader::from_reader(body);
     let mut path: Vec<Vec<u8>> = Vec::new();
     let mut found: [Option<String>; N] = std::array::from_fn(|_| None);

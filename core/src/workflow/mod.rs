@@ -28,11 +28,23 @@
 //! safe because every request is idempotent (a batch's CallerReference is
 //! stored with it).
 //!
+//! Path memory (`PATH_MEMORY_ENTRIES` > 0): an entry's change waits with a
+//! recall, and the walk sends it as [`Command::Recall`] (a publish with the
+//! items to keep for it); the body answers [`Event::Recalled`] from its
+//! store, deciding what to keep and answer with
+//! [`crate::memory::Memory::update`] (a body without a store answers nothing
+//! remembered). The remembered items join the plan: a rename's old paths, an
+//! unpublish's exact paths instead of its rules' wildcards. The walk plans
+//! only once every recall is answered. A recall is like any request: one
+//! whose answer is lost is sent again at `TimerFired` (keeping is idempotent
+//! by revision), three times at most; then the wildcards stand in.
+//!
 //! Retries, backoff, the poll schedule and every limit are decided here, by
 //! the walk ([`walk`]), the planner ([`plan()`]) and the batch runner
 //! ([`batches`]); the bodies only carry out.
 
 pub mod batches;
+pub mod billing;
 mod history;
 mod outstanding;
 mod pending;
@@ -46,11 +58,12 @@ pub use history::History;
 pub use outstanding::{Outstanding, Slot};
 pub use plan::plan;
 pub use status::{BatchSummary, Standing, Tracked};
-pub use types::{Batch, BatchState, ChangedTarget, Command, Event, Pending, Phase};
+pub use types::{AwaitedRecall, Batch, BatchState, ChangedTarget, Command, Event, Pending, Phase};
 pub use walk::Walk;
 
 use crate::contentful::LinkTarget;
 use crate::entropy::Draws;
+use crate::memory::Remember;
 use crate::settings::Policy;
 use crate::time::Timestamp;
 use crate::webhook::{Change, EntityKind};
@@ -108,6 +121,9 @@ pub struct Workflow {
     /// Tracking ids already accepted, newest last: a redelivery does nothing.
     seen: VecDeque<String>,
     next_sequence: u64,
+    /// Items CloudFront billed this month for the invalidations made here.
+    #[serde(default)]
+    billing: billing::Billing,
 }
 
 /// What the workflow is doing, each stage with its own data.
@@ -188,7 +204,13 @@ impl Workflow {
             log: VecDeque::new(),
             seen: VecDeque::new(),
             next_sequence: 1,
+            billing: billing::Billing::default(),
         }
+    }
+
+    /// Items billed this month (as of `now`) for the invalidations made here.
+    pub fn billed_this_month(&self, now: Timestamp) -> billing::Billing {
+        self.billing.this_month(now)
     }
 
     /// Where the workflow is.
@@ -325,12 +347,24 @@ impl Workflow {
         let (policy, now) = (cx.policy, cx.now);
         match event {
             Event::ChangeAccepted { change } => self.accept_change(change, cx),
-            Event::PathsRequested { tracking_id, paths } => self.accept(tracking_id, None, paths, Vec::new(), cx),
-            Event::TimerFired => match &mut self.stage {
-                Stage::Walking { walk, .. } => walk.recover(now),
-                Stage::Running { batches } => batches.recover(now),
-                _ => {}
-            },
+            Event::PathsRequested { tracking_id, paths } => {
+                self.accept(tracking_id, None, paths, Vec::new(), cx);
+            }
+            Event::TimerFired => {
+                // A body runs every command to its answer before a timer, so a
+                // recall still in flight lost its answer (a restart): ask again.
+                let distributions = self.distributions.len();
+                self.pending.recover_recalls(policy, distributions);
+                match &mut self.stage {
+                    Stage::Walking { walk, .. } => {
+                        walk.changes_mut().recover_recalls(policy, distributions);
+                        walk.recover(now)
+                    }
+                    Stage::Running { batches } => batches.recover(now),
+                    _ => {}
+                }
+            }
+            Event::Recalled { entry_id, result } => self.on_recalled(&entry_id, result, cx),
             Event::RevisionFetched { target, result } => {
                 if let Stage::Walking { walk, .. } = &mut self.stage {
                     walk.on_revision(&target, result, now, policy, &mut cx.draws);
@@ -358,6 +392,14 @@ impl Workflow {
         let Stage::Running { batches } = &mut self.stage else {
             return;
         };
+        // An invalidation made for the batch waiting for it is billed, once.
+        let billed = batches.current().filter(|b| {
+            let waiting = b.request.is_some_and(|r| r.is_sent()) && b.state == BatchState::Submitting;
+            created && waiting && result.is_ok() && b.sequence == sequence && b.invalidation_id.is_none()
+        });
+        if let Some(b) = billed {
+            self.billing.add(cx.now, b.path_count as u64);
+        }
         let answer =
             batches.on_answer(sequence, created, result, cx.now, cx.policy, &mut cx.draws, &mut self.next_sequence);
         match answer {
@@ -368,37 +410,56 @@ impl Workflow {
     }
 
     fn accept_change(&mut self, mut change: Change, cx: &mut Context) {
-        let mut own_paths = Vec::new();
-        let mut notes = Vec::new();
         let fields = change.fields.take().unwrap_or_default();
-        if change.kind == EntityKind::Entry {
-            match &change.content_type {
-                Some(ct) => {
-                    let rendered = cx.policy.rules.render(ct, &change.id, &fields);
-                    own_paths = rendered.paths;
-                    notes = rendered.fallbacks;
-                }
-                // Unpublish and delete payloads may not say the content type:
-                // every rule's wildcard then stands in for the entry's own paths.
-                None => {
-                    own_paths = cx.policy.rules.fallback_wildcards();
-                    if !own_paths.is_empty() {
-                        notes.push(format!(
-                            "entry {} came without a content type: used every rule's wildcard {}",
-                            change.id,
-                            own_paths.join(", ")
-                        ));
-                    }
-                }
-            }
-        }
+        let entry = (change.kind == EntityKind::Entry)
+            .then(|| crate::items::for_entry(cx.policy, change.content_type.as_deref(), &change.id, &fields));
         let target = ChangedTarget {
-            target: LinkTarget { kind: change.kind, id: change.id },
+            target: LinkTarget { kind: change.kind, id: change.id.clone() },
             wants_revision: change.action.is_publish().then_some(change.revision.unwrap_or(0)),
         };
-        self.accept(change.tracking_id, Some(target), own_paths, notes, cx);
+        let Some(entry) = entry else {
+            self.accept(change.tracking_id, Some(target), Vec::new(), Vec::new(), cx);
+            return;
+        };
+        if cx.policy.path_memory_entries == 0 {
+            let notes = entry.wildcard_notes.iter().chain(&entry.notes).cloned().collect();
+            self.accept(change.tracking_id, Some(target), entry.all(), notes, cx);
+            return;
+        }
+        // Path memory: a publish keeps its items and recalls those of the
+        // revision before (a renamed slug's old path); an unpublish, archive
+        // or delete recalls them instead of its rules' wildcards. The walk
+        // sends the recall.
+        let remember = (change.action.is_publish() && entry.wildcards.is_empty())
+            .then(|| Remember { revision: change.revision.unwrap_or(0), items: entry.exact.clone() });
+        if !self.accept(change.tracking_id, Some(target), entry.exact, entry.notes, cx) {
+            return;
+        }
+        let recall = AwaitedRecall {
+            entry_id: change.id,
+            fallback: entry.wildcards,
+            fallback_notes: entry.wildcard_notes,
+            remember,
+            attempts: 0,
+            in_flight: false,
+        };
+        self.pending.await_recall(recall, cx.policy, self.distributions.len());
     }
 
+    /// Takes an answer to [`Command::Recall`] in, wherever its changes wait.
+    fn on_recalled(&mut self, entry_id: &str, result: Result<Vec<String>, crate::retry::Failure>, cx: &Context) {
+        let distributions = self.distributions.len();
+        // Recalls are sent by the walk; a walk put back (`restart_walk`) left
+        // its answers to arrive at the waiting changes.
+        if let Stage::Walking { walk, .. } = &mut self.stage {
+            if walk.changes_mut().on_recalled(entry_id, result.clone(), cx.policy, distributions) {
+                return;
+            }
+        }
+        self.pending.on_recalled(entry_id, result, cx.policy, distributions);
+    }
+
+    /// Takes a change in; `false` for a redelivery, which changes nothing.
     fn accept(
         &mut self,
         tracking_id: String,
@@ -406,9 +467,9 @@ impl Workflow {
         own_paths: Vec<String>,
         notes: Vec<String>,
         cx: &mut Context,
-    ) {
+    ) -> bool {
         if self.seen.iter().any(|t| *t == tracking_id) {
-            return; // A redelivery: the first delivery is already in hand.
+            return false; // A redelivery: the first delivery is already in hand.
         }
         self.seen.push_back(tracking_id.clone());
         while self.seen.len() > SEEN_LIMIT {
@@ -425,6 +486,7 @@ impl Workflow {
         } else if let Stage::Collecting { quiet, .. } = &mut self.stage {
             *quiet = Some(cx.now.plus(cx.policy.collect_quiet));
         }
+        true
     }
 
     /// Records an ended batch and moves on: new changes first, then the next batch.
@@ -577,8 +639,14 @@ impl Workflow {
 }
 
 #[cfg(test)]
+mod cheapest_properties;
+#[cfg(test)]
+mod memory_tests;
+#[cfg(test)]
 mod no_loss_tests;
 #[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod tags_tests;
 #[cfg(test)]
 pub(crate) mod tests;

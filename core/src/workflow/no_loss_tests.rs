@@ -201,6 +201,7 @@ fn run_to_end(sim: &mut Sim, mut c: Vec<Command>, mut largest: usize) -> usize {
                 sim.fire(Event::LinksFetched { target, skip, result: Ok(page(vec![])) })
             }
             Some(Command::FetchRevision { target }) => sim.fire(Event::RevisionFetched { target, result: Ok(Some(9)) }),
+            Some(Command::Recall { entry_id, .. }) => sim.fire(Event::Recalled { entry_id, result: Ok(Vec::new()) }),
             Some(Command::CreateInvalidation { sequence, .. }) => {
                 sim.created(sequence, Ok(invalidation(InvalidationStatus::InProgress)))
             }

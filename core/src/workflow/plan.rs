@@ -9,6 +9,7 @@ use super::types::Batch;
 use super::walk::Found;
 use crate::paths;
 use crate::settings::Policy;
+use crate::tags;
 use crate::time::Timestamp;
 use std::collections::BTreeSet;
 
@@ -45,7 +46,8 @@ pub fn plan(found: Found, queued: Vec<Batch>, distributions: &[String], policy: 
     }
     let mut raw = walked;
     raw.extend(changes.paths);
-    if changes.from_webhook {
+    // `always` lists paths: with INVALIDATE_BY=tags no path is sent.
+    if changes.from_webhook && policy.invalidate_by.paths() {
         raw.extend(policy.rules.always().iter().cloned());
     }
     if let Some(why) = &cut_short {
@@ -54,6 +56,15 @@ pub fn plan(found: Found, queued: Vec<Batch>, distributions: &[String], policy: 
     }
     let mut planned = BTreeSet::new();
     for p in raw {
+        if let Some(tag) = p.strip_prefix(tags::TAG_MARK) {
+            match tags::check_tag(tag) {
+                Ok(tag) => {
+                    planned.insert(tags::item(&tag));
+                }
+                Err(e) => push_note(&mut notes, format!("tag {p:?} left out: {e}")),
+            }
+            continue;
+        }
         match paths::normalize(&p) {
             Ok(n) => {
                 let (fitted, note) = paths::fit_length(n);
@@ -105,6 +116,14 @@ pub fn plan(found: Found, queued: Vec<Batch>, distributions: &[String], policy: 
         push_note(&mut notes, line.clone());
         log.push(line);
     }
+    let tags = planned.iter().filter(|p| tags::is_tag(p)).count();
+    let wildcards = planned.iter().filter(|p| paths::is_wildcard(p)).count();
+    log.push(format!(
+        "plan bills {} item(s) on each of {} distribution(s): {} path(s), {wildcards} wildcard(s), {tags} tag(s)",
+        planned.len(),
+        distributions.len(),
+        planned.len() - tags - wildcards
+    ));
     tracking.truncate(CHANGES_KEPT);
     let chunks = paths::split(&planned, policy.batch_max_paths);
     let mut sequence = at.first_sequence;
@@ -172,6 +191,15 @@ mod tests {
         let plan = plan(f, Vec::new(), &["E1".into()], &policy(&[]), at("n"));
         assert_eq!(plan.batches[0].paths, ["/*"]);
         assert!(plan.batches[0].notes.iter().any(|n| n.contains("WALK_MAX_DEPTH")));
+    }
+
+    #[test]
+    fn tags_are_planned_beside_paths_and_bad_ones_are_left_out_with_a_note() {
+        let plan =
+            plan(found(&["/a", "#Entry:X", "#entry:x", "#bad,tag"]), Vec::new(), &["E1".into()], &policy(&[]), at("n"));
+        assert_eq!(plan.batches[0].paths, ["#entry:x", "/", "/a"]);
+        assert_eq!(plan.batches[0].path_count, 3, "each tag is billed as a path");
+        assert!(plan.batches[0].notes.iter().any(|n| n.contains("bad,tag")), "{:?}", plan.batches[0].notes);
     }
 
     #[test]

@@ -78,6 +78,10 @@ fn answer(command: &Command, pick: u8, ok_bias: u8) -> Event {
                 Err(failure(pick))
             },
         },
+        // Nothing remembered, or the memory failed: either way the fallback stands.
+        Command::Recall { entry_id, .. } => {
+            Event::Recalled { entry_id: entry_id.clone(), result: if ok { Ok(Vec::new()) } else { Err(failure(pick)) } }
+        }
         Command::CreateInvalidation { sequence, .. } => Event::InvalidationCreated {
             sequence: *sequence,
             result: if ok {
@@ -131,6 +135,7 @@ proptest! {
             ("BATCH_MAX_PATHS", "3"),
             ("RETRY_MAX_ATTEMPTS", "3"),
             ("BATCH_TIMEOUT_SECONDS", "600"),
+            ("PATH_MEMORY_ENTRIES", "100"),
         ]);
         let ids = ["child", "section", "home", "leaf", "about"];
         let mut wf = Workflow::new((0..distributions).map(|d| format!("E{d}")).collect());

@@ -26,6 +26,10 @@ pub struct BatchSummary {
     pub invalidation_id: Option<String>,
     /// How many paths it holds.
     pub path_count: usize,
+    /// The items CloudFront bills for it: each path, wildcard and tag is one.
+    pub billed_items: usize,
+    /// How many of its items are cache tags.
+    pub tag_count: usize,
     /// The first of them.
     pub paths: Vec<String>,
     /// Tracking ids of the changes it serves (the first few).
@@ -128,6 +132,8 @@ impl From<&Batch> for BatchSummary {
             },
             invalidation_id: b.invalidation_id.clone(),
             path_count: b.path_count,
+            billed_items: b.path_count,
+            tag_count: b.tag_count,
             paths: b.paths.iter().take(PATHS_SHOWN).cloned().collect(),
             changes: b.changes.clone(),
             change_count: b.change_count,

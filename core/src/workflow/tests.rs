@@ -15,6 +15,8 @@ pub(crate) fn policy(extra: &[(&str, &str)]) -> Policy {
             ("PATH_RULES", r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{slug}"],"always":["/"]}"#),
             ("COLLECT_WINDOW_SECONDS", "2"),
             ("FRESHNESS_MAX_WAIT_SECONDS", "0"),
+            // Path memory has its own tests (memory_tests.rs).
+            ("PATH_MEMORY_ENTRIES", "0"),
         ])
         .with_all(extra)
         .policy()

@@ -70,6 +70,35 @@ pub struct Pending {
     /// CallerReference and CloudFront answers with the invalidation it made.
     #[serde(default)]
     pub nonce: u64,
+    /// Entries whose previous items were asked for ([`Command::Recall`]) and
+    /// not answered yet: the walk plans only once every answer is in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recalls: Vec<AwaitedRecall>,
+}
+
+/// A [`Command::Recall`] not answered yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwaitedRecall {
+    /// The entry asked about.
+    pub entry_id: String,
+    /// What stands in if nothing is remembered: the rules' wildcards for an
+    /// entry whose fields are gone (unpublish, archive, delete).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback: Vec<String>,
+    /// The note that says so when the fallback is used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback_notes: Vec<String>,
+    /// A publish's items to keep (sent again as they are when an answer is
+    /// lost: keeping them is idempotent by revision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remember: Option<crate::memory::Remember>,
+    /// Times it was sent; a lost answer is asked again a few times, then its
+    /// fallback stands.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Sent, and not answered yet.
+    #[serde(default)]
+    pub in_flight: bool,
 }
 
 /// Where a batch stands.
@@ -101,8 +130,12 @@ pub struct Batch {
     /// The paths sent; a finished batch in history keeps only the first few
     /// (`path_count` has them all).
     pub paths: Vec<String>,
-    /// How many paths it holds, all of them.
+    /// How many paths it holds, all of them: what CloudFront bills for it,
+    /// each path, wildcard and tag counting one.
     pub path_count: usize,
+    /// How many of them are cache tags (`#tag`).
+    #[serde(default)]
+    pub tag_count: usize,
     /// The CallerReference its CreateInvalidation sends, every time.
     pub caller_reference: String,
     /// Tracking ids of the changes this batch serves (the first few) and how many there are.
@@ -154,6 +187,7 @@ impl Batch {
             caller_reference: crate::cloudfront::caller_reference(distribution_id, &paths, sequence, nonce),
             distribution_id: distribution_id.to_string(),
             path_count: paths.len(),
+            tag_count: paths.iter().filter(|p| crate::tags::is_tag(p)).count(),
             paths,
             changes: Vec::new(),
             change_count: 0,
@@ -208,6 +242,13 @@ pub enum Event {
         /// The page.
         result: Result<LinksPage, Failure>,
     },
+    /// The answer to [`Command::Recall`].
+    Recalled {
+        /// The entry asked about.
+        entry_id: String,
+        /// Its items as last planned before (empty: nothing remembered).
+        result: Result<Vec<String>, Failure>,
+    },
     /// The answer to [`Command::CreateInvalidation`].
     InvalidationCreated {
         /// The batch it was for.
@@ -240,6 +281,15 @@ pub enum Command {
         target: LinkTarget,
         /// Where the page starts.
         skip: u64,
+    },
+    /// The path memory: the items `entry_id` was last planned as, after
+    /// keeping `remember` for it (see [`crate::memory::Memory::update`]).
+    Recall {
+        /// The entry.
+        entry_id: String,
+        /// A publish's items to keep; `None` only recalls.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        remember: Option<crate::memory::Remember>,
     },
     /// CloudFront's CreateInvalidation for batch `sequence`.
     CreateInvalidation {

@@ -106,7 +106,7 @@ impl Walk {
         let stage = if policy.freshness_max_wait.is_zero() {
             Stage::Links {
                 depth: 0,
-                requests: Self::first_level(&changes, &cut_short, now),
+                requests: Self::first_level(&changes, &cut_short, policy, now),
                 next_level: BTreeSet::new(),
             }
         } else {
@@ -134,8 +134,10 @@ impl Walk {
         }
     }
 
-    fn first_level(changes: &Pending, cut_short: &Option<String>, now: Timestamp) -> Vec<LinkRequest> {
-        if cut_short.is_some() {
+    fn first_level(changes: &Pending, cut_short: &Option<String>, policy: &Policy, now: Timestamp) -> Vec<LinkRequest> {
+        // WALK_MAX_DEPTH=0 (tags only, for an origin that tags each page with
+        // every entry it renders): the changed entries' own tags are all.
+        if cut_short.is_some() || policy.walk_max_depth == 0 {
             return Vec::new();
         }
         changes
@@ -272,9 +274,9 @@ impl Walk {
                 continue;
             }
             if let Some(ct) = &entry.content_type {
-                let rendered = policy.rules.render(ct, &entry.id, &entry.fields);
-                self.paths.extend(rendered.paths);
-                for note in rendered.fallbacks {
+                let rendered = crate::items::for_entry(policy, Some(ct), &entry.id, &entry.fields);
+                self.paths.extend(rendered.all());
+                for note in rendered.wildcard_notes.into_iter().chain(rendered.notes) {
                     push_note(&mut self.notes, note);
                 }
             }
@@ -295,6 +297,22 @@ impl Walk {
     /// Sends what is due, passes the gate when every change is confirmed or
     /// its time is up, and moves up the graph a level at a time.
     pub fn poll(&mut self, now: Timestamp, policy: &Policy) -> Poll {
+        // Path memory is asked first, beside the gate and the walk.
+        let recalls = self.changes.send_recalls();
+        let polled = self.poll_walk(now, policy);
+        if recalls.is_empty() {
+            return polled;
+        }
+        match polled {
+            Poll::Send(mut sends) => {
+                sends.splice(0..0, recalls);
+                Poll::Send(sends)
+            }
+            Poll::Wait | Poll::Done => Poll::Send(recalls),
+        }
+    }
+
+    fn poll_walk(&mut self, now: Timestamp, policy: &Policy) -> Poll {
         if let Stage::Gate { checks, deadline } = &mut self.stage {
             if now >= *deadline {
                 for c in checks.iter_mut().filter(|c| c.request.is_some()) {
@@ -318,7 +336,7 @@ impl Walk {
                     .collect();
                 return if sends.is_empty() { Poll::Wait } else { Poll::Send(sends) };
             }
-            let requests = Self::first_level(&self.changes, &self.cut_short, now);
+            let requests = Self::first_level(&self.changes, &self.cut_short, policy, now);
             self.stage = Stage::Links { depth: 0, requests, next_level: BTreeSet::new() };
         }
         let Stage::Links { depth, requests, next_level } = &mut self.stage else {
@@ -351,7 +369,8 @@ impl Walk {
             *depth += 1;
             let next = std::mem::take(next_level);
             if self.cut_short.is_some() || next.is_empty() {
-                return Poll::Done;
+                // Plan only once every recalled item is in.
+                return if self.changes.awaits_recall() { Poll::Wait } else { Poll::Done };
             }
             if *depth >= policy.walk_max_depth {
                 self.cut_short = Some(format!(
@@ -382,10 +401,16 @@ impl Walk {
 
     /// Whether a request of the walk is out and unanswered.
     pub fn in_flight(&self) -> bool {
-        match &self.stage {
-            Stage::Gate { checks, .. } => checks.iter().any(|c| c.request.is_some_and(|r| r.is_sent())),
-            Stage::Links { requests, .. } => requests.iter().any(|q| q.request.is_sent()),
-        }
+        self.changes.recall_in_flight()
+            || match &self.stage {
+                Stage::Gate { checks, .. } => checks.iter().any(|c| c.request.is_some_and(|r| r.is_sent())),
+                Stage::Links { requests, .. } => requests.iter().any(|q| q.request.is_sent()),
+            }
+    }
+
+    /// The changes walked from, to take a recall's answer in.
+    pub(super) fn changes_mut(&mut self) -> &mut Pending {
+        &mut self.changes
     }
 
     /// Sends again whatever was lost (a request sent and never answered goes again).

@@ -4,6 +4,7 @@
 use invalidator_core::io::Clock;
 use invalidator_core::settings::Settings;
 use invalidator_core::Timestamp;
+use invalidator_lambda::dynamodb::DynamoDbSettings;
 use invalidator_lambda::http_client::{entropy, ReqwestClient, SystemClock};
 use invalidator_lambda::task::{handle, wait_budget, TaskInput};
 use invalidator_lambda::{env, logging, secrets};
@@ -20,13 +21,14 @@ async fn main() -> Result<(), Error> {
     let map = secrets::load(env::from_environment(), &http, SystemClock.now()).await?;
     let settings = Settings::from_map(&map)?;
     let budget = wait_budget(&map)?;
-    let (settings, http) = (&settings, &http);
+    let memory = DynamoDbSettings::from_map(&map)?;
+    let (settings, http, memory) = (&settings, &http, memory.as_ref());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<TaskInput>| async move {
         let task = event.payload.task.clone();
         let now = SystemClock.now();
         let entropy = entropy();
         let left = now.until(Timestamp::from_millis(event.context.deadline)).saturating_sub(DEADLINE_MARGIN);
-        let state = handle(event.payload, settings, http, &SystemClock, entropy, budget.min(left)).await.map_err(|e| {
+        let state = handle(event.payload, settings, memory, http, &SystemClock, entropy, budget.min(left)).await.map_err(|e| {
             tracing::error!(task, error = %e, "task failed");
             Diagnostic::from(e)
         })?;

@@ -3,13 +3,16 @@
 //!
 //! - `resolve <entry-id>`: dry run: the walk, and the paths it would invalidate;
 //! - `invalidate <path>... [--wait]`: create invalidations (and follow them);
-//! - `status <invalidation-id>`: one GetInvalidation per distribution;
+//! - `status <invalidation-id>`: one GetInvalidation (on the first distribution, or `--distribution`), and the month's billed items there;
 //! - `verify-webhook <saved-request>`: says why a request fails verification;
-//! - `dead-letters <queue-url>`: what waits in the dead-letter queue, and how to redrive it.
+//! - `dead-letters <queue-url>`: what waits in the dead-letter queue, and how to redrive it;
+//! - `cache-tags <entry-id>...`: the cache tag header value for a page built from these entries.
 //!
 //! Errors are one line on stderr and a non-zero exit: 1 when the operation
 //! failed, 2 when the settings or arguments are wrong.
 
+mod billing;
+mod cache_tags;
 mod dead_letters;
 mod progress;
 pub mod saved_request;
@@ -64,6 +67,11 @@ enum Command {
     VerifyWebhook { saved_request: PathBuf },
     /// Count the changes in the dead-letter queue (the stack output ChangesDeadLetterQueueUrl), and say how to find why and redrive them.
     DeadLetters { queue_url: String },
+    /// Print the cache tag header value an origin sends with a page built from these entries (its own first).
+    CacheTags {
+        #[arg(required = true)]
+        entry_ids: Vec<String>,
+    },
 }
 
 /// A failure the CLI reports, with its exit code.
@@ -90,6 +98,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Status { invalidation_id, distribution } => status(&map, invalidation_id, distribution).await,
         Command::VerifyWebhook { saved_request } => verify_webhook(&map, saved_request),
         Command::DeadLetters { queue_url } => dead_letters::dead_letters(&map, queue_url).await,
+        Command::CacheTags { entry_ids } => cache_tags::cache_tags(&map, entry_ids).await,
     }
 }
 
@@ -172,7 +181,7 @@ fn services<'a>(
     contentful: Option<&'a ContentfulSettings>,
     policy: &'a Policy,
 ) -> Setup<'a, ReqwestClient, SystemClock> {
-    Setup { http, clock: &SystemClock, cloudfront, contentful, policy, concurrency: NATIVE_CONNECTIONS }
+    Setup { http, clock: &SystemClock, cloudfront, contentful, policy, concurrency: NATIVE_CONNECTIONS, memory: None }
 }
 
 async fn invalidate(map: &SettingsMap, paths: Vec<String>, wait: bool) -> Result<(), CliError> {
@@ -226,7 +235,7 @@ async fn status(map: &SettingsMap, id: String, distribution: Option<String>) -> 
         cloudfront::InvalidationStatus::Completed => "Completed",
     };
     println!("{} on {distribution}: {status} (created {})", inv.id, inv.create_time.as_deref().unwrap_or("?"));
-    Ok(())
+    billing::print_month(&cloudfront, &distribution).await
 }
 
 fn verify_webhook(map: &SettingsMap, file: PathBuf) -> Result<(), CliError> {

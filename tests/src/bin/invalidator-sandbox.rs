@@ -30,6 +30,9 @@ struct Args {
     /// The distributions that exist (comma-separated); any other id is NoSuchDistribution.
     #[arg(long, value_delimiter = ',', default_value = invalidator_tests::sandbox::DEMO_DISTRIBUTION)]
     distribution: Vec<String>,
+    /// The distributions that have a cache tag configuration (comma-separated): only they take `#tag` items.
+    #[arg(long, value_delimiter = ',')]
+    cache_tags: Vec<String>,
     #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "AKIDEXAMPLE", hide_env_values = true)]
     access_key_id: String,
     #[arg(
@@ -69,6 +72,7 @@ async fn main() {
         fixture,
         faults,
         distributions: args.distribution,
+        cache_tag_distributions: args.cache_tags,
         state_machines: vec![invalidator_tests::sandbox::DEMO_STATE_MACHINE.into()],
     };
     let sandbox = Sandbox::start(config).await.unwrap_or_else(|e| fail(format!("cannot listen: {e}")));

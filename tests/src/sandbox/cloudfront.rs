@@ -1,7 +1,8 @@
 //! A CloudFront stand-in that behaves like the real invalidation API where it
 //! matters: every request's SigV4 signature is recomputed and checked; an
 //! invalidation stays InProgress for a set time; only configured
-//! distributions exist (others: 404 NoSuchDistribution); a batch is refused
+//! distributions exist (others: 404 NoSuchDistribution); `#tag` items only
+//! on a distribution with a cache tag configuration; a batch is refused
 //! as CloudFront refuses it (MissingBody, MalformedInput,
 //! InconsistentQuantities, InvalidArgument: see [`invalidation_batch`]);
 //! CallerReference
@@ -81,6 +82,8 @@ pub struct CloudFrontState {
     /// How long a new invalidation stays InProgress (a test may change it).
     pub in_progress_for: Mutex<Duration>,
     pub distributions: Vec<String>,
+    /// Distributions with a `CacheTagConfig`: only they take `#tag` items.
+    pub cache_tag_distributions: Vec<String>,
     pub invalidations: Mutex<Vec<StoredInvalidation>>,
     pub faults: Mutex<VecDeque<Fault>>,
     pub log: RequestLog,
@@ -155,6 +158,20 @@ fn check_distribution(s: &CloudFrontState, dist: &str) -> Result<(), Response> {
     }
 }
 
+/// A `#` item is a cache tag only where the distribution has a cache tag
+/// configuration; elsewhere CloudFront refuses the batch.
+fn check_tags_allowed(s: &CloudFrontState, dist: &str, paths: &[String]) -> Result<(), Response> {
+    let tagged = s.cache_tag_distributions.iter().any(|d| d == dist);
+    match paths.iter().find(|p| p.starts_with('#')) {
+        Some(tag) if !tagged => Err(xml_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            &format!("{tag} is a cache tag, and distribution {dist} has no CacheTagConfig"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn take_fault(s: &CloudFrontState, on: &str) -> Option<Response> {
     let mut faults = s.faults.lock().unwrap();
     let i = faults.iter().position(|f| f.on == on)?;
@@ -211,6 +228,9 @@ fn create_inner(
         Ok(batch) => batch,
         Err(refused) => return xml_error(StatusCode::BAD_REQUEST, refused.code, &refused.message),
     };
+    if let Err(refused) = check_tags_allowed(s, dist, &paths) {
+        return refused;
+    }
     let now = now_millis();
     let mut all = s.invalidations.lock().unwrap();
     if let Some(existing) = all.iter().find(|i| i.distribution_id == dist && i.caller_reference == caller) {
@@ -252,6 +272,66 @@ fn create_inner(
     all.push(inv);
     let location = format!("/2020-05-31/distribution/{dist}/invalidation/{id}");
     (StatusCode::CREATED, [("content-type", "text/xml".to_string()), ("location", location)], xml).into_response()
+}
+
+/// ListInvalidations: newest first, `MaxItems` a page (default 100), `Marker`
+/// where a page starts (the `NextMarker` of the page before).
+async fn list(
+    State(s): State<Shared>,
+    Path(dist): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let answer = (|| {
+        check_signature(&s, &method, &uri, &headers, b"")?;
+        check_distribution(&s, &dist)?;
+        let query: BTreeMap<String, String> = uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let max: usize = query.get("MaxItems").and_then(|m| m.parse().ok()).unwrap_or(100).clamp(1, 100);
+        let all = s.invalidations.lock().unwrap();
+        let newest_first: Vec<&StoredInvalidation> = all.iter().rev().filter(|i| i.distribution_id == dist).collect();
+        let start = match query.get("Marker").filter(|m| !m.is_empty()) {
+            Some(m) => newest_first.iter().position(|i| &i.id == m).ok_or_else(|| {
+                xml_error(StatusCode::BAD_REQUEST, "InvalidArgument", "the Marker names no invalidation")
+            })?,
+            None => 0,
+        };
+        let page = &newest_first[start..(start + max).min(newest_first.len())];
+        let next = newest_first.get(start + max).map(|i| i.id.clone());
+        let now = now_millis();
+        let items: String = page
+            .iter()
+            .map(|i| {
+                format!(
+                    "<InvalidationSummary><Id>{}</Id><CreateTime>{}</CreateTime><Status>{}</Status></InvalidationSummary>",
+                    i.id,
+                    rfc3339(i.created_ms / 1000),
+                    i.status(now)
+                )
+            })
+            .collect();
+        Ok((
+            StatusCode::OK,
+            [("content-type", "text/xml")],
+            format!(
+                "<?xml version=\"1.0\"?><InvalidationList xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Marker>{}</Marker>{}<MaxItems>{max}</MaxItems><IsTruncated>{}</IsTruncated><Quantity>{}</Quantity><Items>{items}</Items></InvalidationList>",
+                query.get("Marker").cloned().unwrap_or_default(),
+                next.as_ref().map(|n| format!("<NextMarker>{n}</NextMarker>")).unwrap_or_default(),
+                next.is_some(),
+                page.len()
+            ),
+        )
+            .into_response())
+    })()
+    .unwrap_or_else(|r: Response| r);
+    s.log.record("cloudfront", &method, &uri, answer.status().as_u16(), String::new());
+    answer
 }
 
 async fn status(
@@ -300,7 +380,7 @@ async fn admin_faults(State(s): State<Shared>, Json(faults): Json<Vec<Fault>>) -
 /// The stand-in's routes; `/__sandbox/*` is for tests and the demo.
 pub fn router(state: Shared) -> Router {
     Router::new()
-        .route("/2020-05-31/distribution/{dist}/invalidation", post(create))
+        .route("/2020-05-31/distribution/{dist}/invalidation", post(create).get(list))
         .route("/2020-05-31/distribution/{dist}/invalidation/{id}", get(status))
         .route("/__sandbox/invalidations", get(admin_list))
         .route("/__sandbox/faults", post(admin_faults))

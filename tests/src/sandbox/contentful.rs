@@ -236,15 +236,54 @@ fn collection_inner(
     Json(page(linking, &shape, &graph)).into_response()
 }
 
+impl ContentfulState {
+    /// Publishes `entry`: adds it, or replaces the revision served (a new slug
+    /// from the next revision on, as a real publish does).
+    /// An entry without `updatedAt` is stamped now, so the Sync API reports it as changed.
+    pub fn publish(&self, mut entry: FixtureEntry) {
+        entry.updated_at.get_or_insert_with(super::sync::stamp);
+        let mut graph = self.graph.lock().unwrap();
+        graph.deleted.retain(|d| d.id != entry.id);
+        graph.entries.retain(|e| e.id != entry.id);
+        graph.entries.push(entry);
+    }
+
+    /// Unpublishes (or deletes) entry `id`: the Delivery API serves it no
+    /// more, nothing links to it, and the next delta sync reports it as a
+    /// `DeletedEntry`. `false` when it was not served.
+    pub fn unpublish(&self, id: &str) -> bool {
+        let mut graph = self.graph.lock().unwrap();
+        let Some(at) = graph.entries.iter().position(|e| e.id == id) else {
+            return false;
+        };
+        let entry = graph.entries.remove(at);
+        for e in &mut graph.entries {
+            e.links.retain(|l| l != id);
+        }
+        graph.deleted.retain(|d| d.id != id);
+        graph.deleted.push(super::sync::FixtureDeletion {
+            id: id.to_string(),
+            kind: super::sync::entry_kind(),
+            revision: entry.revision,
+            deleted_at: super::sync::stamp(),
+        });
+        true
+    }
+}
+
 /// Adds or replaces an entry (the demo "publishes" with it before it sends the webhook).
-/// An entry without `updatedAt` is stamped now, so the Sync API reports it as changed.
-async fn upsert(State(s): State<Shared>, Json(mut entry): Json<FixtureEntry>) -> StatusCode {
-    entry.updated_at.get_or_insert_with(super::sync::stamp);
-    let mut graph = s.graph.lock().unwrap();
-    graph.deleted.retain(|d| d.id != entry.id);
-    graph.entries.retain(|e| e.id != entry.id);
-    graph.entries.push(entry);
+async fn upsert(State(s): State<Shared>, Json(entry): Json<FixtureEntry>) -> StatusCode {
+    s.publish(entry);
     StatusCode::NO_CONTENT
+}
+
+/// Unpublishes an entry (the demo does before it sends the unpublish webhook).
+async fn remove(State(s): State<Shared>, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    if s.unpublish(&id) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, "NotFound", "no such entry is published")
+    }
 }
 
 async fn admin_faults(State(s): State<Shared>, Json(faults): Json<Vec<Fault>>) -> StatusCode {
@@ -257,7 +296,7 @@ pub fn router(state: Shared) -> Router {
         .route("/spaces/{space}/environments/{env}/{kind}", get(collection))
         .route("/spaces/{space}/environments/{env}/sync", get(super::sync::sync))
         .route("/__sandbox/entries", post(upsert))
-        .route("/__sandbox/entries/{id}", delete(super::sync::delete_entry))
+        .route("/__sandbox/entries/{id}", delete(remove))
         .route("/__sandbox/faults", post(admin_faults))
         .route("/__sandbox/requests", get(|State(s): State<Shared>| async move { Json(s.log.all()) }))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "NotFound", "no such route in the Delivery API stand-in") })

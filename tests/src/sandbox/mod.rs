@@ -5,6 +5,7 @@
 pub mod cloudfront;
 pub mod contentful;
 pub mod delivery_query;
+pub mod dynamodb;
 pub mod invalidation_batch;
 pub mod invalidation_path;
 pub mod secrets;
@@ -21,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use cloudfront::Fault;
-pub use contentful::Fixture;
+pub use contentful::{Fixture, FixtureEntry};
 
 pub fn now_millis() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
@@ -110,6 +111,8 @@ pub struct Config {
     pub faults: Vec<Fault>,
     /// The distributions that exist: any other id is `NoSuchDistribution`.
     pub distributions: Vec<String>,
+    /// The distributions with a cache tag configuration: only they take `#tag` items.
+    pub cache_tag_distributions: Vec<String>,
     /// The state machines that exist at the Step Functions stand-in.
     pub state_machines: Vec<String>,
 }
@@ -130,6 +133,7 @@ impl Config {
             fixture,
             faults,
             distributions: vec![DEMO_DISTRIBUTION.to_string()],
+            cache_tag_distributions: Vec::new(),
             state_machines: vec![DEMO_STATE_MACHINE.to_string()],
         }
     }
@@ -137,6 +141,12 @@ impl Config {
     /// The same, serving `distributions` instead.
     pub fn with_distributions(mut self, distributions: &[&str]) -> Config {
         self.distributions = distributions.iter().map(|d| d.to_string()).collect();
+        self
+    }
+
+    /// The same, with a cache tag configuration on `distributions`.
+    pub fn with_cache_tags(mut self, distributions: &[&str]) -> Config {
+        self.cache_tag_distributions = distributions.iter().map(|d| d.to_string()).collect();
         self
     }
 }
@@ -172,6 +182,7 @@ impl Sandbox {
             expected: expected("cloudfront"),
             in_progress_for: Mutex::new(config.in_progress_for),
             distributions: config.distributions,
+            cache_tag_distributions: config.cache_tag_distributions,
             invalidations: Mutex::new(Vec::new()),
             faults: Mutex::new(cf_faults.into()),
             log: RequestLog::default(),

@@ -40,7 +40,7 @@ pub struct FixtureDeletion {
     pub deleted_at: String,
 }
 
-fn entry_kind() -> String {
+pub(super) fn entry_kind() -> String {
     "Entry".into()
 }
 
@@ -214,19 +214,6 @@ fn sync_inner(
     let key = if more { "nextPageUrl" } else { "nextSyncUrl" };
     let items: Vec<Value> = page.into_iter().map(|(_, item)| item).collect();
     Json(json!({"sys": {"type": "Array"}, "items": items, key: url})).into_response()
-}
-
-/// Deletes an entry: it leaves the Delivery API and the next delta sync
-/// reports it as a `DeletedEntry`.
-pub async fn delete_entry(State(s): State<Arc<ContentfulState>>, Path(id): Path<String>) -> StatusCode {
-    let mut graph = s.graph.lock().unwrap();
-    let Some(at) = graph.entries.iter().position(|e| e.id == id) else {
-        return StatusCode::NOT_FOUND;
-    };
-    let entry = graph.entries.remove(at);
-    graph.deleted.retain(|d| d.id != id);
-    graph.deleted.push(FixtureDeletion { id, kind: entry_kind(), revision: entry.revision, deleted_at: stamp() });
-    StatusCode::NO_CONTENT
 }
 
 #[cfg(test)]

@@ -1,0 +1,116 @@
+//! Path memory: what each entry was last planned as (its own paths and tags),
+//! per distribution, so that an unpublish, archive or delete invalidates the
+//! exact previous paths, and a slug rename the old ones beside the new.
+//!
+//! The workflow asks with [`crate::workflow::Command::Recall`] and gets
+//! [`crate::workflow::Event::Recalled`] back; a body answers through a
+//! [`PathMemory`] (Durable Object storage on the edge, DynamoDB on AWS) and
+//! keeps each entry's [`Memory`] under its own key, at most
+//! `PATH_MEMORY_ENTRIES` of them, the least recently used dropped first.
+//! What to store and what to answer is decided here, by [`Memory::update`],
+//! so both bodies agree: a body reads the record, calls it, writes the result.
+
+use crate::retry::Failure;
+use futures::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+
+/// What an entry was planned as at one revision, with what it was before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memory {
+    /// The entry's revision these items are for.
+    pub revision: u64,
+    /// Its own paths and tags, as planned at that revision.
+    pub items: Vec<String>,
+    /// Its items at the revision before: what a repeated publish recalls.
+    #[serde(default)]
+    pub previous: Vec<String>,
+    /// When it was last read or written, in milliseconds since 1970: the
+    /// least recently used are dropped first (below 2^53, a JavaScript number).
+    #[serde(default)]
+    pub used_at: u64,
+}
+
+/// A publish's items, to keep for its entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remember {
+    /// The revision published.
+    pub revision: u64,
+    /// The entry's own paths and tags at that revision.
+    pub items: Vec<String>,
+}
+
+impl Memory {
+    /// What to store and what to answer, given the stored record (`None`:
+    /// nothing remembered), what to remember (`None`: only recall, for an
+    /// unpublish, archive or delete) and the time. Idempotent: the same
+    /// publish asked again (a retried request) answers the same items.
+    pub fn update(stored: Option<Memory>, remember: Option<Remember>, now_ms: u64) -> (Option<Memory>, Vec<String>) {
+        match (stored, remember) {
+            (None, None) => (None, Vec::new()),
+            (None, Some(r)) => (
+                Some(Memory { revision: r.revision, items: r.items, previous: Vec::new(), used_at: now_ms }),
+                Vec::new(),
+            ),
+            (Some(m), None) => {
+                let recalled = m.items.clone();
+                (Some(Memory { used_at: now_ms, ..m }), recalled)
+            }
+            // The same publish again: what it recalled the first time.
+            (Some(m), Some(r)) if r.revision == m.revision => {
+                let recalled = m.previous.clone();
+                (Some(Memory { used_at: now_ms, ..m }), recalled)
+            }
+            // A publish older than the one kept, arriving late: keep the newer.
+            (Some(m), Some(r)) if r.revision < m.revision => (Some(Memory { used_at: now_ms, ..m }), Vec::new()),
+            (Some(m), Some(r)) => {
+                let recalled = m.items.clone();
+                (Some(Memory { revision: r.revision, items: r.items, previous: m.items, used_at: now_ms }), recalled)
+            }
+        }
+    }
+}
+
+/// Where a body keeps the memory of one distribution's entries. Answers the
+/// items the entry was planned as before (empty: nothing remembered) after
+/// storing `remember` by [`Memory::update`].
+pub trait PathMemory {
+    /// Recalls `entry_id`'s previous items, remembering `remember` if given.
+    fn recall<'a>(
+        &'a self,
+        entry_id: &'a str,
+        remember: Option<Remember>,
+    ) -> LocalBoxFuture<'a, Result<Vec<String>, Failure>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remember(revision: u64, items: &[&str]) -> Option<Remember> {
+        Some(Remember { revision, items: items.iter().map(|s| s.to_string()).collect() })
+    }
+
+    #[test]
+    fn a_rename_recalls_the_old_items_and_a_retry_recalls_them_again() {
+        let (m, recalled) = Memory::update(None, remember(1, &["/winter-sale"]), 10);
+        assert!(recalled.is_empty());
+        let (m, recalled) = Memory::update(m, remember(2, &["/winter-deals"]), 20);
+        assert_eq!(recalled, ["/winter-sale"]);
+        let (m, again) = Memory::update(m, remember(2, &["/winter-deals"]), 30);
+        assert_eq!(again, ["/winter-sale"], "a retried publish answers the same");
+        let (m, late) = Memory::update(m, remember(1, &["/winter-sale"]), 40);
+        assert!(late.is_empty());
+        let m = m.unwrap();
+        assert_eq!((m.revision, m.items.as_slice(), m.used_at), (2, &["/winter-deals".to_string()][..], 40));
+    }
+
+    #[test]
+    fn an_unpublish_recalls_without_forgetting() {
+        let (m, _) = Memory::update(None, remember(4, &["/blog/news/a", "#entry:a"]), 1);
+        let (m, recalled) = Memory::update(m, None, 2);
+        assert_eq!(recalled, ["/blog/news/a", "#entry:a"]);
+        let (_, again) = Memory::update(m, None, 3);
+        assert_eq!(again, ["/blog/news/a", "#entry:a"], "a delete after the unpublish still finds them");
+        assert_eq!(Memory::update(None, None, 1), (None, Vec::new()));
+    }
+}

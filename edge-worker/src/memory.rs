@@ -1,0 +1,85 @@
+//! Path memory in the Durable Object's storage: each entry's last planned
+//! paths and tags under its own key (`memory/e/<entry id>`), never inside the
+//! workflow value; at most `PATH_MEMORY_ENTRIES` of them, the least recently
+//! used dropped first. What to keep and answer is the core's
+//! [`Memory::update`]; this only reads and writes.
+
+use crate::clock::WorkerClock;
+use futures::future::LocalBoxFuture;
+use invalidator_core::io::Clock;
+use invalidator_core::memory::{Memory, PathMemory, Remember};
+use invalidator_core::retry::Failure;
+use worker::{ListOptions, Result, Storage};
+
+/// Where every entry's memory key starts.
+const ENTRY: &str = "memory/e/";
+/// How many entry keys there are (kept beside them, so a write need not list them).
+const COUNT: &str = "memory/count";
+
+/// One distribution's path memory (the Durable Object is the distribution's).
+pub struct DurableMemory {
+    storage: Storage,
+    max_entries: usize,
+}
+
+impl DurableMemory {
+    /// The memory in `storage`, holding at most `max_entries` entries.
+    pub fn new(storage: Storage, max_entries: usize) -> Self {
+        DurableMemory { storage, max_entries }
+    }
+
+    async fn recall_from_storage(&self, entry_id: &str, remember: Option<Remember>) -> Result<Vec<String>> {
+        let key = format!("{ENTRY}{entry_id}");
+        let stored: Option<Memory> = self.storage.get(&key).await?;
+        let was_new = stored.is_none();
+        let (kept, recalled) = Memory::update(stored, remember, WorkerClock.now().as_millis());
+        if let Some(memory) = kept {
+            self.storage.put(&key, &memory).await?;
+            if was_new {
+                let count = self.storage.get::<u64>(COUNT).await?.unwrap_or(0) + 1;
+                self.storage.put(COUNT, count).await?;
+                if count as usize > self.max_entries {
+                    self.drop_least_recently_used().await?;
+                }
+            }
+        }
+        Ok(recalled)
+    }
+
+    /// Drops the least recently used entries down to nine tenths of the
+    /// limit, so that the listing this takes is paid once per many writes.
+    async fn drop_least_recently_used(&self) -> Result<()> {
+        let listed = self.storage.list_with_options(ListOptions::new().prefix(ENTRY)).await?;
+        let mut used: Vec<(u64, String)> = Vec::new();
+        for key in listed.keys() {
+            let key = key.map_err(|e| worker::Error::JsError(format!("{e:?}")))?.as_string().unwrap_or_default();
+            if let Some(memory) = self.storage.get::<Memory>(&key).await? {
+                used.push((memory.used_at, key));
+            }
+        }
+        used.sort();
+        let keep = self.max_entries - self.max_entries / 10;
+        let drop: Vec<String> = used.iter().take(used.len().saturating_sub(keep)).map(|(_, k)| k.clone()).collect();
+        for chunk in drop.chunks(DELETE_AT_ONCE) {
+            self.storage.delete_multiple(chunk.to_vec()).await?;
+        }
+        self.storage.put(COUNT, (used.len() - drop.len()) as u64).await
+    }
+}
+
+/// Keys one `deleteMultiple` takes (the Durable Object storage API's limit).
+const DELETE_AT_ONCE: usize = 128;
+
+impl PathMemory for DurableMemory {
+    fn recall<'a>(
+        &'a self,
+        entry_id: &'a str,
+        remember: Option<Remember>,
+    ) -> LocalBoxFuture<'a, std::result::Result<Vec<String>, Failure>> {
+        Box::pin(async move {
+            self.recall_from_storage(entry_id, remember)
+                .await
+                .map_err(|e| Failure::transient(format!("Durable Object storage: {e}")))
+        })
+    }
+}

@@ -1,0 +1,126 @@
+//! Path memory through the Cloudflare Worker, end to end under the real
+//! `wrangler dev`: the Durable Object keeps each entry's last paths in its
+//! own storage keys, so a renamed slug invalidates the old path and the new,
+//! and an unpublish its exact old path instead of its rule's wildcard.
+
+use invalidator_tests::sandbox::{Config, Fixture, FixtureEntry, Sandbox};
+use invalidator_tests::toolkit::{self, ToSign};
+use invalidator_tests::wrangler::{require_tools, WranglerDev};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";
+const STATUS_TOKEN: &str = "status-token-for-tests";
+const DIST: &str = "EDEMO123";
+
+fn vars(sb: &Sandbox) -> Vec<(&'static str, String)> {
+    sb.settings(DIST, SECRET)
+        .into_iter()
+        .chain([
+            ("STATUS_TOKEN", STATUS_TOKEN.into()),
+            ("PATH_RULES", r#"{"page":["/{slug}"],"post":["/blog/{category}/{slug}"]}"#.into()),
+            ("COLLECT_WINDOW_SECONDS", "0".into()),
+            ("FRESHNESS_MAX_WAIT_SECONDS", "5".into()),
+            ("POLL_FIRST_SECONDS", "0.5".into()),
+            ("POLL_MAX_SECONDS", "1".into()),
+        ])
+        .collect()
+}
+
+/// The Worker under wrangler, and the stand-ins it talks to.
+struct Run {
+    sb: Sandbox,
+    w: WranglerDev,
+    _dir: tempfile::TempDir,
+}
+
+impl Run {
+    async fn start() -> Run {
+        require_tools();
+        let fixture = Fixture::from_json(include_str!("../fixtures/content-graph.json")).unwrap();
+        let sb = Sandbox::start(Config::local(fixture, Duration::from_millis(500), vec![])).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (path, vars) = (dir.path().to_path_buf(), vars(&sb));
+        let w = tokio::task::spawn_blocking(move || WranglerDev::start(&path, &vars)).await.unwrap();
+        Run { sb, w, _dir: dir }
+    }
+
+    /// Sends one signed webhook and waits until the invalidation it makes has
+    /// completed; returns the items that invalidation sent.
+    async fn deliver(&self, request: ToSign) -> Vec<String> {
+        let before = self.sb.invalidations().len();
+        let body = request.body.clone();
+        let headers = toolkit::sign_all(&[request]).remove(0);
+        let mut post = invalidator_tests::loopback::client().post(self.w.url("/webhooks/contentful")).body(body);
+        for (k, v) in &headers {
+            post = post.header(k, v);
+        }
+        let answer = post.send().await.unwrap();
+        assert_eq!(answer.status(), 202, "{}", answer.text().await.unwrap());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let page = self.status().await;
+            let batches = page[DIST]["batches"].as_array().cloned().unwrap_or_default();
+            let done = batches.iter().all(|b| b["state"] == "completed");
+            if self.sb.invalidations().len() > before && done {
+                return self.sb.invalidations()[before..].iter().flat_map(|i| i.paths.clone()).collect();
+            }
+            assert!(Instant::now() < deadline, "not completed: {page:#}\nwrangler log:\n{}", self.w.log_text());
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    async fn status(&self) -> Value {
+        let r = invalidator_tests::loopback::client()
+            .get(self.w.url("/invalidations"))
+            .bearer_auth(STATUS_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        r.json().await.unwrap()
+    }
+}
+
+fn page(id: &str, slug: &str, revision: u64) -> FixtureEntry {
+    serde_json::from_value(json!({"id": id, "contentType": "page", "revision": revision,
+        "fields": {"slug": {"en-US": slug}}, "links": []}))
+    .unwrap()
+}
+
+fn publish(entry: &FixtureEntry) -> ToSign {
+    let body = toolkit::publish_body(&entry.id, &entry.content_type, entry.revision, json!(entry.fields));
+    toolkit::publish(SECRET, "/webhooks/contentful", body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slug_renamed_from_winter_sale_to_winter_deals_invalidates_both_paths() {
+    let run = Run::start().await;
+    let first = page("winter-sale", "winter-sale", 3);
+    run.sb.contentful_state.publish(first.clone());
+    assert_eq!(run.deliver(publish(&first)).await, ["/winter-sale"]);
+
+    let renamed = page("winter-sale", "winter-deals", 4);
+    run.sb.contentful_state.publish(renamed.clone());
+    assert_eq!(run.deliver(publish(&renamed)).await, ["/winter-deals", "/winter-sale"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unpublishing_a_blog_post_invalidates_its_exact_old_path_and_no_blog_wildcard() {
+    let run = Run::start().await;
+    let post: FixtureEntry = serde_json::from_value(json!({"id": "ski-post", "contentType": "post", "revision": 2,
+        "fields": {"slug": {"en-US": "ski"}, "category": {"en-US": "news"}}, "links": []}))
+    .unwrap();
+    run.sb.contentful_state.publish(post.clone());
+    assert_eq!(run.deliver(publish(&post)).await, ["/blog/news/ski"]);
+
+    assert!(run.sb.contentful_state.unpublish("ski-post"));
+    let unpublish = toolkit::unpublish(SECRET, "/webhooks/contentful", "ski-post", "post", 3);
+    let items = run.deliver(unpublish).await;
+    assert_eq!(items, ["/blog/news/ski"], "the exact old path, and no /blog/*");
+    let notes = run.status().await[DIST]["batches"][0]["notes"].clone();
+    assert!(notes.to_string().contains("remembered"), "{notes:#}");
+
+    // Nothing remembered for an entry never published here: the wildcard stays.
+    let unknown = toolkit::unpublish(SECRET, "/webhooks/contentful", "old-post", "post", 9);
+    assert_eq!(run.deliver(unknown).await, ["/blog/*"]);
+}
