@@ -149,6 +149,38 @@ pub struct Rendered {
     pub wildcards: Vec<String>,
 }
 
+/// A rules setting read as JSON: content type → list of templates, each
+/// parsed by `parse`. The one shape `PATH_RULES` and `TAG_RULES` share.
+pub(crate) fn templates_by_type<T>(
+    json: &str,
+    parse: impl Fn(&str) -> Result<T, &'static str>,
+) -> Result<Vec<(String, Vec<T>)>, RulesError> {
+    let value: Value = serde_json::from_str(json).map_err(|e| RulesError::Json(e.to_string()))?;
+    let Value::Object(map) = value else {
+        return Err(RulesError::Shape);
+    };
+    let mut out = Vec::with_capacity(map.len());
+    for (content_type, list) in map {
+        let Value::Array(items) = list else {
+            return Err(RulesError::Shape);
+        };
+        let mut templates = Vec::with_capacity(items.len());
+        for item in items {
+            let Value::String(source) = item else {
+                return Err(RulesError::Shape);
+            };
+            let template = parse(&source).map_err(|problem| RulesError::Template {
+                content_type: content_type.clone(),
+                template: source.clone(),
+                problem,
+            })?;
+            templates.push(template);
+        }
+        out.push((content_type, templates));
+    }
+    Ok(out)
+}
+
 /// `PATH_RULES`, parsed: templates by content type, and the `always` paths.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PathRules {
@@ -159,27 +191,8 @@ pub struct PathRules {
 impl PathRules {
     /// Parses `PATH_RULES`.
     pub fn parse(json: &str) -> Result<PathRules, RulesError> {
-        let value: Value = serde_json::from_str(json).map_err(|e| RulesError::Json(e.to_string()))?;
-        let Value::Object(map) = value else {
-            return Err(RulesError::Shape);
-        };
         let mut rules = PathRules::default();
-        for (content_type, list) in map {
-            let Value::Array(items) = list else {
-                return Err(RulesError::Shape);
-            };
-            let mut templates = Vec::new();
-            for item in items {
-                let Value::String(source) = item else {
-                    return Err(RulesError::Shape);
-                };
-                let template = Template::parse(&source).map_err(|problem| RulesError::Template {
-                    content_type: content_type.clone(),
-                    template: source.clone(),
-                    problem,
-                })?;
-                templates.push(template);
-            }
+        for (content_type, templates) in templates_by_type(json, Template::parse)? {
             if content_type == "always" {
                 for t in &templates {
                     if t.fields().next().is_some() {

@@ -16,7 +16,7 @@
 //! value never fails a batch.
 
 use crate::contentful::LinkedEntry;
-use crate::rules::{self, Part};
+use crate::rules::{self, templates_by_type, Part, RulesError};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -102,6 +102,18 @@ pub enum TagRulesError {
     },
 }
 
+impl From<RulesError> for TagRulesError {
+    fn from(e: RulesError) -> Self {
+        match e {
+            RulesError::Json(message) => TagRulesError::Json(message),
+            RulesError::Shape => TagRulesError::Shape,
+            RulesError::Template { content_type, template, problem } => {
+                TagRulesError::Template { content_type, template, problem }
+            }
+        }
+    }
+}
+
 /// One tag template: text and `{field}` placeholders.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TagTemplate {
@@ -149,27 +161,8 @@ pub struct TagRules {
 impl TagRules {
     /// Parses `TAG_RULES`.
     pub fn parse(json: &str) -> Result<TagRules, TagRulesError> {
-        let value: Value = serde_json::from_str(json).map_err(|e| TagRulesError::Json(e.to_string()))?;
-        let Value::Object(map) = value else {
-            return Err(TagRulesError::Shape);
-        };
         let mut rules = TagRules::default();
-        for (content_type, list) in map {
-            let Value::Array(items) = list else {
-                return Err(TagRulesError::Shape);
-            };
-            let mut templates = Vec::new();
-            for item in items {
-                let Value::String(source) = item else {
-                    return Err(TagRulesError::Shape);
-                };
-                let template = TagTemplate::parse(&source).map_err(|problem| TagRulesError::Template {
-                    content_type: content_type.clone(),
-                    template: source.clone(),
-                    problem,
-                })?;
-                templates.push(template);
-            }
+        for (content_type, templates) in templates_by_type(json, TagTemplate::parse)? {
             rules.by_type.insert(content_type, templates);
         }
         Ok(rules)
