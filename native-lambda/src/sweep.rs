@@ -30,11 +30,14 @@ pub struct SweepRecord {
     pub taken: Taken,
     /// The last sweep, for `invalidator status`.
     pub last: Option<SweepReport>,
+    /// The execution the last sweep with missed changes started: the invalidations they caused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
 }
 
 impl Default for SweepRecord {
     fn default() -> Self {
-        SweepRecord { position: Position::Start, taken: Taken::default(), last: None }
+        SweepRecord { position: Position::Start, taken: Taken::default(), last: None, execution: None }
     }
 }
 
@@ -95,8 +98,8 @@ impl SweepFunction {
         let outcome = sweep::run(http, &s.contentful, record.position.clone(), &record.taken, now).await;
         let mut report = outcome.report.clone();
         let started = match outcome.changes.is_empty() {
-            true => Ok(()),
-            false => self.start(&outcome.changes, http, clock).await,
+            true => Ok(None),
+            false => self.start(&outcome.changes, http, clock).await.map(Some),
         };
         // Saved over the record as it is now, not as it was read: the starter
         // records webhooks' changes while the sweep reads.
@@ -110,7 +113,8 @@ impl SweepFunction {
                 report.error = Some(e);
                 report.complete = false;
             }
-            (None, Ok(())) => {
+            (None, Ok(execution)) => {
+                saved.execution = execution.or(saved.execution);
                 saved.position = outcome.position;
                 for change in &outcome.changes {
                     saved.taken.record(change);
@@ -133,7 +137,7 @@ impl SweepFunction {
     /// already (what the queue's window would collect), and the execution
     /// named from their tracking ids makes a sweep run again start nothing
     /// new; through the queue they would wait one window more.
-    async fn start<H: HttpClient, C: Clock>(&self, changes: &[Change], http: &H, clock: &C) -> Result<(), String> {
+    async fn start<H: HttpClient, C: Clock>(&self, changes: &[Change], http: &H, clock: &C) -> Result<String, String> {
         let s = &self.settings;
         let now = clock.now();
         let mut workflow = Workflow::new(s.cloudfront.distribution_ids.clone());
@@ -154,6 +158,6 @@ impl SweepFunction {
             }
             Started::AlreadyExists => tracing::info!(%name, "sweep execution already started"),
         }
-        Ok(())
+        Ok(name)
     }
 }

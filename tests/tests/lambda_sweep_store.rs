@@ -14,6 +14,7 @@ use invalidator_lambda::stepfunctions::StepFunctionsSettings;
 use invalidator_lambda::sweep::{SweepFunction, SweepStore};
 use invalidator_lambda::sweep_store::{partition, DynamoSweepStore, RECORD_KEY};
 use invalidator_tests::asl::{entered, function, function_logging_to, require_node_tools, run_state_machine, SECRET};
+use invalidator_tests::binaries::binary;
 use invalidator_tests::loopback::client;
 use invalidator_tests::queue_stack::{self, signed_publishes, QueueStack};
 use invalidator_tests::sandbox::dynamodb::{self, DynamoDbState};
@@ -186,6 +187,18 @@ impl Aws {
     }
 }
 
+impl Aws {
+    /// `invalidator status` on the distribution's first invalidation: its stdout.
+    async fn status(&self) -> String {
+        let id = self.sb.invalidations()[0].id.clone();
+        let mut cmd = std::process::Command::new(binary("invalidator-lambda", "invalidator"));
+        cmd.env_clear().envs(self.map.clone()).args(["status", &id]);
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
 /// A scheduled event as EventBridge sends it.
 fn scheduled_event() -> Vec<u8> {
     json!({"version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
@@ -218,6 +231,11 @@ async fn the_sweep_function_invalidates_a_missed_publish_and_then_a_deletion_by_
     let logged = std::fs::read_to_string(log.path()).unwrap();
     let warning = logged.lines().find(|l| l.contains("WARN") && l.contains("no webhook brought"));
     assert!(warning.is_some_and(|w| w.contains("winter-sale")), "a warning names the missed change:\n{logged}");
+    let status = aws.status().await;
+    assert!(status.contains("last sweep: ") && status.contains("1 item(s) read"), "{status}");
+    assert!(status.contains("1 missed change(s)") && status.contains("entry winter-sale publish"), "{status}");
+    let execution = aws.sb.executions().pop().unwrap().name;
+    assert!(status.contains(&format!("execution {execution}")), "the invalidations they caused:\n{status}");
 
     // Deleted without a webhook: the sweep's DeletedEntry carries no fields;
     // the workflow remembered the entry's path when it invalidated it.
