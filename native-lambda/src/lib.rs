@@ -16,5 +16,6 @@ pub mod sqs;
 pub mod starter;
 pub mod stepfunctions;
 pub mod sweep;
+pub mod sweep_store;
 pub mod task;
 pub mod webhook;

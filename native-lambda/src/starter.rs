@@ -15,10 +15,15 @@
 //!   queue's `maxReceiveCount` receives SQS moves them to the dead-letter
 //!   queue. Each failure is logged with its message id, receive count and
 //!   reason, which is how a message in the dead-letter queue is explained.
+//! - With `PATH_MEMORY_TABLE` set, the changes whose execution started are
+//!   recorded as taken in the catch-up sweep's record ([`crate::sweep_store`]),
+//!   so the sweep does not invalidate a webhook's change again.
 
+use crate::dynamodb::DynamoDbSettings;
 use crate::execution_input::execution_input;
 use crate::http_client::entropy;
 use crate::stepfunctions::{read_start, start_execution, Started, StepFunctionsSettings};
+use crate::sweep_store::{partition, record_taken, DynamoSweepStore};
 use crate::task::{TaskState, STATE_MAX_BYTES};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use invalidator_core::io::{Clock, HttpClient};
@@ -34,6 +39,8 @@ pub struct StarterFunction {
     pub policy: Policy,
     pub distributions: Vec<String>,
     pub stepfunctions: StepFunctionsSettings,
+    /// The table the sweep's record is in (`PATH_MEMORY_TABLE`), if any.
+    pub sweep_table: Option<DynamoDbSettings>,
 }
 
 /// One change taken from the queue.
@@ -50,6 +57,7 @@ impl StarterFunction {
             policy,
             distributions: CloudFrontSettings::from_map(map)?.distribution_ids,
             stepfunctions: StepFunctionsSettings::from_map(map)?,
+            sweep_table: DynamoDbSettings::from_map(map)?,
         })
     }
 
@@ -73,11 +81,15 @@ impl StarterFunction {
             }
         }
         let now = clock.now();
+        let mut started_changes = Vec::new();
         for part in self.parts(taken, now) {
             let ids: Vec<&str> = part.iter().map(|q| q.message_id.as_str()).collect();
             let name = execution_name(&ids);
             match self.start(&name, part.iter().map(|q| q.change.clone()), http, now).await {
-                Ok(started) => tracing::info!(execution = %name, changes = part.len(), started, "batch started"),
+                Ok(started) => {
+                    tracing::info!(execution = %name, changes = part.len(), started, "batch started");
+                    started_changes.extend(part.iter().map(|q| q.change.clone()));
+                }
                 Err(reason) => {
                     for q in &part {
                         tracing::error!(message_id = %q.message_id, execution = %name, %reason, "change not started");
@@ -86,7 +98,21 @@ impl StarterFunction {
                 }
             }
         }
+        self.record_taken(&started_changes, http, clock).await;
         answer
+    }
+
+    /// Records the started changes in the sweep's record. Not a failure of
+    /// the batch when it cannot: the sweep then takes them again, which
+    /// invalidates them twice but loses nothing.
+    async fn record_taken<H: HttpClient, C: Clock>(&self, changes: &[Change], http: &H, clock: &C) {
+        let Some(settings) = self.sweep_table.as_ref().filter(|_| !changes.is_empty()) else {
+            return;
+        };
+        let store = DynamoSweepStore { http, clock, settings, partition: partition(&self.distributions) };
+        if let Err(e) = record_taken(&store, changes).await {
+            tracing::warn!(error = %e, changes = changes.len(), "could not record the changes as taken: the next sweep takes them again");
+        }
     }
 
     /// The execution input for `changes`.

@@ -3,7 +3,8 @@
 //! workflow with the core's `ChangeAccepted`, as the webhook function takes a
 //! change, and one Step Functions execution carries them on. The position,
 //! the revisions taken and the last report live behind [`SweepStore`] (on
-//! AWS, the DynamoDB table of the per-entry path memory).
+//! AWS, the DynamoDB table of the per-entry path memory:
+//! [`crate::sweep_store`]).
 
 use crate::http_client::entropy;
 use crate::stepfunctions::{read_start, start_execution, Started, StepFunctionsSettings};
@@ -29,11 +30,14 @@ pub struct SweepRecord {
     pub taken: Taken,
     /// The last sweep, for `invalidator status`.
     pub last: Option<SweepReport>,
+    /// The execution the last sweep with missed changes started: the invalidations they caused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
 }
 
 impl Default for SweepRecord {
     fn default() -> Self {
-        SweepRecord { position: Position::Start, taken: Taken::default(), last: None }
+        SweepRecord { position: Position::Start, taken: Taken::default(), last: None, execution: None }
     }
 }
 
@@ -90,13 +94,16 @@ impl SweepFunction {
     ) -> Result<SweepReport, String> {
         let s = &self.settings;
         let now = clock.now();
-        let mut record = store.load().await.map_err(|e| format!("cannot read the sweep's record: {e}"))?;
+        let record = store.load().await.map_err(|e| format!("cannot read the sweep's record: {e}"))?;
         let outcome = sweep::run(http, &s.contentful, record.position.clone(), &record.taken, now).await;
         let mut report = outcome.report.clone();
         let started = match outcome.changes.is_empty() {
-            true => Ok(()),
-            false => self.start(&outcome.changes, http, clock).await,
+            true => Ok(None),
+            false => self.start(&outcome.changes, http, clock).await.map(Some),
         };
+        // Saved over the record as it is now, not as it was read: the starter
+        // records webhooks' changes while the sweep reads.
+        let mut saved = store.load().await.unwrap_or(record);
         match (&report.error, started) {
             (Some(reason), _) => {
                 tracing::error!(error = %reason, "catch-up sweep failed; the next one reads from the same position")
@@ -106,18 +113,19 @@ impl SweepFunction {
                 report.error = Some(e);
                 report.complete = false;
             }
-            (None, Ok(())) => {
-                record.position = outcome.position;
+            (None, Ok(execution)) => {
+                saved.execution = execution.or(saved.execution);
+                saved.position = outcome.position;
                 for change in &outcome.changes {
-                    record.taken.record(change);
+                    saved.taken.record(change);
                 }
             }
         }
         if let Some(warning) = report.warning().filter(|_| report.error.is_none()) {
             tracing::warn!("{warning}");
         }
-        record.last = Some(report.clone());
-        if let Err(e) = store.save(&record).await {
+        saved.last = Some(report.clone());
+        if let Err(e) = store.save(&saved).await {
             // Not saved: the next sweep reads the same changes, and starts the same execution name.
             tracing::error!(error = %e, "catch-up sweep: cannot save its record");
         }
@@ -125,7 +133,11 @@ impl SweepFunction {
     }
 
     /// Takes `changes` into one workflow and starts one execution for it.
-    async fn start<H: HttpClient, C: Clock>(&self, changes: &[Change], http: &H, clock: &C) -> Result<(), String> {
+    /// Started here, not sent to the changes queue: they are one batch
+    /// already (what the queue's window would collect), and the execution
+    /// named from their tracking ids makes a sweep run again start nothing
+    /// new; through the queue they would wait one window more.
+    async fn start<H: HttpClient, C: Clock>(&self, changes: &[Change], http: &H, clock: &C) -> Result<String, String> {
         let s = &self.settings;
         let now = clock.now();
         let mut workflow = Workflow::new(s.cloudfront.distribution_ids.clone());
@@ -146,6 +158,6 @@ impl SweepFunction {
             }
             Started::AlreadyExists => tracing::info!(%name, "sweep execution already started"),
         }
-        Ok(())
+        Ok(name)
     }
 }

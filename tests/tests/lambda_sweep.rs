@@ -1,8 +1,8 @@
 //! The AWS body's catch-up sweep ([`invalidator_lambda::sweep`]) against the
 //! Sync API and Step Functions stand-ins (SigV4-checked), the execution it
 //! starts then run by the real ASL interpreter with the workflow binary at a
-//! Runtime API. Its record is kept in memory here: the DynamoDB store comes
-//! with the per-entry path memory's table.
+//! Runtime API. Its record is kept in memory here; the DynamoDB store and the
+//! `sweep` binary are tested in lambda_sweep_store.rs.
 
 use invalidator_core::settings::{Settings, SettingsMap};
 use invalidator_core::sync::Position;

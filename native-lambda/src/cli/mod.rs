@@ -3,7 +3,7 @@
 //!
 //! - `resolve <entry-id>`: dry run: the walk, and the paths it would invalidate;
 //! - `invalidate <path>... [--wait]`: create invalidations (and follow them);
-//! - `status <invalidation-id>`: one GetInvalidation (on the first distribution, or `--distribution`), and the month's billed items there;
+//! - `status <invalidation-id>`: one GetInvalidation (on the first distribution, or `--distribution`), the month's billed items there, and the last catch-up sweep;
 //! - `verify-webhook <saved-request>`: says why a request fails verification;
 //! - `dead-letters <queue-url>`: what waits in the dead-letter queue, and how to redrive it;
 //! - `cache-tags <entry-id>...`: the cache tag header value for a page built from these entries.
@@ -14,6 +14,7 @@
 mod billing;
 mod cache_tags;
 mod dead_letters;
+mod last_sweep;
 mod progress;
 pub mod saved_request;
 
@@ -235,7 +236,8 @@ async fn status(map: &SettingsMap, id: String, distribution: Option<String>) -> 
         cloudfront::InvalidationStatus::Completed => "Completed",
     };
     println!("{} on {distribution}: {status} (created {})", inv.id, inv.create_time.as_deref().unwrap_or("?"));
-    billing::print_month(&cloudfront, &distribution).await
+    billing::print_month(&cloudfront, &distribution).await?;
+    last_sweep::print_last_sweep(map, &cloudfront.distribution_ids).await
 }
 
 fn verify_webhook(map: &SettingsMap, file: PathBuf) -> Result<(), CliError> {
