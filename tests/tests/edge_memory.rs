@@ -13,7 +13,7 @@ const SECRET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV
 const STATUS_TOKEN: &str = "status-token-for-tests";
 const DIST: &str = "EDEMO123";
 
-fn vars(sb: &Sandbox) -> Vec<(&'static str, String)> {
+fn vars(sb: &Sandbox, extra: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
     sb.settings(DIST, SECRET)
         .into_iter()
         .chain([
@@ -24,6 +24,7 @@ fn vars(sb: &Sandbox) -> Vec<(&'static str, String)> {
             ("POLL_FIRST_SECONDS", "0.5".into()),
             ("POLL_MAX_SECONDS", "1".into()),
         ])
+        .chain(extra.iter().map(|(k, v)| (*k, v.to_string())))
         .collect()
 }
 
@@ -36,11 +37,15 @@ struct Run {
 
 impl Run {
     async fn start() -> Run {
+        Run::start_with(&[]).await
+    }
+
+    async fn start_with(extra: &[(&'static str, &str)]) -> Run {
         require_tools();
         let fixture = Fixture::from_json(include_str!("../fixtures/content-graph.json")).unwrap();
         let sb = Sandbox::start(Config::local(fixture, Duration::from_millis(500), vec![])).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let (path, vars) = (dir.path().to_path_buf(), vars(&sb));
+        let (path, vars) = (dir.path().to_path_buf(), vars(&sb, extra));
         let w = tokio::task::spawn_blocking(move || WranglerDev::start(&path, &vars)).await.unwrap();
         Run { sb, w, _dir: dir }
     }
@@ -123,4 +128,22 @@ async fn unpublishing_a_blog_post_invalidates_its_exact_old_path_and_no_blog_wil
     // Nothing remembered for an entry never published here: the wildcard stays.
     let unknown = toolkit::unpublish(SECRET, "/webhooks/contentful", "old-post", "post", 9);
     assert_eq!(run.deliver(unknown).await, ["/blog/*"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_memory_keeps_at_most_its_size_and_drops_the_least_recently_used_entry() {
+    let run = Run::start_with(&[("PATH_MEMORY_ENTRIES", "2")]).await;
+    for id in ["first", "second", "third"] {
+        let entry = page(id, id, 1);
+        run.sb.contentful_state.publish(entry.clone());
+        assert_eq!(run.deliver(publish(&entry)).await, [format!("/{id}")]);
+    }
+    // "first" was used least recently when "third" came: it is forgotten, and
+    // its unpublish falls back to the rule's wildcard; "third" is remembered.
+    assert!(run.sb.contentful_state.unpublish("third"));
+    let third = toolkit::unpublish(SECRET, "/webhooks/contentful", "third", "page", 2);
+    assert_eq!(run.deliver(third).await, ["/third"]);
+    assert!(run.sb.contentful_state.unpublish("first"));
+    let first = toolkit::unpublish(SECRET, "/webhooks/contentful", "first", "page", 2);
+    assert_eq!(run.deliver(first).await, ["/*"]);
 }
