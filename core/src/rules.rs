@@ -18,14 +18,14 @@ use crate::paths;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// Why `PATH_RULES` cannot be used.
+/// Why `PATH_RULES` or `TAG_RULES` cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RulesError {
     /// The setting is not JSON (the parser's message).
     #[error("is not valid JSON: {0}")]
     Json(String),
     /// The JSON is not an object of lists of strings.
-    #[error("must be a JSON object of content type id to a list of path templates")]
+    #[error("must be a JSON object of content type id (or \"*\" for tags) to a list of templates")]
     Shape,
     /// One template cannot be used.
     #[error("template {template:?} for {content_type:?}: {problem}")]

@@ -81,39 +81,6 @@ impl FromStr for InvalidateBy {
     }
 }
 
-/// Why `TAG_RULES` cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TagRulesError {
-    /// The setting is not JSON (the parser's message).
-    #[error("is not valid JSON: {0}")]
-    Json(String),
-    /// The JSON is not an object of lists of strings.
-    #[error("must be a JSON object of content type id (or \"*\") to a list of tag templates")]
-    Shape,
-    /// One template cannot be used.
-    #[error("template {template:?} for {content_type:?}: {problem}")]
-    Template {
-        /// The content type it is given for.
-        content_type: String,
-        /// The template as written.
-        template: String,
-        /// What is wrong with it.
-        problem: &'static str,
-    },
-}
-
-impl From<RulesError> for TagRulesError {
-    fn from(e: RulesError) -> Self {
-        match e {
-            RulesError::Json(message) => TagRulesError::Json(message),
-            RulesError::Shape => TagRulesError::Shape,
-            RulesError::Template { content_type, template, problem } => {
-                TagRulesError::Template { content_type, template, problem }
-            }
-        }
-    }
-}
-
 /// One tag template: text and `{field}` placeholders.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TagTemplate {
@@ -160,7 +127,7 @@ pub struct TagRules {
 
 impl TagRules {
     /// Parses `TAG_RULES`.
-    pub fn parse(json: &str) -> Result<TagRules, TagRulesError> {
+    pub fn parse(json: &str) -> Result<TagRules, RulesError> {
         let mut rules = TagRules::default();
         for (content_type, templates) in templates_by_type(json, TagTemplate::parse)? {
             rules.by_type.insert(content_type, templates);
