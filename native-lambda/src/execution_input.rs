@@ -1,7 +1,8 @@
 //! The input of a new execution: changes folded with the core's
 //! `ChangeAccepted` into one workflow, as the state machine's first Task
 //! expects it. The webhook function (one change, when it starts executions
-//! itself) and the starter function (a queue batch) both build it here.
+//! itself), the starter function (a queue batch) and the sweep function
+//! (the changes it found) all build it here.
 
 use crate::task::TaskState;
 use invalidator_core::driver::Stop;

@@ -6,16 +6,14 @@
 //! AWS, the DynamoDB table of the per-entry path memory:
 //! [`crate::sweep_store`]).
 
+use crate::execution_input::execution_input;
 use crate::http_client::entropy;
 use crate::stepfunctions::{read_start, start_execution, Started, StepFunctionsSettings};
-use crate::task::TaskState;
-use invalidator_core::driver::Stop;
 use invalidator_core::io::{Clock, HttpClient};
 use invalidator_core::settings::Settings;
 use invalidator_core::sweep::{self, SweepReport, Taken};
 use invalidator_core::sync::Position;
 use invalidator_core::webhook::Change;
-use invalidator_core::workflow::{step, Event, Next, Workflow};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -140,15 +138,7 @@ impl SweepFunction {
     async fn start<H: HttpClient, C: Clock>(&self, changes: &[Change], http: &H, clock: &C) -> Result<String, String> {
         let s = &self.settings;
         let now = clock.now();
-        let mut workflow = Workflow::new(s.cloudfront.distribution_ids.clone());
-        let mut wake = now;
-        for change in changes {
-            let accepted = Event::ChangeAccepted { change: change.clone() };
-            if let Next::WakeAt(at) = step(&mut workflow, &s.policy, accepted, now, entropy()).next {
-                wake = at;
-            }
-        }
-        let state = TaskState::after(workflow, Stop::SleepUntil(wake), now);
+        let state = execution_input(&s.cloudfront.distribution_ids, &s.policy, changes.iter().cloned(), now, entropy());
         let name = execution_name(changes);
         let request = start_execution(&self.stepfunctions, &name, &json!(state), now).map_err(|e| e.to_string())?;
         let answer = http.send(request).await.map_err(|e| e.to_string())?;
