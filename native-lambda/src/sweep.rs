@@ -16,7 +16,6 @@ use invalidator_core::sync::Position;
 use invalidator_core::webhook::Change;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 
 /// What the sweep keeps between runs.
@@ -65,13 +64,9 @@ impl SweepStore for MemoryStore {
 /// The execution's name: the missed changes' tracking ids, hashed, so a
 /// sweep run again after its record could not be saved starts nothing new.
 pub fn execution_name(changes: &[Change]) -> String {
-    let mut h = Sha256::new();
-    for change in changes {
-        h.update(change.tracking_id.as_bytes());
-        h.update(b"\n");
-    }
+    let ids: Vec<&str> = changes.iter().map(|c| c.tracking_id.as_str()).collect();
     // Step Functions allows 80 characters.
-    format!("sweep-{}", &hex::encode(h.finalize())[..58])
+    format!("sweep-{}", &crate::starter::execution_name(&ids)[..58])
 }
 
 /// Everything the sweep function needs, read once at start.
