@@ -92,7 +92,15 @@ pub async fn receive(mut req: Request, env: &Env) -> Result<Response> {
             let url = format!("https://coordinator/changes?distribution={distribution}");
             let stored = stub.fetch_with_request(Request::new_with_init(&url, &init)?).await;
             if !matches!(&stored, Ok(r) if r.status_code() == 200) {
-                worker::console_error!("invalidator: could not store change {} for {distribution}", change.tracking_id);
+                // The cause, for the operator: the object's error or answer (never a secret).
+                let cause = match stored {
+                    Ok(mut r) => format!("it answered {}: {}", r.status_code(), r.text().await.unwrap_or_default()),
+                    Err(e) => e.to_string(),
+                };
+                worker::console_error!(
+                    "invalidator: could not store change {} for {distribution}: {cause}",
+                    change.tracking_id
+                );
                 let (status, body) = webhook::not_stored();
                 return json_response(status, &body);
             }
