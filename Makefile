@@ -31,9 +31,10 @@ clippy:
 
 TEST_LOG := target/test-output.log
 
+# Every test binary, TEST_JOBS (default 2) at a time: see tools/run_tests.py.
 unit: node-deps edge-build
 	@mkdir -p target
-	set -o pipefail; $(CARGO) test --workspace --lib --bins --tests 2>&1 | tee $(TEST_LOG)
+	set -o pipefail; CARGO=$(CARGO) python3 tools/run_tests.py 2>&1 | tee $(TEST_LOG)
 
 wasm-core: toolchain
 	$(CARGO) build -p invalidator-core --target wasm32-unknown-unknown --release
