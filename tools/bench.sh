@@ -12,7 +12,7 @@ cargo build --release -q -p invalidator-lambda --bins
 for i in $(seq "$RUNS"); do
   echo "== run $i of $RUNS" >&2
   cargo bench -q -p invalidator-core --bench core -- --warm-up-time 1 --measurement-time 4 2>/dev/null > "$out/core-$i.txt"
-  target/release/edge-bench 2>/dev/null | grep -E '^(webhook|floor|ratio|burst|cold)' > "$out/edge-$i.txt"
+  target/release/edge-bench 2>/dev/null | grep -E '^(webhook|floor|ratio|burst|cold|invalidator:|  log:)' > "$out/edge-$i.txt"
   target/release/lambda-bench > "$out/lambda-$i.txt"
   target/release/lambda-burst-bench 2>/dev/null | grep -E '^lambda burst' > "$out/lambda-burst-$i.txt"
 done

@@ -80,6 +80,9 @@ for senders, vals in lat.items():
     cells += [fmt([v[i] for v in f], 'ms') if f else "—" for i in (0, 1)]
     cells += [fmt([v[i] for v in r], '×') if r else "—" for i in (0, 1)]
     print(f"| {senders} | " + " | ".join(cells) + " |")
+refused = [line for text in edge for line in text.splitlines() if "were not 202" in line or line.startswith("  log:")]
+if refused:
+    print("\nAnswers that were not 202, as edge-bench reported them:\n\n```\n" + "\n".join(refused) + "\n```")
 burst = collect(r"burst of (\d+) publishes over [\d.]+ s: (\d+) CreateInvalidation request\(s\), (\d+) paths", edge, [1, 2, 3])
 for b, vals in burst.items():
     print(f"\nBurst of {b} publishes over 2 s: {fmt([v[0] for v in vals], 'CreateInvalidation requests')}, "
