@@ -3,8 +3,8 @@
 //! (edge-worker/src/stored.rs) stored JavaScript values made by
 //! serde-wasm-bindgen. The fixture `tests/fixtures/old-storage/` is such a
 //! Worker's persisted storage: a workflow with a change still to send and
-//! a completed batch in its history, two changes waiting in the inbox, and
-//! a path memory entry. This Worker starts on a copy of it and must carry
+//! a completed batch in its history, two changes waiting in the inbox, a
+//! path memory entry, and a sweep's position and report. This Worker starts on a copy of it and must carry
 //! all of that through to CloudFront.
 //!
 //! The fixture was made by `make_the_old_storage_fixture` (ignored; its
@@ -42,6 +42,8 @@ fn vars(sb: &Sandbox) -> Vec<(&'static str, String)> {
             ("FRESHNESS_MAX_WAIT_SECONDS", "5".into()),
             ("POLL_FIRST_SECONDS", "0.5".into()),
             ("POLL_MAX_SECONDS", "1".into()),
+            // Sweeps only when a test fires the cron trigger (`--test-scheduled`).
+            ("SWEEP_INTERVAL_MINUTES", "1".into()),
         ])
         .collect()
 }
@@ -81,6 +83,22 @@ async fn status(w: &WranglerDev, path: &str) -> Value {
     let text = r.text().await.unwrap();
     serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{path} answered {code}, not JSON ({e}): {text}\nwrangler log:\n{}", w.log_text()))
+}
+
+/// Fires the cron trigger and returns the sweep's report once the status page shows a new one.
+async fn sweep(w: &WranglerDev) -> Value {
+    let before = status(w, "/invalidations").await[DIST]["last_sweep"]["at"].clone();
+    let r = invalidator_tests::loopback::client().get(w.url("/cdn-cgi/handler/scheduled?cron=*+*+*+*+*")).send().await;
+    assert!(r.unwrap().status().is_success(), "the cron trigger fired");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let last = status(w, "/invalidations").await[DIST]["last_sweep"].clone();
+        if !last.is_null() && last["at"] != before {
+            return last;
+        }
+        assert!(Instant::now() < deadline, "no sweep reported in 30 s\nwrangler log:\n{}", w.log_text());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Waits until every batch on the status page is completed and nothing waits.
@@ -159,6 +177,12 @@ async fn a_new_worker_carries_on_what_the_old_worker_stored() {
         let one = status(&w, &format!("/invalidations/{}", tracking.as_str().unwrap())).await;
         assert_eq!(one[DIST]["state"], "completed", "{tracking}: {one:#}");
     }
+
+    // The old sweep's report, and its position: the next sweep goes on from
+    // there instead of starting a first (initial) sync again.
+    assert_eq!(done[DIST]["last_sweep"]["at"], expected["last_sweep_at"], "{done:#}");
+    let next = sweep(&w).await;
+    assert_eq!((&next["first"], &next["error"]), (&json!(false), &Value::Null), "{next:#}");
 }
 
 /// Makes `tests/fixtures/old-storage/` with the Worker whose `wrangler.toml`
@@ -184,6 +208,9 @@ async fn make_the_old_storage_fixture() {
     let first = publish(&w, &page(RENAMED, "sale-2025", 1)).await;
     let done = wait_completed(&w, Duration::from_secs(60)).await;
     let completed = done[DIST]["batches"][0]["invalidation_id"].clone();
+    // A first sweep, which stores its report and where the next one reads from.
+    let swept = sweep(&w).await;
+    assert_eq!((&swept["first"], &swept["complete"]), (&json!(true), &json!(true)), "{swept:#}");
     drop(w);
 
     // 2. CloudFront that takes the connection and never answers: the alarm
@@ -218,6 +245,7 @@ async fn make_the_old_storage_fixture() {
     copy_dir(&dir.path().join("state"), &out.join("state"));
     let expected = json!({
         "completed_invalidation_id": completed,
+        "last_sweep_at": swept["at"],
         "tracking_ids": {"completed": first, "in_workflow": in_workflow, "renamed": renamed, "new_page": new_page},
     });
     std::fs::write(out.join("expected.json"), serde_json::to_string_pretty(&expected).unwrap() + "\n").unwrap();
