@@ -17,6 +17,7 @@ use crate::fetch_client::FetchClient;
 use crate::memory::DurableMemory;
 use crate::settings;
 use crate::storage_cache::StorageCache;
+use crate::stored;
 use invalidator_core::driver::{run, Setup, Stop, WORKER_CONNECTIONS};
 use invalidator_core::io::Clock;
 use invalidator_core::settings::Settings;
@@ -54,7 +55,9 @@ impl DurableObject for InvalidationCoordinator {
                 let Some(distribution) = distribution else {
                     return Ok(Response::from_json(&json!({"error": "no distribution"}))?.with_status(400));
                 };
-                let change: Change = req.json().await?;
+                // Read as stored values are (edge-worker/src/stored.rs): `req.json()`
+                // would instantiate Change's deserialization for serde-wasm-bindgen too.
+                let change: Change = serde_json::from_value(serde_json::from_str(&req.text().await?)?)?;
                 self.store_change(&change, &distribution).await?;
                 Response::from_json(&json!({"stored": change.tracking_id}))
             }
@@ -123,7 +126,7 @@ impl DurableObject for InvalidationCoordinator {
             let accepted = Event::ChangeAccepted { change: change.clone() };
             let _ = step(&mut wf, &settings.policy, accepted, clock.now(), entropy());
         }
-        storage.put(WORKFLOW, &wf).await?;
+        stored::put(&storage, WORKFLOW, &wf).await?;
         crate::sweep::record_taken(&storage, &inbox).await?;
         let keys: Vec<String> = inbox.iter().map(|c| format!("{INBOX}{}", c.tracking_id)).collect();
         if !keys.is_empty() {
@@ -135,10 +138,10 @@ impl DurableObject for InvalidationCoordinator {
         let (mut wf, mut stop) = run(wf, Event::TimerFired, &services, entropy()).await;
         // Between batches: store the progress, then go on with the next.
         while stop == Stop::GoOn {
-            storage.put(WORKFLOW, &wf).await?;
+            stored::put(&storage, WORKFLOW, &wf).await?;
             (wf, stop) = run(wf, Event::TimerFired, &services, entropy()).await;
         }
-        storage.put(WORKFLOW, &wf).await?;
+        stored::put(&storage, WORKFLOW, &wf).await?;
         // Only storage calls from here on: no webhook can slip in between them.
         if !self.inbox().await?.is_empty() {
             storage.set_alarm(0i64).await?;
@@ -164,21 +167,13 @@ fn billed_json(b: invalidator_core::workflow::billing::Billing) -> serde_json::V
 
 impl InvalidationCoordinator {
     async fn load(&self) -> Result<Option<Workflow>> {
-        self.state.storage().get(WORKFLOW).await
+        stored::get(&self.state.storage(), WORKFLOW).await
     }
 
     async fn inbox(&self) -> Result<Vec<Change>> {
-        let storage = self.state.storage();
-        let map = storage.list_with_options(ListOptions::new().prefix(INBOX)).await?;
-        let mut out = Vec::new();
-        for key in map.keys() {
-            let key = key.map_err(|e| worker::Error::JsError(format!("{e:?}")))?;
-            let key = key.as_string().unwrap_or_default();
-            if let Some(change) = storage.get::<Change>(&key).await? {
-                out.push(change);
-            }
-        }
-        Ok(out)
+        // The listing carries the values: no read per key.
+        let listed = self.state.storage().list_with_options(ListOptions::new().prefix(INBOX)).await?;
+        Ok(stored::entries::<Change>(&listed)?.into_iter().map(|(_, change)| change).collect())
     }
 
     /// `POST /sweep`: runs the catch-up sweep, stores every change it found
@@ -219,7 +214,8 @@ impl InvalidationCoordinator {
             if self.cache.distribution_stored() {
                 return Ok(());
             }
-            storage.put(DISTRIBUTION, distribution).await
+            // A plain JavaScript string, as every Worker so far stored it.
+            storage.put_raw(DISTRIBUTION, distribution).await
         };
         let alarm = async {
             if alarm_set {
@@ -227,7 +223,7 @@ impl InvalidationCoordinator {
             }
             storage.set_alarm(0i64).await
         };
-        let (stored, named, armed) = futures::join!(storage.put(&key, change), name, alarm);
+        let (stored, named, armed) = futures::join!(stored::put(&storage, &key, change), name, alarm);
         stored?;
         named?;
         armed?;
@@ -238,7 +234,7 @@ impl InvalidationCoordinator {
 
     /// The distribution this object serves: its name, which the Worker gave it.
     async fn distribution(&self, settings: &Settings) -> Result<String> {
-        let stored: Option<String> = self.state.storage().get(DISTRIBUTION).await?;
+        let stored = stored::get_raw(&self.state.storage(), DISTRIBUTION).await?.and_then(|name| name.as_string());
         Ok(stored.unwrap_or_else(|| settings.cloudfront.distribution_ids[0].clone()))
     }
 }

@@ -15,6 +15,7 @@ mod request_target;
 mod routes;
 mod settings;
 mod storage_cache;
+mod stored;
 mod sweep;
 mod webhook;
 

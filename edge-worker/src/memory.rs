@@ -5,6 +5,7 @@
 //! [`Memory::update`]; this only reads and writes.
 
 use crate::clock::WorkerClock;
+use crate::stored;
 use futures::future::LocalBoxFuture;
 use invalidator_core::io::Clock;
 use invalidator_core::memory::{Memory, PathMemory, Remember};
@@ -30,14 +31,14 @@ impl DurableMemory {
 
     async fn recall_from_storage(&self, entry_id: &str, remember: Option<Remember>) -> Result<Vec<String>> {
         let key = format!("{ENTRY}{entry_id}");
-        let stored: Option<Memory> = self.storage.get(&key).await?;
+        let stored: Option<Memory> = stored::get(&self.storage, &key).await?;
         let was_new = stored.is_none();
         let (kept, recalled) = Memory::update(stored, remember, WorkerClock.now().as_millis());
         if let Some(memory) = kept {
-            self.storage.put(&key, &memory).await?;
+            stored::put(&self.storage, &key, &memory).await?;
             if was_new {
-                let count = self.storage.get::<u64>(COUNT).await?.unwrap_or(0) + 1;
-                self.storage.put(COUNT, count).await?;
+                let count = stored::get::<u64>(&self.storage, COUNT).await?.unwrap_or(0) + 1;
+                stored::put(&self.storage, COUNT, &count).await?;
                 if count as usize > self.max_entries {
                     self.drop_least_recently_used().await?;
                 }
@@ -50,20 +51,16 @@ impl DurableMemory {
     /// limit, so that the listing this takes is paid once per many writes.
     async fn drop_least_recently_used(&self) -> Result<()> {
         let listed = self.storage.list_with_options(ListOptions::new().prefix(ENTRY)).await?;
-        let mut used: Vec<(u64, String)> = Vec::new();
-        for key in listed.keys() {
-            let key = key.map_err(|e| worker::Error::JsError(format!("{e:?}")))?.as_string().unwrap_or_default();
-            if let Some(memory) = self.storage.get::<Memory>(&key).await? {
-                used.push((memory.used_at, key));
-            }
-        }
+        // The listing carries the values: no read per key.
+        let mut used: Vec<(u64, String)> =
+            stored::entries::<Memory>(&listed)?.into_iter().map(|(key, memory)| (memory.used_at, key)).collect();
         used.sort();
         let keep = self.max_entries - self.max_entries / 10;
         let drop: Vec<String> = used.iter().take(used.len().saturating_sub(keep)).map(|(_, k)| k.clone()).collect();
         for chunk in drop.chunks(DELETE_AT_ONCE) {
             self.storage.delete_multiple(chunk.to_vec()).await?;
         }
-        self.storage.put(COUNT, (used.len() - drop.len()) as u64).await
+        stored::put(&self.storage, COUNT, &((used.len() - drop.len()) as u64)).await
     }
 }
 

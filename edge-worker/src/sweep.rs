@@ -9,6 +9,7 @@
 
 use crate::clock::WorkerClock;
 use crate::fetch_client::FetchClient;
+use crate::stored;
 use crate::{settings, COORDINATOR};
 use invalidator_core::io::Clock;
 use invalidator_core::settings::Settings;
@@ -65,8 +66,8 @@ async fn ask_to_sweep(env: &Env, distribution: &str) -> worker::Result<()> {
 /// stored and not yet taken in, which count as taken). Returns the changes
 /// to store in the inbox; [`finish`] stores the rest once they are.
 pub async fn run(storage: &Storage, settings: &Settings, waiting: &[Change]) -> worker::Result<SweepOutcome> {
-    let position: Position = storage.get(POSITION).await?.unwrap_or(Position::Start);
-    let mut taken: Taken = storage.get(TAKEN).await?.unwrap_or_default();
+    let position: Position = stored::get(storage, POSITION).await?.unwrap_or(Position::Start);
+    let mut taken: Taken = stored::get(storage, TAKEN).await?.unwrap_or_default();
     for change in waiting {
         taken.record(change);
     }
@@ -83,12 +84,12 @@ pub async fn finish(storage: &Storage, outcome: &SweepOutcome) -> worker::Result
         Some(reason) => {
             worker::console_error!("invalidator: catch-up sweep failed, will retry from the same position: {reason}")
         }
-        None => storage.put(POSITION, &outcome.position).await?,
+        None => stored::put(storage, POSITION, &outcome.position).await?,
     }
     if let Some(warning) = report.warning() {
         worker::console_warn!("invalidator: {warning}");
     }
-    storage.put(LAST, report).await
+    stored::put(storage, LAST, report).await
 }
 
 /// Records changes taken into the workflow (from webhooks or the sweep).
@@ -96,17 +97,17 @@ pub async fn record_taken(storage: &Storage, changes: &[Change]) -> worker::Resu
     if changes.is_empty() {
         return Ok(());
     }
-    let mut taken: Taken = storage.get(TAKEN).await?.unwrap_or_default();
+    let mut taken: Taken = stored::get(storage, TAKEN).await?.unwrap_or_default();
     for change in changes {
         taken.record(change);
     }
-    storage.put(TAKEN, &taken).await
+    stored::put(storage, TAKEN, &taken).await
 }
 
 /// The last sweep for the status page: its report, and where each missed
 /// change it fed stands (the batch and invalidation it joined).
 pub async fn status(storage: &Storage, workflow: Option<&Workflow>) -> worker::Result<Value> {
-    let Some(report) = storage.get::<SweepReport>(LAST).await? else {
+    let Some(report) = stored::get::<SweepReport>(storage, LAST).await? else {
         return Ok(Value::Null);
     };
     let invalidations: Vec<Value> = report
