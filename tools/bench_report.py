@@ -3,6 +3,7 @@
 import os
 import platform
 import re
+from pathlib import Path
 import statistics
 import subprocess
 import sys
@@ -150,3 +151,8 @@ print(read("model.txt"))
 print("\n## Exact invalidation (model-bench-exact: billed items per change)\n\n`target/release/model-bench-exact`\n")
 print(read("model-exact.txt"))
 print(EXACT_NOTES)
+
+# Figures measured once, on code that no longer exists (the "before" of a
+# change), kept by hand beside this script: a later run cannot remeasure them.
+print()
+print((Path(__file__).parent / "bench_history.md").read_text())
