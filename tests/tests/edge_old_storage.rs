@@ -1,21 +1,19 @@
 //! A deploy over Durable Object storage that an earlier Worker wrote, end to
 //! end under the real `wrangler dev`: Workers before the JSON text values
 //! (edge-worker/src/stored.rs) stored JavaScript values made by
-//! serde-wasm-bindgen. The fixture `tests/fixtures/old-storage/` is such a
-//! Worker's persisted storage: a workflow with a change still to send and
-//! a completed batch in its history, two changes waiting in the inbox, a
-//! path memory entry, and a sweep's position and report. This Worker starts on a copy of it and must carry
-//! all of that through to CloudFront.
-//!
-//! The fixture was made by `make_the_old_storage_fixture` (ignored; its
-//! README says how), which drives the old bundle into that state.
+//! serde-wasm-bindgen. `tests/fixtures/old-worker/` is such a Worker, as
+//! built then. It runs first, into a workflow with a change still to send
+//! and a completed batch in its history, two changes waiting in the inbox, a
+//! path memory entry, and a sweep's position and report, and is stopped
+//! mid-alarm as a deploy would stop it; this Worker then starts on the same
+//! storage and must carry all of that through to CloudFront.
 
 use invalidator_tests::sandbox::{Config, Fixture, FixtureEntry, Sandbox};
 use invalidator_tests::toolkit::{self, repo_root};
 use invalidator_tests::wrangler::{require_tools, WranglerDev};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";
@@ -27,10 +25,6 @@ const RENAMED: &str = "old-sale";
 const NEW_PAGE: &str = "old-news";
 /// The change the stored workflow holds and has not sent yet (a shared graph's entry).
 const IN_WORKFLOW: &str = "cta-button";
-
-fn fixture_dir() -> PathBuf {
-    repo_root().join("tests/fixtures/old-storage")
-}
 
 fn vars(sb: &Sandbox) -> Vec<(&'static str, String)> {
     sb.settings(DIST, SECRET)
@@ -65,13 +59,7 @@ fn graph(renamed: FixtureEntry, new_page: Option<FixtureEntry>) -> Fixture {
 /// Sends one signed publish of `entry`; returns its tracking id.
 async fn publish(w: &WranglerDev, entry: &FixtureEntry) -> String {
     let body = toolkit::publish_body(&entry.id, &entry.content_type, entry.revision, json!(entry.fields));
-    let request = toolkit::publish(SECRET, "/webhooks/contentful", body.clone());
-    let headers = toolkit::sign_all(&[request]).remove(0);
-    let mut post = invalidator_tests::loopback::client().post(w.url("/webhooks/contentful")).body(body);
-    for (k, v) in &headers {
-        post = post.header(k, v);
-    }
-    let answer = post.send().await.unwrap();
+    let answer = w.send_signed(toolkit::publish(SECRET, "/webhooks/contentful", body)).await;
     assert_eq!(answer.status(), 202, "{}", answer.text().await.unwrap());
     let answer: Value = answer.json().await.unwrap();
     answer["tracking_id"].as_str().expect("a tracking id").to_string()
@@ -116,29 +104,11 @@ async fn wait_completed(w: &WranglerDev, timeout: Duration) -> Value {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// What the fixture maker saw, for the test to check against.
-fn expected() -> Value {
-    let text = std::fs::read_to_string(fixture_dir().join("expected.json")).expect("the fixture's expected.json");
-    serde_json::from_str(&text).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_worker_carries_on_what_the_old_worker_stored() {
     require_tools();
-    let expected = expected();
+    let dir = tempfile::tempdir().unwrap();
+    let expected = old_worker_state(dir.path()).await;
     let sb = Sandbox::start(Config::local(
         graph(page(RENAMED, "sale-2026", 2), Some(page(NEW_PAGE, "news", 1))),
         Duration::from_millis(500),
@@ -146,8 +116,6 @@ async fn a_new_worker_carries_on_what_the_old_worker_stored() {
     ))
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&fixture_dir().join("state"), &dir.path().join("state"));
     let (path, vars) = (dir.path().to_path_buf(), vars(&sb));
     let w = tokio::task::spawn_blocking(move || WranglerDev::start(&path, &vars)).await.unwrap();
 
@@ -167,7 +135,7 @@ async fn a_new_worker_carries_on_what_the_old_worker_stored() {
     ]
     .map(String::from)
     .into();
-    assert_eq!(sent, want, "every stored change reached CloudFront\nwrangler log:\n{}", w.log_text());
+    assert_eq!(sent, want, "every stored change reached CloudFront: {done:#}\nwrangler log:\n{}", w.log_text());
 
     // The old workflow's history: the batch the old Worker completed is still listed.
     let old_id = expected["completed_invalidation_id"].as_str().unwrap();
@@ -185,21 +153,18 @@ async fn a_new_worker_carries_on_what_the_old_worker_stored() {
     assert_eq!((&next["first"], &next["error"]), (&json!(false), &Value::Null), "{next:#}");
 }
 
-/// Makes `tests/fixtures/old-storage/` with the Worker whose `wrangler.toml`
-/// `OLD_WORKER_TOML` names (its `main` the old bundle). Ignored: run it by
-/// hand, as the fixture's README says.
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "makes the fixture from an old Worker bundle; see tests/fixtures/old-storage/README.md"]
-async fn make_the_old_storage_fixture() {
-    let old_toml =
-        PathBuf::from(std::env::var("OLD_WORKER_TOML").expect("OLD_WORKER_TOML: the old Worker's wrangler.toml"));
+/// Runs the old Worker (`tests/fixtures/old-worker/`) with its storage
+/// under `dir/state` into the state this test carries over, and stops it
+/// mid-alarm; returns what it saw (the completed batch's invalidation id,
+/// the sweep report's time, the changes' tracking ids).
+async fn old_worker_state(dir: &Path) -> Value {
+    let old_toml = repo_root().join("tests/fixtures/old-worker/wrangler.toml");
     let sb =
         Sandbox::start(Config::local(graph(page(RENAMED, "sale-2025", 1), None), Duration::from_millis(500), vec![]))
             .await
             .unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let start = |vars: Vec<(&'static str, String)>| {
-        let (path, toml) = (dir.path().to_path_buf(), old_toml.clone());
+        let (path, toml) = (dir.to_path_buf(), old_toml.clone());
         tokio::task::spawn_blocking(move || WranglerDev::start_config(&path, &toml, &vars))
     };
 
@@ -240,13 +205,9 @@ async fn make_the_old_storage_fixture() {
     // Killed as a deploy would replace it, mid-alarm.
     w.kill();
 
-    let out = fixture_dir();
-    let _ = std::fs::remove_dir_all(out.join("state"));
-    copy_dir(&dir.path().join("state"), &out.join("state"));
-    let expected = json!({
+    json!({
         "completed_invalidation_id": completed,
         "last_sweep_at": swept["at"],
         "tracking_ids": {"completed": first, "in_workflow": in_workflow, "renamed": renamed, "new_page": new_page},
-    });
-    std::fs::write(out.join("expected.json"), serde_json::to_string_pretty(&expected).unwrap() + "\n").unwrap();
+    })
 }
