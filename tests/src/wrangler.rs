@@ -191,6 +191,18 @@ impl WranglerDev {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// Signs `request` with Contentful's toolkit and sends it to its path on
+    /// this Worker, as Contentful would; the Worker's answer.
+    pub async fn send_signed(&self, request: crate::toolkit::ToSign) -> reqwest::Response {
+        let (path, body) = (request.path.clone(), request.body.clone());
+        let headers = crate::toolkit::sign_all(&[request]).remove(0);
+        let mut post = crate::loopback::client().post(self.url(&path)).body(body);
+        for (k, v) in &headers {
+            post = post.header(k, v);
+        }
+        post.send().await.expect("the Worker answers")
+    }
+
     /// Waits until the Worker's `/healthz` answers, healthy or not (it says 503
     /// when settings are broken, which a test may want to see), while this
     /// wrangler still runs. `Err((port taken, why))`.

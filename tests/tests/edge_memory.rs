@@ -54,13 +54,7 @@ impl Run {
     /// completed; returns the items that invalidation sent.
     async fn deliver(&self, request: ToSign) -> Vec<String> {
         let before = self.sb.invalidations().len();
-        let body = request.body.clone();
-        let headers = toolkit::sign_all(&[request]).remove(0);
-        let mut post = invalidator_tests::loopback::client().post(self.w.url("/webhooks/contentful")).body(body);
-        for (k, v) in &headers {
-            post = post.header(k, v);
-        }
-        let answer = post.send().await.unwrap();
+        let answer = self.w.send_signed(request).await;
         assert_eq!(answer.status(), 202, "{}", answer.text().await.unwrap());
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {

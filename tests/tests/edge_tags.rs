@@ -6,7 +6,7 @@
 
 use invalidator_tests::cache_tags::{self, CTA_BUTTON_TAGS};
 use invalidator_tests::sandbox::{Config, Sandbox};
-use invalidator_tests::toolkit::{self, ToSign};
+use invalidator_tests::toolkit;
 use invalidator_tests::wrangler::{require_tools, WranglerDev};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -55,13 +55,7 @@ async fn a_publish_with_tags_sends_entry_tags_for_the_entry_and_its_parents_bill
     let w = tokio::task::spawn_blocking(move || WranglerDev::start(&path, &vars)).await.unwrap();
 
     let body = toolkit::publish_body("cta-button", "button", 3, json!({}));
-    let request = ToSign { timestamp: None, ..toolkit::publish(SECRET, "/webhooks/contentful", body.clone()) };
-    let headers = toolkit::sign_all(&[request]).remove(0);
-    let mut post = invalidator_tests::loopback::client().post(w.url("/webhooks/contentful")).body(body);
-    for (k, v) in &headers {
-        post = post.header(k, v);
-    }
-    let answer = post.send().await.unwrap();
+    let answer = w.send_signed(toolkit::publish(SECRET, "/webhooks/contentful", body)).await;
     assert_eq!(answer.status(), 202, "{}", answer.text().await.unwrap());
 
     let deadline = Instant::now() + Duration::from_secs(60);
