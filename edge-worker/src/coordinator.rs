@@ -51,15 +51,20 @@ impl DurableObject for InvalidationCoordinator {
         let path = req.path();
         match (req.method(), path.as_str()) {
             (Method::Post, "/changes") => {
-                let distribution = crate::request_target::query_param(&req.inner().url(), "distribution");
+                let url = req.inner().url();
+                let distribution = crate::request_target::query_param(&url, "distribution");
                 let Some(distribution) = distribution else {
                     return Ok(Response::from_json(&json!({"error": "no distribution"}))?.with_status(400));
                 };
-                // Read as stored values are (edge-worker/src/stored.rs): `req.json()`
-                // would instantiate Change's deserialization for serde-wasm-bindgen too.
-                let change: Change = serde_json::from_value(serde_json::from_str(&req.text().await?)?)?;
-                self.store_change(&change, &distribution).await?;
-                Response::from_json(&json!({"stored": change.tracking_id}))
+                let Some(id) = crate::request_target::query_param(&url, "id").filter(|id| tracking_id_shape(id)) else {
+                    return Ok(Response::from_json(&json!({"error": "no tracking id"}))?.with_status(400));
+                };
+                // The Worker wrote this body from the change it parsed, as JSON
+                // text, the form stored values take (stored.rs): it is stored as
+                // it came, with no parse and no second serialisation here,
+                // where every webhook of the distribution waits its turn.
+                self.store_change(&id, req.text().await?, &distribution).await?;
+                Response::from_json(&json!({"stored": id}))
             }
             (Method::Post, "/sweep") => self.sweep(&req).await,
             (Method::Get, "/invalidations") => {
@@ -192,7 +197,7 @@ impl InvalidationCoordinator {
         let storage = self.state.storage();
         let outcome = crate::sweep::run(&storage, &settings, &self.inbox().await?).await?;
         for change in &outcome.changes {
-            self.store_change(change, &distribution).await?;
+            self.store_change(&change.tracking_id, serde_json::to_string(change)?, &distribution).await?;
         }
         crate::sweep::finish(&storage, &outcome).await?;
         Response::from_json(&outcome.report)
@@ -203,9 +208,9 @@ impl InvalidationCoordinator {
     /// first time and by `set_alarm` when no alarm is set. Every call goes out
     /// before any is awaited, so the runtime commits them as one atomic write
     /// (Durable Objects coalesce writes with no await between them).
-    async fn store_change(&self, change: &Change, distribution: &str) -> Result<()> {
+    async fn store_change(&self, tracking_id: &str, change_json: String, distribution: &str) -> Result<()> {
         let storage = self.state.storage();
-        let key = format!("{INBOX}{}", change.tracking_id);
+        let key = format!("{INBOX}{tracking_id}");
         let alarm_set = match self.cache.alarm_set() {
             Some(set) => set,
             None => storage.get_alarm().await?.is_some(),
@@ -223,7 +228,7 @@ impl InvalidationCoordinator {
             }
             storage.set_alarm(0i64).await
         };
-        let (stored, named, armed) = futures::join!(stored::put(&storage, &key, change), name, alarm);
+        let (stored, named, armed) = futures::join!(storage.put_raw(&key, change_json), name, alarm);
         stored?;
         named?;
         armed?;
@@ -236,5 +241,24 @@ impl InvalidationCoordinator {
     async fn distribution(&self, settings: &Settings) -> Result<String> {
         let stored = stored::get_raw(&self.state.storage(), DISTRIBUTION).await?.and_then(|name| name.as_string());
         Ok(stored.unwrap_or_else(|| settings.cloudfront.distribution_ids[0].clone()))
+    }
+}
+
+/// A tracking id as the core makes them (SHA-256, hex): anything else is not
+/// a key this object writes.
+fn tracking_id_shape(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tracking_id_shape;
+
+    #[test]
+    fn only_tracking_ids_the_core_makes_become_inbox_keys() {
+        assert!(tracking_id_shape(&"ab12".repeat(16)));
+        for refused in ["", "a/b", "x:y", "a b", &"a".repeat(129)] {
+            assert!(!tracking_id_shape(refused), "{refused:?}");
+        }
     }
 }

@@ -89,7 +89,7 @@ pub async fn receive(mut req: Request, env: &Env) -> Result<Response> {
             let stub = namespace.id_from_name(distribution)?.get_stub()?;
             let mut init = RequestInit::new();
             init.with_method(Method::Post).with_body(Some(serde_json::to_string(change)?.into()));
-            let url = format!("https://coordinator/changes?distribution={distribution}");
+            let url = format!("https://coordinator/changes?distribution={distribution}&id={}", change.tracking_id);
             let stored = stub.fetch_with_request(Request::new_with_init(&url, &init)?).await;
             if !matches!(&stored, Ok(r) if r.status_code() == 200) {
                 // The cause, for the operator: the object's error or answer (never a secret).
