@@ -178,6 +178,22 @@ async fn collection(
     answer
 }
 
+/// The Delivery API's answer to a request it serves no content to: 401
+/// without the space's token, 404 for another space or environment.
+pub(super) fn refuse_access(s: &ContentfulState, space: &str, env: &str, headers: &HeaderMap) -> Option<Response> {
+    let authorized = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {}", s.token));
+    if !authorized {
+        return Some(error(
+            StatusCode::UNAUTHORIZED,
+            "AccessTokenInvalid",
+            "The access token you sent could not be found or is invalid.",
+        ));
+    }
+    let graph = s.graph.lock().unwrap();
+    (space != graph.space || env != graph.environment)
+        .then(|| error(StatusCode::NOT_FOUND, "NotFound", "The resource could not be found."))
+}
+
 fn collection_inner(
     s: &ContentfulState,
     space: &str,
@@ -186,18 +202,10 @@ fn collection_inner(
     q: &BTreeMap<String, String>,
     headers: &HeaderMap,
 ) -> Response {
-    let authorized = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {}", s.token));
-    if !authorized {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "AccessTokenInvalid",
-            "The access token you sent could not be found or is invalid.",
-        );
+    if let Some(refused) = refuse_access(s, space, env, headers) {
+        return refused;
     }
     let graph = s.graph.lock().unwrap();
-    if space != graph.space || env != graph.environment {
-        return error(StatusCode::NOT_FOUND, "NotFound", "The resource could not be found.");
-    }
     let shape = match delivery_query::parse(q, &graph.default_locale, &graph.locales()) {
         Ok(shape) => shape,
         Err((id, message)) => return error(StatusCode::BAD_REQUEST, id, &message),

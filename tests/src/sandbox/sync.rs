@@ -13,7 +13,7 @@
 //! for a page after the first of a sync (a sweep failing mid-way).
 //! `DELETE /__sandbox/entries/{id}` deletes an entry (a deletion the sweep sees).
 
-use super::contentful::{entry_json, error, take_fault, ContentfulState};
+use super::contentful::{entry_json, error, refuse_access, take_fault, ContentfulState};
 use super::RequestLog;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -154,19 +154,8 @@ fn sync_inner(
     q: &BTreeMap<String, String>,
     headers: &HeaderMap,
 ) -> Response {
-    let authorized = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {}", s.token));
-    if !authorized {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "AccessTokenInvalid",
-            "The access token you sent could not be found or is invalid.",
-        );
-    }
-    {
-        let graph = s.graph.lock().unwrap();
-        if space != graph.space || env != graph.environment {
-            return error(StatusCode::NOT_FOUND, "NotFound", "The resource could not be found.");
-        }
+    if let Some(refused) = refuse_access(s, space, env, headers) {
+        return refused;
     }
     let token = match (q.get("initial").map(String::as_str), q.get("sync_token")) {
         (Some("true"), None) => {
