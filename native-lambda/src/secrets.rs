@@ -55,6 +55,13 @@ pub fn store_of(map: &SettingsMap, setting: &'static str) -> Result<Option<Store
     Ok(Some(store))
 }
 
+/// A function's settings as it starts: its environment, with every secret
+/// setting kept in a store read into it.
+pub async fn load_environment<H: HttpClient>(http: &H) -> Result<SettingsMap, SecretError> {
+    use invalidator_core::io::Clock;
+    load(crate::env::from_environment(), http, crate::http_client::SystemClock.now()).await
+}
+
 /// `map` with every secret setting kept in a store read into it.
 pub async fn load<H: HttpClient>(mut map: SettingsMap, http: &H, now: Timestamp) -> Result<SettingsMap, SecretError> {
     for setting in SECRET_SETTINGS {

@@ -2,14 +2,13 @@
 //! `SWEEP_INTERVAL_MINUTES`): one catch-up sweep per invocation, its record
 //! in the `PATH_MEMORY_TABLE` table; see `invalidator_lambda::sweep`.
 
-use invalidator_core::io::Clock;
 use invalidator_core::settings::Settings;
 use invalidator_lambda::dynamodb::DynamoDbSettings;
 use invalidator_lambda::http_client::{ReqwestClient, SystemClock};
 use invalidator_lambda::stepfunctions::StepFunctionsSettings;
 use invalidator_lambda::sweep::SweepFunction;
 use invalidator_lambda::sweep_store::{partition, DynamoSweepStore};
-use invalidator_lambda::{env, logging, secrets};
+use invalidator_lambda::{logging, secrets};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -17,7 +16,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     logging::init();
     let http = ReqwestClient::default();
-    let map = secrets::load(env::from_environment(), &http, SystemClock.now()).await?;
+    let map = secrets::load_environment(&http).await?;
     let settings = Settings::from_map(&map)?;
     let table = DynamoDbSettings::from_map(&map)?
         .ok_or("PATH_MEMORY_TABLE: not set; the sweep keeps its position and the revisions taken in that table")?;

@@ -1,10 +1,9 @@
 //! The webhook Lambda function (behind a Function URL): see `invalidator_lambda::webhook`.
 
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlResponse;
-use invalidator_core::io::Clock;
 use invalidator_lambda::http_client::{ReqwestClient, SystemClock};
 use invalidator_lambda::webhook::WebhookFunction;
-use invalidator_lambda::{env, logging, secrets};
+use invalidator_lambda::{logging, secrets};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -12,7 +11,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     logging::init();
     let http = ReqwestClient::default();
-    let map = secrets::load(env::from_environment(), &http, SystemClock.now()).await?;
+    let map = secrets::load_environment(&http).await?;
     let function = WebhookFunction::from_map(&map)?;
     let function = &function;
     let http = &http;

@@ -7,7 +7,7 @@ use invalidator_core::Timestamp;
 use invalidator_lambda::dynamodb::DynamoDbSettings;
 use invalidator_lambda::http_client::{entropy, ReqwestClient, SystemClock};
 use invalidator_lambda::task::{handle, wait_budget, TaskInput};
-use invalidator_lambda::{env, logging, secrets};
+use invalidator_lambda::{logging, secrets};
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 async fn main() -> Result<(), Error> {
     logging::init();
     let http = ReqwestClient::default();
-    let map = secrets::load(env::from_environment(), &http, SystemClock.now()).await?;
+    let map = secrets::load_environment(&http).await?;
     let settings = Settings::from_map(&map)?;
     let budget = wait_budget(&map)?;
     let memory = DynamoDbSettings::from_map(&map)?;
