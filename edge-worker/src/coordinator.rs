@@ -22,7 +22,7 @@ use invalidator_core::driver::{run, Setup, Stop, WORKER_CONNECTIONS};
 use invalidator_core::io::Clock;
 use invalidator_core::settings::Settings;
 use invalidator_core::webhook::Change;
-use invalidator_core::workflow::{step, Event, Workflow};
+use invalidator_core::workflow::{step, Event, Workflow, RECENT_CHANGES_SHOWN};
 use serde_json::json;
 use std::time::Duration;
 use worker::{durable_object, DurableObject, Env, ListOptions, Method, Request, Response, Result, State};
@@ -78,10 +78,16 @@ impl DurableObject for InvalidationCoordinator {
                     // What the stored workflow value takes, as JSON: bounded by design.
                     "stored_bytes": wf.as_ref().map_or(0, |w| serde_json::to_vec(w).map_or(0, |v| v.len())),
                     "batches": wf.as_ref().map(|w| w.summaries()).unwrap_or_default(),
+                    "changes": wf.as_ref().map(|w| w.recent_changes(RECENT_CHANGES_SHOWN)).unwrap_or_default(),
                     "billed_this_month": wf.as_ref().map(|w| billed_json(w.billed_this_month(WorkerClock.now()))),
                     "log": wf.as_ref().map(|w| w.log().collect::<Vec<_>>()).unwrap_or_default(),
                     "last_sweep": crate::sweep::status(&self.state.storage(), wf.as_ref()).await?,
                 }))
+            }
+            (Method::Get, p) if p.starts_with("/entries/") => {
+                let entry_id = &p["/entries/".len()..];
+                let changes = self.load().await?.map(|w| w.entry_report(entry_id)).unwrap_or_default();
+                Response::from_json(&json!({ "changes": changes }))
             }
             (Method::Get, p) if p.starts_with("/invalidations/") => {
                 let id = &p["/invalidations/".len()..];

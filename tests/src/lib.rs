@@ -5,6 +5,7 @@
 pub mod asl;
 pub mod big_graph;
 pub mod binaries;
+pub mod browser;
 pub mod cache_tags;
 pub mod event_source;
 pub mod loopback;

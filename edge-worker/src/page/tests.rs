@@ -1,0 +1,113 @@
+use super::view::{Billed, DistributionView, Page, Search};
+use super::{refreshes, render};
+use invalidator_core::time::Timestamp;
+use invalidator_core::webhook::{Action, EntityKind};
+use invalidator_core::workflow::{ChangeLabel, ChangeReport, Milestone, Phase, Standing, TimelineStep, Tracked};
+
+const NOW: Timestamp = Timestamp(1_796_409_903_000);
+
+fn step(step: Milestone, at: u64, since: u64) -> TimelineStep {
+    TimelineStep { step, at: Timestamp(NOW.0 - 60_000 + at), since_previous_ms: since, detail: None }
+}
+
+/// A change of `entry_id` in `state`, with a timeline and items.
+fn change(entry_id: &str, state: Standing, paths: &[&str]) -> ChangeReport {
+    let label = ChangeLabel {
+        tracking_id: format!("{entry_id}-t"),
+        kind: EntityKind::Entry,
+        entry_id: entry_id.into(),
+        content_type: Some("page".into()),
+        action: Action::Publish,
+        received_at: Timestamp(NOW.0 - 60_000),
+    };
+    let mut timeline = vec![step(Milestone::Received, 0, 0), step(Milestone::Planned, 700, 700)];
+    if state == Standing::Completed {
+        timeline.push(step(Milestone::Submitted, 900, 200));
+        timeline.push(step(Milestone::Completed, 21_900, 21_000));
+    }
+    ChangeReport {
+        change: Tracked {
+            tracking_id: label.tracking_id.clone(),
+            state,
+            batch: Some(1),
+            invalidation_id: Some("I2J3".into()),
+            reason: None,
+            label: Some(label),
+        },
+        distribution_id: Some("EDEMO".into()),
+        timeline,
+        paths: paths.iter().map(|p| p.to_string()).collect(),
+        path_count: paths.len(),
+        tag_count: paths.iter().filter(|p| p.starts_with('#')).count(),
+        notes: vec!["note <b>bold</b>".into()],
+    }
+}
+
+fn page(d: DistributionView) -> Page {
+    Page { now: NOW, distributions: vec![("EDEMO".into(), d)], search: None }
+}
+
+fn done(changes: Vec<ChangeReport>) -> DistributionView {
+    DistributionView {
+        phase: Some(Phase::Completed),
+        changes,
+        billed_this_month: Some(Billed { month: "2026-12".into(), items: 12, free_per_month: 1000, beyond_free: 0 }),
+        ..DistributionView::default()
+    }
+}
+
+#[test]
+fn a_completed_change_shows_its_entry_paths_and_timeline_in_order() {
+    let html = render(&page(done(vec![change("hero-banner", Standing::Completed, &["/", "/home", "#entry:hero"])])));
+    assert!(html.contains("hero-banner") && html.contains("/home") && html.contains("#entry:hero"), "{html}");
+    let timeline = &html[html.find("<ol").expect("a timeline")..];
+    let at = |s: &str| timeline.find(s).unwrap_or_else(|| panic!("{s} missing:\n{html}"));
+    assert!(at(">received<") < at(">paths planned<"));
+    assert!(at(">paths planned<") < at(">submitted to CloudFront<"));
+    assert!(at(">submitted to CloudFront<") < at(">completed<"));
+    assert!(html.contains("+21.0 s"), "each step says how long it took");
+    assert!(html.contains("12 of 1,000"), "the month's billed items against the free ones");
+    assert!(!html.contains("http-equiv=\"refresh\""), "nothing in flight: no refresh");
+}
+
+#[test]
+fn every_value_from_contentful_is_text_never_markup() {
+    let evil = "<script>alert(1)</script>";
+    let mut d = done(vec![change(evil, Standing::Completed, &["#page:<script>alert(1)</script>"])]);
+    d.last_sweep = None;
+    d.failures = Some(vec![format!("batch 1: {evil}")]);
+    d.not_invalidated = Some(vec![format!("/{evil}")]);
+    let mut p = page(d);
+    p.search = Some(Search { entry_id: evil.into(), refused: None, found: Vec::new() });
+    let html = render(&p);
+    assert!(!html.contains("<script"), "{html}");
+    assert!(!html.contains("<b>bold"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+    assert!(html.contains("value=\"&lt;script&gt;"), "the search box's value is escaped too");
+}
+
+#[test]
+fn the_page_refreshes_itself_only_while_something_is_in_flight() {
+    let busy = DistributionView {
+        phase: Some(Phase::InProgress),
+        changes: vec![change("hero", Standing::InProgress, &["/"])],
+        ..DistributionView::default()
+    };
+    let p = page(busy);
+    assert!(refreshes(&p));
+    let html = render(&p);
+    assert!(html.contains("<meta http-equiv=\"refresh\" content=\"5\">"), "{html}");
+    assert!(html.contains("CloudFront is invalidating"), "an in-flight change says what it waits for");
+    let waiting = DistributionView { phase: Some(Phase::Completed), waiting_changes: 1, ..DistributionView::default() };
+    assert!(refreshes(&page(waiting)));
+    assert!(!refreshes(&page(done(Vec::new()))));
+    assert!(!render(&page(done(Vec::new()))).contains("<script"), "the page has no script");
+}
+
+#[test]
+fn a_failed_change_says_why() {
+    let mut c = change("hero", Standing::Failed, &["/"]);
+    c.change.reason = Some("AccessDenied: not allowed".into());
+    let html = render(&page(done(vec![c])));
+    assert!(html.contains("Failed: AccessDenied: not allowed"), "{html}");
+}
