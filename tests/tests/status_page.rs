@@ -169,8 +169,8 @@ async fn screenshots(browser: Browser, w: &WranglerDev) {
     let dir = out.unwrap_or_else(|| scratch.path().to_path_buf());
     let url = page_url(w, STATUS_TOKEN, "");
     tokio::task::spawn_blocking(move || {
-        browser.screenshot(&url, 1200, 1500, &dir.join("status-desktop.png"));
-        browser.screenshot(&url, 390, 2200, &dir.join("status-phone.png"));
+        browser.screenshot(&url, 1200, 960, &dir.join("status-desktop.png"));
+        browser.screenshot(&url, 390, 1400, &dir.join("status-phone.png"));
     })
     .await
     .unwrap();

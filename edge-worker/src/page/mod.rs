@@ -180,13 +180,13 @@ fn changes_table(d: &DistributionView, page: &Page) -> Markup {
     html! {
         div.scroll { table {
             thead { tr {
-                th { "Entry" } th { "Content type" } th.wide { "Action" } th { "State" }
+                th { "Entry" } th.wide { "Content type" } th.wide { "Action" } th { "State" }
                 th { "Received" } th.num { "Took" } th.num.wide { "Items" }
             } }
             tbody { @for c in d.changes.iter().take(ROWS_SHOWN) {
                 tr {
                     td { (entry_name(c)) }
-                    td { (content_type(c)) }
+                    td.wide { (content_type(c)) }
                     td.wide { (action(c)) }
                     td { (state_badge(c.change.state)) }
                     td { @match c.timeline.first() { Some(s) => (format::ago(s.at, page.now)), None => "–" } }
@@ -254,7 +254,7 @@ fn next_step(c: &ChangeReport) -> Option<&'static str> {
 fn items(shown: &[String], count: usize, tags: usize) -> Markup {
     let first = &shown[..shown.len().min(ITEMS_SHOWN)];
     html! {
-        (count) " item(s)" @if tags > 0 { " (" (tags) " tag(s))" } ": "
+        (format::counted(count, "item", "items")) @if tags > 0 { ", " (format::counted(tags, "tag", "tags")) } ": "
         @for p in first { code { (p) } " " }
         @if count > first.len() { span.muted { "and " (count - first.len()) " more" } }
     }
