@@ -15,6 +15,7 @@
 use crate::clock::{entropy, WorkerClock};
 use crate::fetch_client::FetchClient;
 use crate::memory::DurableMemory;
+use crate::page::DistributionView;
 use crate::settings;
 use crate::storage_cache::StorageCache;
 use crate::stored;
@@ -83,6 +84,24 @@ impl DurableObject for InvalidationCoordinator {
                     "log": wf.as_ref().map(|w| w.log().collect::<Vec<_>>()).unwrap_or_default(),
                     "last_sweep": crate::sweep::status(&self.state.storage(), wf.as_ref()).await?,
                 }))
+            }
+            (Method::Get, "/status-part") => {
+                // This distribution's part of the status page, rendered here
+                // from the stored workflow (the Worker lays the parts out).
+                let wf = self.load().await?;
+                let sweep = crate::sweep::last_report(&self.state.storage()).await?;
+                let now = WorkerClock.now();
+                let view = DistributionView::of(wf.as_ref(), self.inbox().await?.len(), sweep, now);
+                let url = req.inner().url();
+                let entry = crate::request_target::query_param(&url, "entry");
+                let found = match (&wf, entry) {
+                    (Some(w), Some(entry)) => w.entry_report(&entry),
+                    _ => Vec::new(),
+                };
+                let distribution = crate::request_target::query_param(&url, "distribution").unwrap_or_default();
+                let part = crate::page::part(&distribution, &view, &found, now);
+                Response::from_json(&json!({"busy": part.busy, "section": part.section,
+                    "found": part.found, "found_count": part.found_count}))
             }
             (Method::Get, p) if p.starts_with("/entries/") => {
                 let entry_id = &p["/entries/".len()..];

@@ -6,10 +6,9 @@
 
 use crate::auth::{self, Accept, BASIC_CHALLENGE};
 use crate::clock::WorkerClock;
-use crate::page::{self, DistributionView, Page, Search};
+use crate::page::{self, Part, Search};
 use crate::{json_response, settings, COORDINATOR};
 use invalidator_core::io::Clock;
-use invalidator_core::workflow::ChangeReport;
 use serde_json::{json, Value};
 use worker::{Env, Request, Response, Result};
 
@@ -41,35 +40,37 @@ fn refusal(req: &Request, env: &Env, accept: Accept, html: bool) -> Option<Respo
     Some(response)
 }
 
-/// Asks each distribution's Durable Object for `path`: its JSON answer, in
-/// the order of `CLOUDFRONT_DISTRIBUTION_ID`.
-pub async fn ask_each(env: &Env, distributions: &[String], path: &str) -> Result<Vec<(String, u16, Value)>> {
+/// Asks each distribution's Durable Object for `path(distribution)`: its
+/// status and JSON answer, in the order of `CLOUDFRONT_DISTRIBUTION_ID`.
+pub async fn ask_each(
+    env: &Env,
+    distributions: &[String],
+    path: impl Fn(&str) -> String,
+) -> Result<Vec<(String, u16, Value)>> {
     let namespace = env.durable_object(COORDINATOR)?;
     let mut answers = Vec::new();
     for distribution in distributions {
         let stub = namespace.id_from_name(distribution)?.get_stub()?;
-        let mut answer = stub.fetch_with_str(&format!("https://coordinator{path}")).await?;
+        let mut answer = stub.fetch_with_str(&format!("https://coordinator{}", path(distribution))).await?;
         let value: Value = answer.json().await.unwrap_or(Value::Null);
         answers.push((distribution.clone(), answer.status_code(), value));
     }
     Ok(answers)
 }
 
-/// The changes of `entry_id` each Durable Object reports.
-async fn entry_changes(
-    env: &Env,
-    distributions: &[String],
-    entry_id: &str,
-) -> Result<Vec<(String, Vec<ChangeReport>)>> {
-    let answers = ask_each(env, distributions, &format!("/entries/{entry_id}")).await?;
-    Ok(answers
-        .into_iter()
-        .map(|(d, _, v)| (d, serde_json::from_value(v["changes"].clone()).unwrap_or_default()))
-        .collect())
-}
-
 fn distribution_ids(env: &Env) -> std::result::Result<Vec<String>, Response> {
     crate::webhook::load_settings(env).map(|s| s.cloudfront.distribution_ids.clone())
+}
+
+/// A part as a Durable Object answers it (see [`page::Part`]).
+fn part_of(answer: &Value) -> Part {
+    let text = |key: &str| answer[key].as_str().unwrap_or_default().to_string();
+    Part {
+        busy: answer["busy"].as_bool().unwrap_or(false),
+        section: text("section"),
+        found: text("found"),
+        found_count: answer["found_count"].as_u64().unwrap_or(0) as usize,
+    }
 }
 
 /// `GET /status`.
@@ -81,29 +82,21 @@ pub async fn status_page(req: Request, env: &Env) -> Result<Response> {
         Ok(d) => d,
         Err(r) => return Ok(r),
     };
-    let now = WorkerClock.now();
-    let mut page = Page { now, distributions: Vec::new(), search: None };
-    for (id, _, value) in ask_each(env, &distributions, "/invalidations").await? {
-        let view: DistributionView = serde_json::from_value(value).unwrap_or_else(|e| {
-            worker::console_error!("invalidator: the status of {id} does not read: {e}");
-            DistributionView::default()
-        });
-        page.distributions.push((id, view));
-    }
     let searched = crate::request_target::query_param(&req.inner().url(), "entry").map(|s| s.trim().to_string());
-    if let Some(entry_id) = searched.filter(|s| !s.is_empty()) {
-        let mut search = Search { entry_id, ..Search::default() };
-        if entry_id_shape(&search.entry_id) {
-            let found = entry_changes(env, &distributions, &search.entry_id).await?;
-            search.found = found.into_iter().flat_map(|(_, changes)| changes).collect();
-        } else {
-            search.refused = Some(ENTRY_ID_RULE);
-        }
-        page.search = Some(search);
-    }
-    let mut response = Response::from_html(page::render(&page))?;
+    let search = searched.filter(|s| !s.is_empty()).map(|entry_id| {
+        let refused = (!entry_id_shape(&entry_id)).then_some(ENTRY_ID_RULE);
+        Search { entry_id, refused }
+    });
+    // Both are ids of letters, digits, '-', '_' or '.' (checked): nothing to encode.
+    let entry = match &search {
+        Some(Search { entry_id, refused: None }) => format!("&entry={entry_id}"),
+        _ => String::new(),
+    };
+    let path = |d: &str| format!("/status-part?distribution={d}{entry}");
+    let parts: Vec<Part> = ask_each(env, &distributions, path).await?.iter().map(|(_, _, v)| part_of(v)).collect();
+    let mut response = Response::from_html(page::page(WorkerClock.now(), search.as_ref(), &parts))?;
     let headers = response.headers_mut();
-    if page::refreshes(&page) {
+    if page::refreshes(&parts) {
         headers.set("refresh", &page::REFRESH_SECONDS.to_string())?;
     }
     // Defence in depth: even markup that slipped through could run nothing.
@@ -114,7 +107,7 @@ pub async fn status_page(req: Request, env: &Env) -> Result<Response> {
     Ok(response)
 }
 
-/// `GET /entries/{entry-id}`.
+/// `GET /entries/{entry-id}`: each Durable Object's report, as it answers it.
 pub async fn entry(req: Request, env: &Env, entry_id: String) -> Result<Response> {
     if let Some(refused) = refusal(&req, env, Accept::BasicOrBearer, false) {
         return Ok(refused);
@@ -127,8 +120,8 @@ pub async fn entry(req: Request, env: &Env, entry_id: String) -> Result<Response
         Err(r) => return Ok(r),
     };
     let mut per_distribution = serde_json::Map::new();
-    for (d, changes) in entry_changes(env, &distributions, &entry_id).await? {
-        per_distribution.insert(d, json!({"changes": changes}));
+    for (d, _, answer) in ask_each(env, &distributions, |_| format!("/entries/{entry_id}")).await? {
+        per_distribution.insert(d, answer);
     }
     json_response(200, &json!({"entry_id": entry_id, "distributions": per_distribution}))
 }

@@ -136,7 +136,7 @@ pub async fn status(req: Request, env: &Env, id: Option<String>) -> Result<Respo
     let mut per_distribution = serde_json::Map::new();
     let mut found = id.is_none();
     for (distribution, status, value) in
-        crate::people::ask_each(env, &settings.cloudfront.distribution_ids, &path).await?
+        crate::people::ask_each(env, &settings.cloudfront.distribution_ids, |_| path.clone()).await?
     {
         found |= status == 200;
         per_distribution.insert(distribution, value);

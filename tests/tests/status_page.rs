@@ -170,7 +170,7 @@ async fn screenshots(browser: Browser, w: &WranglerDev) {
     let url = page_url(w, STATUS_TOKEN, "");
     tokio::task::spawn_blocking(move || {
         browser.screenshot(&url, 1200, 960, &dir.join("status-desktop.png"));
-        browser.screenshot(&url, 390, 1400, &dir.join("status-phone.png"));
+        browser.screenshot(&url, 390, 1200, &dir.join("status-phone.png"));
     })
     .await
     .unwrap();

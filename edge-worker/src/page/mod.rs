@@ -7,11 +7,12 @@ mod format;
 pub mod retry;
 pub mod view;
 
+use invalidator_core::time::Timestamp;
 use invalidator_core::webhook::{Action, EntityKind};
 use invalidator_core::workflow::{ChangeReport, Milestone, Standing, TimelineStep};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use retry::retry_lists;
-pub use view::{DistributionView, Page, Search};
+pub use view::{DistributionView, Search};
 
 /// The seconds between refreshes while something is in flight.
 pub const REFRESH_SECONDS: u32 = 5;
@@ -21,15 +22,36 @@ const ITEMS_SHOWN: usize = 10;
 const ROWS_SHOWN: usize = 20;
 const STYLE: &str = include_str!("style.css");
 
-/// Whether the page should refresh itself: something is in flight.
-pub fn refreshes(page: &Page) -> bool {
-    page.distributions.iter().any(|(_, d)| d.busy())
+/// One distribution's part of the page, rendered by its Durable Object
+/// from the stored workflow; the Worker lays the parts out with [`page`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Part {
+    /// Something is in flight there: the page refreshes.
+    pub busy: bool,
+    /// Its section.
+    pub section: String,
+    /// The changes of the entry searched for, as cards.
+    pub found: String,
+    /// How many changes `found` shows.
+    pub found_count: usize,
 }
 
-/// The page, as HTML.
-pub fn render(page: &Page) -> String {
-    let refresh = refreshes(page);
-    let searched = page.search.as_ref().map(|s| s.entry_id.as_str()).unwrap_or_default();
+/// The part of distribution `id`, with the changes `found` of the entry searched for.
+pub fn part(id: &str, d: &DistributionView, found: &[ChangeReport], now: Timestamp) -> Part {
+    Part {
+        busy: d.busy(),
+        section: distribution(id, d, now).into_string(),
+        found: html! { @for c in found { (change_card(c, now)) } }.into_string(),
+        found_count: found.len(),
+    }
+}
+
+/// The page around every distribution's part: `search` is what the box was
+/// asked for. The parts are markup maud rendered (escaped); nothing else is
+/// taken in unescaped.
+pub fn page(now: Timestamp, search: Option<&Search>, parts: &[Part]) -> String {
+    let refresh = refreshes(parts);
+    let searched = search.map(|s| s.entry_id.as_str()).unwrap_or_default();
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -44,7 +66,7 @@ pub fn render(page: &Page) -> String {
                 header { div.wrap {
                     h1 { "invalidator" }
                     p {
-                        "Status at " (page.now.utc_text())
+                        "Status at " (now.utc_text())
                         @if refresh { " · refreshes every " (REFRESH_SECONDS) " s while something is in flight" }
                     }
                     form method="get" action="/status" role="search" {
@@ -54,8 +76,8 @@ pub fn render(page: &Page) -> String {
                     }
                 } }
                 main { div.wrap {
-                    @if let Some(search) = &page.search { (search_results(search, page)) }
-                    @for (id, d) in &page.distributions { (distribution(id, d, page)) }
+                    @if let Some(search) = search { (search_results(search, parts)) }
+                    @for p in parts { (PreEscaped(&p.section)) }
                 } }
             }
         }
@@ -63,22 +85,27 @@ pub fn render(page: &Page) -> String {
     .into_string()
 }
 
-fn search_results(search: &Search, page: &Page) -> Markup {
+/// Whether the page refreshes itself: something is in flight somewhere.
+pub fn refreshes(parts: &[Part]) -> bool {
+    parts.iter().any(|p| p.busy)
+}
+
+fn search_results(search: &Search, parts: &[Part]) -> Markup {
     html! {
         section #search {
             h2 { "Changes of entry " span.entry { (search.entry_id) } }
             @if let Some(why) = search.refused {
                 p.reason { (why) }
-            } @else if search.found.is_empty() {
+            } @else if parts.iter().all(|p| p.found_count == 0) {
                 p.muted { "No change of this entry is known (only the latest batches are kept)." }
             } @else {
-                @for c in &search.found { (change_card(c, page)) }
+                @for p in parts { (PreEscaped(&p.found)) }
             }
         }
     }
 }
 
-fn distribution(id: &str, d: &DistributionView, page: &Page) -> Markup {
+fn distribution(id: &str, d: &DistributionView, now: Timestamp) -> Markup {
     let in_flight = d.in_flight();
     let retry = retry_lists(d);
     html! {
@@ -94,20 +121,20 @@ fn distribution(id: &str, d: &DistributionView, page: &Page) -> Markup {
                 div.fact { b { (in_flight.len()) } span { "changes in flight" } }
                 div.fact { b { (d.waiting_changes) } span { "changes waiting for the next batch" } }
                 (billing(d))
-                (sweep_fact(d, page))
+                (sweep_fact(d, now))
             }
             h3 { "In flight now" }
             @if in_flight.is_empty() {
                 p.muted { "Nothing in flight." }
             }
-            @for c in &in_flight { (change_card(c, page)) }
+            @for c in &in_flight { (change_card(c, now)) }
             @if let Some(latest) = d.latest_finished() {
                 h3 { "Latest change" }
-                (change_card(latest, page))
+                (change_card(latest, now))
             }
             h3 { "Recent changes" }
-            (changes_table(d, page))
-            (sweep_section(d, page))
+            (changes_table(d, now))
+            (sweep_section(d, now))
             h3 { "Waiting to be retried or given up" }
             @if retry.is_empty() {
                 p.muted { "Nothing." }
@@ -134,19 +161,19 @@ fn billing(d: &DistributionView) -> Markup {
         div.fact {
             b { (format::count(b.items)) " of " (format::count(b.free_per_month)) }
             span { "items billed in " (b.month) ", against the free paths a month" }
-            @if b.beyond_free > 0 { span.reason { " · " (format::count(b.beyond_free)) " paid" } }
+            @if b.items > b.free_per_month { span.reason { " · " (format::count(b.items - b.free_per_month)) " paid" } }
             div.bar { i style={ "width:" (percent) "%" } {} }
         }
     }
 }
 
-fn sweep_fact(d: &DistributionView, page: &Page) -> Markup {
+fn sweep_fact(d: &DistributionView, now: Timestamp) -> Markup {
     html! {
         div.fact {
             @match &d.last_sweep {
                 Some(s) => {
                     b { (s.missed) " missed" }
-                    span { "last sweep " (format::ago(s.at, page.now)) ", " (s.items) " item(s) read" }
+                    span { "last sweep " (format::ago(s.at, now)) ", " (s.items) " item(s) read" }
                 }
                 None => { b { "–" } span { "no catch-up sweep yet" } }
             }
@@ -154,14 +181,14 @@ fn sweep_fact(d: &DistributionView, page: &Page) -> Markup {
     }
 }
 
-fn sweep_section(d: &DistributionView, page: &Page) -> Markup {
+fn sweep_section(d: &DistributionView, now: Timestamp) -> Markup {
     let Some(s) = &d.last_sweep else {
         return html! {};
     };
     html! {
         h3 { "Last sweep" }
         p {
-            (s.at.utc_text()) " (" (format::ago(s.at, page.now)) "): "
+            (s.at.utc_text()) " (" (format::ago(s.at, now)) "): "
             @if s.first { "the first sweep, which records where the space stands." }
             @else { (s.items) " item(s) read, " (s.missed) " change(s) no webhook brought." }
         }
@@ -173,7 +200,7 @@ fn sweep_section(d: &DistributionView, page: &Page) -> Markup {
     }
 }
 
-fn changes_table(d: &DistributionView, page: &Page) -> Markup {
+fn changes_table(d: &DistributionView, now: Timestamp) -> Markup {
     if d.changes.is_empty() {
         return html! { p.muted { "No change yet." } };
     }
@@ -189,7 +216,7 @@ fn changes_table(d: &DistributionView, page: &Page) -> Markup {
                     td.wide { (content_type(c)) }
                     td.wide { (action(c)) }
                     td { (state_badge(c.change.state)) }
-                    td { @match c.timeline.first() { Some(s) => (format::ago(s.at, page.now)), None => "–" } }
+                    td { @match c.timeline.first() { Some(s) => (format::ago(s.at, now)), None => "–" } }
                     td.num { (took(&c.timeline)) }
                     td.num.wide { (c.path_count) }
                 }
@@ -198,7 +225,7 @@ fn changes_table(d: &DistributionView, page: &Page) -> Markup {
     }
 }
 
-fn change_card(c: &ChangeReport, page: &Page) -> Markup {
+fn change_card(c: &ChangeReport, now: Timestamp) -> Markup {
     html! {
         article.change {
             h4 {
@@ -208,7 +235,7 @@ fn change_card(c: &ChangeReport, page: &Page) -> Markup {
                 (state_badge(c.change.state))
             }
             ol.timeline {
-                @for s in &c.timeline { (step(s, page)) }
+                @for s in &c.timeline { (step(s, now)) }
                 @if let Some(next) = next_step(c) { li.next { span.step.muted { (next) } } }
             }
             @if let Some(reason) = &c.change.reason { p.reason { "Failed: " (reason) } }
@@ -225,7 +252,7 @@ fn change_card(c: &ChangeReport, page: &Page) -> Markup {
     }
 }
 
-fn step(s: &TimelineStep, page: &Page) -> Markup {
+fn step(s: &TimelineStep, now: Timestamp) -> Markup {
     let class = if s.step == Milestone::Failed { "failed" } else { "" };
     html! {
         li class=(class) {
@@ -233,7 +260,7 @@ fn step(s: &TimelineStep, page: &Page) -> Markup {
             span.when title=(s.at.utc_text()) { (format::clock(s.at)) }
             @if s.since_previous_ms > 0 { span.took { "+" (format::duration(s.since_previous_ms)) } }
             @if let Some(d) = &s.detail { " " span.reason { (d) } }
-            @if s.at > page.now { span.muted { " (clock skew)" } }
+            @if s.at > now { span.muted { " (clock skew)" } }
         }
     }
 }

@@ -44,9 +44,5 @@ pub fn retry_lists(d: &DistributionView) -> RetryLists {
         .filter(|b| b.attempts > 0 && matches!(b.state, Standing::Queued | Standing::Submitting | Standing::InProgress))
         .map(|b| Retrying { batch: b.sequence, attempts: b.attempts, paths: b.paths.clone(), path_count: b.path_count })
         .collect();
-    RetryLists {
-        retrying,
-        given_up: d.not_invalidated.clone().unwrap_or_default(),
-        reasons: d.failures.clone().unwrap_or_default(),
-    }
+    RetryLists { retrying, given_up: d.not_invalidated.clone(), reasons: d.failures.clone() }
 }

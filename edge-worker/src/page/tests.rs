@@ -1,5 +1,5 @@
-use super::view::{Billed, DistributionView, Page, Search};
-use super::{refreshes, render};
+use super::view::{Billed, DistributionView, Search};
+use super::{page, part, refreshes, Part};
 use invalidator_core::time::Timestamp;
 use invalidator_core::webhook::{Action, EntityKind};
 use invalidator_core::workflow::{ChangeLabel, ChangeReport, Milestone, Phase, Standing, TimelineStep, Tracked};
@@ -43,22 +43,27 @@ fn change(entry_id: &str, state: Standing, paths: &[&str]) -> ChangeReport {
     }
 }
 
-fn page(d: DistributionView) -> Page {
-    Page { now: NOW, distributions: vec![("EDEMO".into(), d)], search: None }
+/// The page of one distribution, as the Worker lays out its Durable Object's part.
+fn parts(d: &DistributionView, found: &[ChangeReport]) -> Vec<Part> {
+    vec![part("EDEMO", d, found, NOW)]
+}
+
+fn render(d: &DistributionView) -> String {
+    page(NOW, None, &parts(d, &[]))
 }
 
 fn done(changes: Vec<ChangeReport>) -> DistributionView {
     DistributionView {
         phase: Some(Phase::Completed),
         changes,
-        billed_this_month: Some(Billed { month: "2026-12".into(), items: 12, free_per_month: 1000, beyond_free: 0 }),
+        billed_this_month: Some(Billed { month: "2026-12".into(), items: 12, free_per_month: 1000 }),
         ..DistributionView::default()
     }
 }
 
 #[test]
 fn a_completed_change_shows_its_entry_paths_and_timeline_in_order() {
-    let html = render(&page(done(vec![change("hero-banner", Standing::Completed, &["/", "/home", "#entry:hero"])])));
+    let html = render(&done(vec![change("hero-banner", Standing::Completed, &["/", "/home", "#entry:hero"])]));
     assert!(html.contains("hero-banner") && html.contains("/home") && html.contains("#entry:hero"), "{html}");
     let timeline = &html[html.find("<ol").expect("a timeline")..];
     let at = |s: &str| timeline.find(s).unwrap_or_else(|| panic!("{s} missing:\n{html}"));
@@ -73,13 +78,13 @@ fn a_completed_change_shows_its_entry_paths_and_timeline_in_order() {
 #[test]
 fn every_value_from_contentful_is_text_never_markup() {
     let evil = "<script>alert(1)</script>";
-    let mut d = done(vec![change(evil, Standing::Completed, &["#page:<script>alert(1)</script>"])]);
-    d.last_sweep = None;
-    d.failures = Some(vec![format!("batch 1: {evil}")]);
-    d.not_invalidated = Some(vec![format!("/{evil}")]);
-    let mut p = page(d);
-    p.search = Some(Search { entry_id: evil.into(), refused: None, found: Vec::new() });
-    let html = render(&p);
+    let found = change(evil, Standing::Completed, &["#page:<script>alert(1)</script>"]);
+    let mut d = done(vec![found.clone()]);
+    d.failures = vec![format!("batch 1: {evil}")];
+    d.not_invalidated = vec![format!("/{evil}")];
+    let search = Search { entry_id: evil.into(), refused: None };
+    let html = page(NOW, Some(&search), &parts(&d, &[found]));
+    assert!(html.contains("Changes of entry"), "{html}");
     assert!(!html.contains("<script"), "{html}");
     assert!(!html.contains("<b>bold"), "{html}");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
@@ -93,21 +98,29 @@ fn the_page_refreshes_itself_only_while_something_is_in_flight() {
         changes: vec![change("hero", Standing::InProgress, &["/"])],
         ..DistributionView::default()
     };
-    let p = page(busy);
-    assert!(refreshes(&p));
-    let html = render(&p);
+    assert!(refreshes(&parts(&busy, &[])));
+    let html = render(&busy);
     assert!(html.contains("<meta http-equiv=\"refresh\" content=\"5\">"), "{html}");
     assert!(html.contains("CloudFront is invalidating"), "an in-flight change says what it waits for");
     let waiting = DistributionView { phase: Some(Phase::Completed), waiting_changes: 1, ..DistributionView::default() };
-    assert!(refreshes(&page(waiting)));
-    assert!(!refreshes(&page(done(Vec::new()))));
-    assert!(!render(&page(done(Vec::new()))).contains("<script"), "the page has no script");
+    assert!(refreshes(&parts(&waiting, &[])));
+    assert!(!refreshes(&parts(&done(Vec::new()), &[])));
+    assert!(!render(&done(Vec::new())).contains("<script"), "the page has no script");
 }
 
 #[test]
 fn a_failed_change_says_why() {
     let mut c = change("hero", Standing::Failed, &["/"]);
     c.change.reason = Some("AccessDenied: not allowed".into());
-    let html = render(&page(done(vec![c])));
+    let html = render(&done(vec![c]));
     assert!(html.contains("Failed: AccessDenied: not allowed"), "{html}");
+}
+
+#[test]
+fn a_search_says_when_no_change_is_known_or_the_id_cannot_be_one() {
+    let d = done(Vec::new());
+    let none = Search { entry_id: "hero".into(), refused: None };
+    assert!(page(NOW, Some(&none), &parts(&d, &[])).contains("No change of this entry is known"));
+    let bad = Search { entry_id: "a b".into(), refused: Some("an entry id is letters") };
+    assert!(page(NOW, Some(&bad), &parts(&d, &[])).contains("an entry id is letters"));
 }

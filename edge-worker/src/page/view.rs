@@ -1,46 +1,23 @@
-//! What the status page is rendered from: each distribution's status as its
-//! Durable Object answers `GET /invalidations` (read leniently: a field it
-//! does not send is empty), and the entry searched for.
+//! What one distribution's part of the status page is rendered from, built
+//! by its Durable Object straight from the stored workflow (no JSON in
+//! between, so the bundle carries no parser for it), and the entry searched for.
 
 use invalidator_core::sweep::SweepReport;
 use invalidator_core::time::Timestamp;
-use invalidator_core::workflow::{BatchSummary, ChangeReport, Phase, Standing};
-use serde::Deserialize;
-
-/// The whole page.
-#[derive(Debug, Clone)]
-pub struct Page {
-    /// When it was rendered.
-    pub now: Timestamp,
-    /// Each distribution's status, in the order of `CLOUDFRONT_DISTRIBUTION_ID`.
-    pub distributions: Vec<(String, DistributionView)>,
-    /// The entry searched for (`?entry=`) and its changes on every distribution.
-    pub search: Option<Search>,
-}
-
-/// A search by entry id.
-#[derive(Debug, Clone, Default)]
-pub struct Search {
-    /// The id as given.
-    pub entry_id: String,
-    /// Why it cannot be an entry id, when it cannot.
-    pub refused: Option<&'static str>,
-    /// Its latest changes, newest first.
-    pub found: Vec<ChangeReport>,
-}
+use invalidator_core::workflow::billing::FREE_ITEMS_PER_MONTH;
+use invalidator_core::workflow::{BatchSummary, ChangeReport, Phase, Standing, Workflow, RECENT_CHANGES_SHOWN};
 
 /// One distribution's status.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct DistributionView {
     /// Where its workflow is; `None` before the first change.
     pub phase: Option<Phase>,
     /// Changes stored and not yet planned.
     pub waiting_changes: usize,
     /// Why the last run failed, when it did.
-    pub failures: Option<Vec<String>>,
+    pub failures: Vec<String>,
     /// Paths the last run could not invalidate.
-    pub not_invalidated: Option<Vec<String>>,
+    pub not_invalidated: Vec<String>,
     /// Every batch kept, newest first.
     pub batches: Vec<BatchSummary>,
     /// The latest changes, newest first.
@@ -52,8 +29,7 @@ pub struct DistributionView {
 }
 
 /// The month's billed items against CloudFront's free allowance.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct Billed {
     /// `yyyy-mm`, UTC.
     pub month: String,
@@ -61,11 +37,41 @@ pub struct Billed {
     pub items: u64,
     /// CloudFront's free paths a month.
     pub free_per_month: u64,
-    /// Items past the free ones.
-    pub beyond_free: u64,
+}
+
+/// The entry searched for (`?entry=`).
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    /// The id as given.
+    pub entry_id: String,
+    /// Why it cannot be an entry id, when it cannot.
+    pub refused: Option<&'static str>,
 }
 
 impl DistributionView {
+    /// The view of `workflow` (none before the first change), with `inbox`
+    /// changes stored and not taken in yet, and the `last_sweep`.
+    pub fn of(workflow: Option<&Workflow>, inbox: usize, last_sweep: Option<SweepReport>, now: Timestamp) -> Self {
+        let Some(w) = workflow else {
+            return DistributionView { waiting_changes: inbox, last_sweep, ..DistributionView::default() };
+        };
+        let billed = w.billed_this_month(now);
+        DistributionView {
+            phase: Some(w.phase()),
+            waiting_changes: inbox + w.pending().count,
+            failures: w.failures().to_vec(),
+            not_invalidated: w.not_invalidated().iter().cloned().collect(),
+            batches: w.summaries(),
+            changes: w.recent_changes(RECENT_CHANGES_SHOWN),
+            billed_this_month: Some(Billed {
+                month: billed.month_text(),
+                items: billed.items,
+                free_per_month: FREE_ITEMS_PER_MONTH,
+            }),
+            last_sweep,
+        }
+    }
+
     /// Whether something is being done now, so that the page refreshes.
     pub fn busy(&self) -> bool {
         let idle = matches!(self.phase, None | Some(Phase::Idle | Phase::Completed | Phase::Failed));
