@@ -14,6 +14,7 @@ pub mod require;
 pub mod runtime_api;
 pub mod sandbox;
 pub mod state_machine;
+pub mod sweeps;
 pub mod toolkit;
 pub mod virtual_time;
 pub mod wrangler;
