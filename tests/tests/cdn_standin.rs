@@ -316,3 +316,30 @@ async fn values_are_escaped_and_other_methods_refused() {
     assert_eq!((head.status, head.body.as_str()), (200, ""));
     assert_x_cache(&head, "Hit", "HEAD reads the cached object");
 }
+
+#[tokio::test]
+async fn a_lagging_origin_still_shows_an_unpublished_entry_within_the_lag() {
+    let lag = Duration::from_secs(60);
+    let sb = site(OriginSettings { lag, max_age: Some(1), ..Default::default() }).await;
+    assert!(sb.contentful_state.unpublish("cta-button"));
+    assert!(sb.contentful_state.unpublish("winter-sale"));
+    assert!(visit(&sb, "/home").await.body.contains("Shop now"), "the section still shows the button");
+    assert_eq!(visit(&sb, "/winter-sale").await.status, 200, "the page is still rendered");
+    sb.clock.advance(lag);
+    let home = visit(&sb, "/home").await;
+    assert!(home.body.contains("Hero") && !home.body.contains("Shop now"), "{}", home.body);
+    assert_eq!(visit(&sb, "/winter-sale").await.status, 404);
+}
+
+#[tokio::test]
+async fn a_broken_origin_is_an_error_from_cloudfront() {
+    let sb = site(OriginSettings { fail_with: Some(503), ..Default::default() }).await;
+    let broken = visit(&sb, "/home").await;
+    assert_eq!(broken.status, 503);
+    assert_x_cache(&broken, "Error", "the origin answered 503");
+    sb.origin().configure(|o| o.fail_with = None);
+    sb.clock.advance(Duration::from_secs(10));
+    let mended = visit(&sb, "/home").await;
+    assert_eq!(mended.status, 200, "the error is cached for the error caching TTL only");
+    assert_x_cache(&mended, "Miss", "fetched again");
+}

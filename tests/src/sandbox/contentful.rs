@@ -310,8 +310,13 @@ impl ContentfulState {
         };
         let entry = graph.entries.remove(at);
         self.remember(id, Some(entry.clone()));
+        // A parent's link stops resolving: what it served changes too, so a
+        // lagging origin still shows the child on the parent's page.
         for e in &mut graph.entries {
-            e.links.retain(|l| l != id);
+            if e.links.iter().any(|l| l == id) {
+                self.remember(&e.id, Some(e.clone()));
+                e.links.retain(|l| l != id);
+            }
         }
         graph.deleted.retain(|d| d.id != id);
         graph.deleted.push(super::sync::FixtureDeletion {

@@ -23,6 +23,11 @@
 //!   unpublish the origin renders the revision before
 //!   ([`ContentfulState::entries_as_of`]), as Contentful's
 //!   stale-while-revalidate window makes a real origin do.
+//! - **Failure.** [`OriginSettings::fail_with`]: every request answers that
+//!   status (a broken origin; the CDN says `Error from cloudfront`).
+//!
+//! A test changes any of these while the sandbox runs:
+//! `sb.origin().configure(|o| o.max_age = Some(5))`.
 
 use super::contentful::{ContentfulState, FixtureEntry};
 use super::delivery_query;
@@ -73,6 +78,8 @@ pub struct OriginSettings {
     pub path_rules: PathRules,
     /// Paths given by hand (path → entry id), looked up before the rules.
     pub pages: BTreeMap<String, String>,
+    /// A broken origin: every request answers this status (a 5xx) instead of a page.
+    pub fail_with: Option<u16>,
 }
 
 impl Default for OriginSettings {
@@ -85,6 +92,7 @@ impl Default for OriginSettings {
             tags: None,
             path_rules: PathRules::parse(SITE_PATH_RULES).expect("the site's rules parse"),
             pages: BTreeMap::new(),
+            fail_with: None,
         }
     }
 }
@@ -154,6 +162,9 @@ impl Origin {
 
     fn render(&self, target: &str, if_none_match: Option<&str>) -> OriginResponse {
         let settings = self.settings();
+        if let Some(status) = settings.fail_with {
+            return failure(status);
+        }
         let path = target.split('?').next().unwrap_or_default();
         let entries = self.contentful.entries_as_of(settings.lag);
         let (assets, default_locale) = {
@@ -190,8 +201,17 @@ impl Origin {
 }
 
 fn not_found() -> OriginResponse {
-    let body = html! { (DOCTYPE) html { head { title { "Not found" } } body { h1 { "Not found" } } } }.into_string();
-    OriginResponse { status: 404, headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())], body }
+    failure(404)
+}
+
+/// An error page with `status`.
+fn failure(status: u16) -> OriginResponse {
+    let title = match status {
+        404 => "Not found".to_string(),
+        other => format!("Error {other}"),
+    };
+    let body = html! { (DOCTYPE) html { head { title { (title) } } body { h1 { (title) } } } }.into_string();
+    OriginResponse { status, headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())], body }
 }
 
 fn etag(body: &str) -> String {
