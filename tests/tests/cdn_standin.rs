@@ -10,7 +10,7 @@ use invalidator_core::io::{Clock, HttpClient};
 use invalidator_core::settings::{CloudFrontSettings, SettingsMap};
 use invalidator_core::tags::TagRules;
 use invalidator_lambda::http_client::{ReqwestClient, SystemClock};
-use invalidator_tests::sandbox::origin::OriginTags;
+use invalidator_tests::sandbox::origin::{page_text, OriginTags};
 use invalidator_tests::sandbox::{
     Config, Fixture, FixtureEntry, OriginSettings, Sandbox, SandboxClock, DEMO_DISTRIBUTION, REVISION_HEADER,
 };
@@ -309,6 +309,8 @@ async fn values_are_escaped_and_other_methods_refused() {
     publish_button(&sb, 4, "<script>alert(1)</script>");
     let page = visit(&sb, "/home").await;
     assert!(page.body.contains("&lt;script&gt;") && !page.body.contains("<script>"), "{}", page.body);
+    let text = page_text(&page.body);
+    assert_eq!(text, ["home", "Home", "Hero", "<script>alert(1)</script>", "Footer"], "what a visitor reads");
     let post = visit_with(&sb, reqwest::Method::POST, "/home", None).await;
     assert_eq!(post.status, 403);
     assert_x_cache(&post, "Error", "POST is not an allowed method");
@@ -342,4 +344,23 @@ async fn a_broken_origin_is_an_error_from_cloudfront() {
     let mended = visit(&sb, "/home").await;
     assert_eq!(mended.status, 200, "the error is cached for the error caching TTL only");
     assert_x_cache(&mended, "Miss", "fetched again");
+}
+
+#[tokio::test]
+async fn with_the_query_in_the_key_each_query_is_an_object_and_a_wildcard_purges_them_all() {
+    let mut config = config();
+    config.cdn.key_query = true;
+    let sb = Sandbox::start(config).await.unwrap();
+    for target in ["/home", "/home?a=1", "/home?a=2"] {
+        assert_x_cache(&visit(&sb, target).await, "Miss", target);
+    }
+    invalidate(&sb, DEMO_DISTRIBUTION, &["/home"]).await;
+    sb.clock.advance(IN_PROGRESS);
+    assert_x_cache(&visit(&sb, "/home").await, "Miss", "the path alone");
+    assert_x_cache(&visit(&sb, "/home?a=1").await, "Hit", "a path does not purge its query variants");
+    invalidate(&sb, DEMO_DISTRIBUTION, &["/home*"]).await;
+    sb.clock.advance(IN_PROGRESS);
+    for target in ["/home?a=1", "/home?a=2"] {
+        assert_x_cache(&visit(&sb, target).await, "Miss", target);
+    }
 }

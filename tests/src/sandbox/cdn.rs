@@ -39,6 +39,25 @@
 //!
 //! Everything reads the sandbox clock ([`super::clock`]), as the CloudFront
 //! stand-in does, so a test can move time forward instead of waiting.
+//!
+//! # Using it from a test
+//!
+//! [`super::Sandbox::start`] starts it with the other stand-ins, as
+//! [`super::Config::cdn`] ([`CdnConfig::caching_optimized`] in front of
+//! [`super::DEMO_DISTRIBUTION`] by default) and [`super::Config::origin`] say:
+//!
+//! ```text
+//! let config = Config::local(fixture, in_progress, vec![])
+//!     .with_clock(SandboxClock::frozen())          // or keep real time
+//!     .with_origin(OriginSettings { max_age: Some(60), lag: Duration::from_secs(30),
+//!         revision_header: Some(REVISION_HEADER.into()), ..Default::default() });
+//! let sb = Sandbox::start(config).await?;
+//! GET {sb.site_url()}/home                          // X-Cache, Age, X-Entry-Revisions, the page
+//! sb.origin().configure(|o| o.lag = Duration::ZERO); // change the origin at any time
+//! sb.cdn_state.origin_requests_for("/home")         // how often the origin was asked
+//! sb.clock.advance(Duration::from_secs(10))         // frozen clock only matters for tests
+//! origin::page_text(&body)                          // the lines a visitor reads
+//! ```
 
 use super::clock::SandboxClock;
 use super::cloudfront::CloudFrontState;

@@ -337,3 +337,27 @@ fn text(v: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+/// The text a visitor reads on a page this origin rendered: every field's
+/// value, in page order, unescaped (for the demo's print-out and for tests;
+/// it reads only this origin's own markup).
+pub fn page_text(html: &str) -> Vec<String> {
+    const OPEN: &str = "<p data-field=\"";
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find(OPEN) {
+        rest = &rest[at + OPEN.len()..];
+        let Some(start) = rest.find('>') else { break };
+        let Some(end) = rest.find("</p>") else { break };
+        if start < end {
+            out.push(unescape(&rest[start + 1..end]));
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// The five escapes maud writes, undone (`&amp;` last, so `&amp;lt;` stays `&lt;`).
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+}
