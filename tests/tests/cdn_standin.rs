@@ -261,8 +261,11 @@ async fn the_revision_header_names_every_entry_and_asset_on_the_page() {
     let sb = site(OriginSettings { revision_header: Some(REVISION_HEADER.into()), ..Default::default() }).await;
     let home = visit(&sb, "/home").await;
     assert_eq!(home.revisions.as_deref(), Some("home:4,hero-banner:7,cta-button:3,hero-image:2,footer:1"));
+    let named = [("SITE_URL", sb.site_url()), ("VERIFY_REVISION_HEADER", REVISION_HEADER.to_string())];
+    assert_eq!(sb.site_settings(), named);
     let plain = site(OriginSettings::default()).await;
     assert_eq!(visit(&plain, "/home").await.revisions, None, "sent only when configured");
+    assert_eq!(plain.site_settings(), [("SITE_URL", plain.site_url())]);
 }
 
 #[tokio::test]

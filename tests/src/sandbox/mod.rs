@@ -271,6 +271,12 @@ impl Sandbox {
     pub fn site_url(&self) -> String {
         format!("http://{}", self.cdn)
     }
+    /// The settings that point a body's verification at the CDN: `SITE_URL`,
+    /// and `VERIFY_REVISION_HEADER` when the origin sends one.
+    pub fn site_settings(&self) -> Vec<(&'static str, String)> {
+        let header = self.origin().settings().revision_header;
+        std::iter::once(("SITE_URL", self.site_url())).chain(header.map(|h| ("VERIFY_REVISION_HEADER", h))).collect()
+    }
     /// The origin behind the CDN: `sb.origin().configure(|o| o.lag = ...)`.
     pub fn origin(&self) -> &origin::Origin {
         &self.cdn_state.origin
