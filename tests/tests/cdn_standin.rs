@@ -10,6 +10,7 @@ use invalidator_core::io::{Clock, HttpClient};
 use invalidator_core::settings::{CloudFrontSettings, SettingsMap};
 use invalidator_core::tags::TagRules;
 use invalidator_lambda::http_client::{ReqwestClient, SystemClock};
+use invalidator_tests::sandbox::cdn::{ttl, CdnConfig};
 use invalidator_tests::sandbox::origin::{page_text, OriginTags};
 use invalidator_tests::sandbox::{
     Config, Fixture, FixtureEntry, OriginSettings, Sandbox, SandboxClock, DEMO_DISTRIBUTION, REVISION_HEADER,
@@ -366,4 +367,39 @@ async fn with_the_query_in_the_key_each_query_is_an_object_and_a_wildcard_purges
     for target in ["/home?a=1", "/home?a=2"] {
         assert_x_cache(&visit(&sb, target).await, "Miss", target);
     }
+}
+
+#[tokio::test]
+async fn an_expired_page_is_served_as_it_was_while_the_origin_fails() {
+    let sb = site(OriginSettings { max_age: Some(10), ..Default::default() }).await;
+    let first = visit(&sb, "/home").await;
+    sb.origin().configure(|o| o.fail_with = Some(502));
+    sb.clock.advance(Duration::from_secs(15));
+    let stale = visit(&sb, "/home").await;
+    assert_eq!((stale.status, stale.age), (200, Some(15)), "the expired page, not the 502");
+    assert_x_cache(&stale, "Hit", "served from the cache");
+    assert_eq!(stale.body, first.body);
+    sb.origin().configure(|o| o.fail_with = None);
+    assert_x_cache(&visit(&sb, "/home").await, "RefreshHit", "the origin answers again");
+}
+
+#[test]
+fn ttls_follow_cloudfront_for_pages_and_errors() {
+    let c = CdnConfig::caching_optimized(DEMO_DISTRIBUTION);
+    let secs = Duration::from_secs;
+    assert_eq!(ttl(&c, 200, Some("max-age=60")), secs(60));
+    assert_eq!(ttl(&c, 200, Some("public, s-maxage=30, max-age=60")), secs(30), "s-maxage first");
+    assert_eq!(ttl(&c, 200, None), secs(86_400), "the default TTL");
+    assert_eq!(ttl(&c, 200, Some("max-age=0")), secs(1), "the minimum TTL");
+    assert_eq!(ttl(&c, 200, Some("no-store")), secs(1), "a minimum over 0 caches no-store");
+    assert_eq!(ttl(&c, 200, Some("max-age=99999999")), secs(31_536_000), "the maximum TTL");
+    let no_minimum = CdnConfig { min_ttl: Duration::ZERO, ..c.clone() };
+    assert_eq!(ttl(&no_minimum, 200, Some("private, max-age=60")), Duration::ZERO);
+    assert_eq!(ttl(&c, 404, None), secs(10), "the error caching minimum TTL");
+    assert_eq!(ttl(&c, 404, Some("max-age=60")), secs(60), "the larger of the two");
+    assert_eq!(ttl(&c, 503, Some("max-age=1")), secs(10), "the larger of the two");
+    assert_eq!(ttl(&c, 404, Some("no-cache")), Duration::ZERO, "404 honours no-cache");
+    assert_eq!(ttl(&c, 503, Some("no-cache")), secs(10), "503 does not");
+    assert_eq!(ttl(&c, 416, None), Duration::ZERO, "416 is never cached");
+    assert_eq!(ttl(&c, 429, None), Duration::ZERO, "nor what CloudFront does not list");
 }

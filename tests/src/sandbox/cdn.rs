@@ -10,13 +10,14 @@
 //!   `br` when the viewer accepts br, else `gzip` when it accepts gzip,
 //!   else none (`q=0` refuses). Each is a separate object: one request warms
 //!   one variant. Bodies are sent uncompressed whatever the variant.
-//! - **TTL**: `s-maxage`, else `max-age`, else [`CdnConfig::default_ttl`],
-//!   held between [`CdnConfig::min_ttl`] and [`CdnConfig::max_ttl`]
-//!   (`CachingOptimized`: 1 s, 1 day, 1 year; a `MinTTL` over 0 caches even
-//!   `no-store`, as CloudFront does; with 0, `no-store`, `no-cache` and
-//!   `private` are not cached). An error status from the origin is cached
-//!   for [`CdnConfig::error_ttl`] (CloudFront's error caching minimum TTL,
-//!   10 s by default).
+//! - **TTL** ([`ttl`]): `s-maxage`, else `max-age`, else
+//!   [`CdnConfig::default_ttl`], held between [`CdnConfig::min_ttl`] and
+//!   [`CdnConfig::max_ttl`] (`CachingOptimized`: 1 s, 1 day, 1 year; a
+//!   `MinTTL` over 0 caches even `no-store`, as CloudFront does). An error
+//!   CloudFront caches (404, 503, ...) is kept for at least
+//!   [`CdnConfig::error_ttl`] (the error caching minimum TTL, 10 s by
+//!   default). An expired page whose origin now fails with a 5xx is served
+//!   as it was (`Hit`, its `Age` growing), as CloudFront does.
 //! - **Answers**: `X-Cache: Miss from cloudfront` (fetched now), `Hit from
 //!   cloudfront` with `Age` (whole seconds since fetched), `RefreshHit from
 //!   cloudfront` (expired, revalidated by the origin with `If-None-Match`:
@@ -197,24 +198,7 @@ impl CdnState {
     }
 
     fn ttl_ms(&self, answer: &OriginResponse) -> u64 {
-        let c = &self.config;
-        if answer.status >= 400 {
-            return c.error_ttl.as_millis() as u64;
-        }
-        let directives: Vec<String> = answer
-            .header("cache-control")
-            .unwrap_or_default()
-            .split(',')
-            .map(|d| d.trim().to_ascii_lowercase())
-            .collect();
-        let seconds =
-            |name: &str| directives.iter().find_map(|d| d.strip_prefix(name)?.strip_prefix('=')?.parse::<u64>().ok());
-        let forbidden = directives.iter().any(|d| matches!(d.as_str(), "no-store" | "no-cache" | "private"));
-        if forbidden && c.min_ttl.is_zero() {
-            return 0;
-        }
-        let asked = seconds("s-maxage").or_else(|| seconds("max-age")).map(Duration::from_secs);
-        asked.unwrap_or(c.default_ttl).clamp(c.min_ttl, c.max_ttl).as_millis() as u64
+        ttl(&self.config, answer.status, answer.header("cache-control")).as_millis() as u64
     }
 
     /// Whether a completed invalidation of this distribution removed `object`.
@@ -265,6 +249,10 @@ impl CdnState {
                     object.ttl_ms = self.ttl_ms(&revalidated);
                     return (object.answer.clone(), "RefreshHit", None);
                 }
+                if revalidated.status >= 500 {
+                    // CloudFront keeps serving the expired object while the origin fails.
+                    return (object.answer.clone(), "Hit", Some(age));
+                }
                 fetched = Some(revalidated);
             }
         }
@@ -282,6 +270,35 @@ impl CdnState {
         (answer, kind, None)
     }
 }
+
+/// How long CloudFront keeps an origin's answer with `status` and
+/// `cache_control` (zero: not at all). A success: `s-maxage`, else `max-age`,
+/// else the default TTL, held between the minimum and maximum TTL;
+/// `no-store`, `no-cache` or `private`: the minimum TTL (with 0, not
+/// cached). An error CloudFront caches
+/// ([`CACHED_ERRORS`]): the larger of the error caching minimum TTL and the
+/// header's `s-maxage`/`max-age` (at most the maximum TTL); `no-store`,
+/// `no-cache` and `private` keep only 404, 410, 414 and 501 out of the cache.
+/// Any other status is not cached.
+pub fn ttl(config: &CdnConfig, status: u16, cache_control: Option<&str>) -> Duration {
+    let directives: Vec<String> =
+        cache_control.unwrap_or_default().split(',').map(|d| d.trim().to_ascii_lowercase()).collect();
+    let seconds =
+        |name: &str| directives.iter().find_map(|d| d.strip_prefix(name)?.strip_prefix('=')?.parse::<u64>().ok());
+    let asked = seconds("s-maxage").or_else(|| seconds("max-age")).map(Duration::from_secs);
+    let forbidden = directives.iter().any(|d| matches!(d.as_str(), "no-store" | "no-cache" | "private"));
+    match status {
+        200..=399 if forbidden => config.min_ttl,
+        200..=399 => asked.unwrap_or(config.default_ttl).clamp(config.min_ttl, config.max_ttl),
+        404 | 410 | 414 | 501 if forbidden => Duration::ZERO,
+        s if CACHED_ERRORS.contains(&s) => asked.unwrap_or_default().min(config.max_ttl).max(config.error_ttl),
+        _ => Duration::ZERO,
+    }
+}
+
+/// The 4xx and 5xx statuses CloudFront caches (its developer guide,
+/// "HTTP 4xx and 5xx status codes that CloudFront caches"; 416 is not cached).
+pub const CACHED_ERRORS: [u16; 12] = [400, 403, 404, 405, 410, 414, 500, 501, 502, 503, 504, 505];
 
 type Shared = Arc<CdnState>;
 
