@@ -12,6 +12,7 @@ use invalidator_core::tags::TagRules;
 use invalidator_lambda::http_client::{ReqwestClient, SystemClock};
 use invalidator_tests::sandbox::cdn::{ttl, CdnConfig};
 use invalidator_tests::sandbox::origin::{page_text, OriginTags};
+use invalidator_tests::sandbox::visitor::{self, Visit};
 use invalidator_tests::sandbox::{
     Config, Fixture, FixtureEntry, OriginSettings, Sandbox, SandboxClock, DEMO_DISTRIBUTION, REVISION_HEADER,
 };
@@ -33,35 +34,18 @@ async fn site(origin: OriginSettings) -> Sandbox {
     Sandbox::start(config().with_origin(origin)).await.unwrap()
 }
 
-/// What a visitor got.
-struct Visit {
-    status: u16,
-    x_cache: String,
-    age: Option<u64>,
-    revisions: Option<String>,
-    body: String,
-}
-
 async fn visit_with(sb: &Sandbox, method: reqwest::Method, path: &str, encoding: Option<&str>) -> Visit {
-    let mut request = reqwest::Client::new().request(method, format!("{}{path}", sb.site_url()));
-    if let Some(encoding) = encoding {
-        request = request.header("accept-encoding", encoding);
-    }
-    let r = request.send().await.unwrap();
-    let header = |name: &str| r.headers().get(name).map(|v| v.to_str().unwrap().to_string());
-    let (x_cache, age, revisions) = (header("x-cache").unwrap_or_default(), header("age"), header(REVISION_HEADER));
-    Visit {
-        status: r.status().as_u16(),
-        x_cache,
-        age: age.map(|a| a.parse().unwrap()),
-        revisions,
-        body: r.text().await.unwrap(),
-    }
+    visitor::request(&sb.site_url(), method, path, encoding).await.unwrap()
 }
 
 /// A GET as the invalidator's verification sends it.
 async fn visit(sb: &Sandbox, path: &str) -> Visit {
-    visit_with(sb, reqwest::Method::GET, path, Some("br, gzip")).await
+    visitor::visit(&sb.site_url(), path).await.unwrap()
+}
+
+/// The revision header's value.
+fn revisions(v: &Visit) -> Option<&str> {
+    v.header(REVISION_HEADER)
 }
 
 /// CreateInvalidation of `items` on `dist`, through the stand-in's signed API.
@@ -107,6 +91,8 @@ async fn a_miss_then_a_hit_with_its_age() {
     let second = visit(&sb, "/home").await;
     assert_x_cache(&second, "Hit", "second visit");
     assert_eq!(second.age, Some(5));
+    assert!(second.shows("Shop now"));
+    assert_eq!(second.to_string(), "200 Hit from cloudfront, Age 5 | home · Home · Hero · Shop now · Footer");
     assert_eq!(second.body, first.body);
     assert_eq!(sb.cdn_state.origin_requests_for("/home"), 1, "the hit did not reach the origin");
 }
@@ -223,14 +209,14 @@ async fn a_lagging_origin_renders_the_revision_before_within_the_lag() {
     publish_button(&sb, 4, "Shop the sale");
     let stale = visit(&sb, "/home").await;
     assert!(stale.body.contains("Shop now") && !stale.body.contains("Shop the sale"), "{}", stale.body);
-    assert!(stale.revisions.as_deref().unwrap().contains("cta-button:3"), "{:?}", stale.revisions);
+    assert!(revisions(&stale).unwrap().contains("cta-button:3"), "{:?}", revisions(&stale));
     sb.clock.advance(lag - Duration::from_secs(1));
     assert!(visit(&sb, "/home").await.body.contains("Shop now"), "still within the lag");
     sb.clock.advance(Duration::from_secs(1));
     let fresh = visit(&sb, "/home").await;
     assert_x_cache(&fresh, "Miss", "past the lag, the page changed");
     assert!(fresh.body.contains("Shop the sale"), "{}", fresh.body);
-    assert!(fresh.revisions.as_deref().unwrap().contains("cta-button:4"), "{:?}", fresh.revisions);
+    assert!(revisions(&fresh).unwrap().contains("cta-button:4"), "{:?}", revisions(&fresh));
 
     sb.origin().configure(|o| o.lag = Duration::ZERO);
     publish_button(&sb, 5, "Last call");
@@ -261,11 +247,11 @@ async fn what_is_not_published_is_404_and_cached_as_an_error() {
 async fn the_revision_header_names_every_entry_and_asset_on_the_page() {
     let sb = site(OriginSettings { revision_header: Some(REVISION_HEADER.into()), ..Default::default() }).await;
     let home = visit(&sb, "/home").await;
-    assert_eq!(home.revisions.as_deref(), Some("home:4,hero-banner:7,cta-button:3,hero-image:2,footer:1"));
+    assert_eq!(revisions(&home), Some("home:4,hero-banner:7,cta-button:3,hero-image:2,footer:1"));
     let named = [("SITE_URL", sb.site_url()), ("VERIFY_REVISION_HEADER", REVISION_HEADER.to_string())];
     assert_eq!(sb.site_settings(), named);
     let plain = site(OriginSettings::default()).await;
-    assert_eq!(visit(&plain, "/home").await.revisions, None, "sent only when configured");
+    assert_eq!(revisions(&visit(&plain, "/home").await), None, "sent only when configured");
     assert_eq!(plain.site_settings(), [("SITE_URL", plain.site_url())]);
 }
 

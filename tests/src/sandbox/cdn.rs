@@ -53,11 +53,11 @@
 //!     .with_origin(OriginSettings { max_age: Some(60), lag: Duration::from_secs(30),
 //!         revision_header: Some(REVISION_HEADER.into()), ..Default::default() });
 //! let sb = Sandbox::start(config).await?;
-//! GET {sb.site_url()}/home                          // X-Cache, Age, X-Entry-Revisions, the page
+//! visitor::visit(&sb.site_url(), "/home").await?     // X-Cache, Age, headers, the page's text
 //! sb.origin().configure(|o| o.lag = Duration::ZERO); // change the origin at any time
 //! sb.cdn_state.origin_requests_for("/home")         // how often the origin was asked
 //! sb.clock.advance(Duration::from_secs(10))         // frozen clock only matters for tests
-//! origin::page_text(&body)                          // the lines a visitor reads
+//! origin::page_text(&body)                          // the lines a visitor reads (Visit::text)
 //! ```
 
 use super::clock::SandboxClock;
@@ -68,6 +68,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::Router;
+use invalidator_core::tags::MAX_TAGS_PER_OBJECT;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -75,9 +76,6 @@ use std::time::Duration;
 
 /// Objects kept at most (a test site has a handful of pages).
 pub const MAX_OBJECTS: usize = 10_000;
-
-/// CloudFront keeps at most 50 cache tags an object and drops the rest.
-const MAX_TAGS_PER_OBJECT: usize = 50;
 
 /// How the CDN caches; the origin's own settings are [`super::origin::OriginSettings`].
 #[derive(Debug, Clone)]
@@ -135,6 +133,40 @@ impl Variant {
             Variant::Gzip
         } else {
             Variant::Identity
+        }
+    }
+}
+
+/// What `X-Cache` says about an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XCache {
+    /// Served from the cache, unexpired.
+    Hit,
+    /// Fetched from the origin now.
+    Miss,
+    /// Expired, and the origin said it has not changed (`304`).
+    RefreshHit,
+    /// An error status, from the origin or the cache, or a refused method.
+    Error,
+}
+
+impl XCache {
+    /// The header's value, as CloudFront writes it.
+    pub fn header_value(self) -> &'static str {
+        match self {
+            XCache::Hit => "Hit from cloudfront",
+            XCache::Miss => "Miss from cloudfront",
+            XCache::RefreshHit => "RefreshHit from cloudfront",
+            XCache::Error => "Error from cloudfront",
+        }
+    }
+
+    /// `Hit` or `Miss` as fetched, `Error` when the answer is one.
+    fn of(status: u16, fetched: bool) -> XCache {
+        match (status >= 400, fetched) {
+            (true, _) => XCache::Error,
+            (false, true) => XCache::Miss,
+            (false, false) => XCache::Hit,
         }
     }
 }
@@ -228,7 +260,7 @@ impl CdnState {
     }
 
     /// Answers one visitor request: the cache's whole decision.
-    fn visit(&self, key: Key, target: &str) -> (OriginResponse, &'static str, Option<u64>) {
+    fn visit(&self, key: Key, target: &str) -> (OriginResponse, XCache, Option<u64>) {
         let now = self.clock.now_ms();
         let mut cache = self.cache.lock().unwrap();
         if cache.get(&key).is_some_and(|object| self.purged(&key, object, now)) {
@@ -238,8 +270,7 @@ impl CdnState {
         if let Some(object) = cache.get_mut(&key) {
             let age = now.saturating_sub(object.fetched_ms) / 1000;
             if now < object.fetched_ms + object.ttl_ms {
-                let kind = if object.answer.status >= 400 { "Error" } else { "Hit" };
-                return (object.answer.clone(), kind, Some(age));
+                return (object.answer.clone(), XCache::of(object.answer.status, false), Some(age));
             }
             let etag = object.answer.header("etag").map(str::to_string);
             if let (Some(etag), true) = (etag, object.answer.status < 400) {
@@ -247,11 +278,11 @@ impl CdnState {
                 if revalidated.status == 304 {
                     object.fetched_ms = now;
                     object.ttl_ms = self.ttl_ms(&revalidated);
-                    return (object.answer.clone(), "RefreshHit", None);
+                    return (object.answer.clone(), XCache::RefreshHit, None);
                 }
                 if revalidated.status >= 500 {
                     // CloudFront keeps serving the expired object while the origin fails.
-                    return (object.answer.clone(), "Hit", Some(age));
+                    return (object.answer.clone(), XCache::Hit, Some(age));
                 }
                 fetched = Some(revalidated);
             }
@@ -266,8 +297,8 @@ impl CdnState {
             let tags = self.tags_of(&answer);
             cache.insert(key, Cached { answer: answer.clone(), fetched_ms: now, ttl_ms, tags });
         }
-        let kind = if answer.status >= 400 { "Error" } else { "Miss" };
-        (answer, kind, None)
+        let x_cache = XCache::of(answer.status, true);
+        (answer, x_cache, None)
     }
 }
 
@@ -324,16 +355,16 @@ async fn serve(
     } else {
         let body =
             "This distribution is not configured to allow the HTTP request method that was used for this request.";
-        (403, vec![("Content-Type".into(), "text/plain".into())], body.to_string(), "Error", None)
+        (403, vec![("Content-Type".into(), "text/plain".into())], body.to_string(), XCache::Error, None)
     };
-    out_headers.push(("X-Cache".into(), format!("{x_cache} from cloudfront")));
+    out_headers.push(("X-Cache".into(), x_cache.header_value().into()));
     if let Some(age) = age {
         out_headers.push(("Age".into(), age.to_string()));
     }
     out_headers.push(("Via".into(), "1.1 sandbox.cloudfront.net (CloudFront)".into()));
     out_headers.push(("X-Amz-Cf-Pop".into(), "SBX1-P1".into()));
     out_headers.push(("X-Amz-Cf-Id".into(), format!("sandbox-{id}")));
-    s.log.record("cdn", &method, &uri, status, format!("{x_cache} from cloudfront"));
+    s.log.record("cdn", &method, &uri, status, x_cache.header_value().into());
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
     for (name, value) in out_headers {
