@@ -389,3 +389,47 @@ fn ttls_follow_cloudfront_for_pages_and_errors() {
     assert_eq!(ttl(&c, 416, None), Duration::ZERO, "416 is never cached");
     assert_eq!(ttl(&c, 429, None), Duration::ZERO, "nor what CloudFront does not list");
 }
+
+/// `invalidator-sandbox` with `args`, run where `make demo` runs it (the repository's root).
+fn sandbox_command(args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_invalidator-sandbox"));
+    command.args(args).current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    command
+}
+
+/// `invalidator-sandbox` with `args` started, and the site's URL it printed.
+fn sandbox_binary(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = sandbox_command(args).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let site = lines
+        .find_map(|l| l.unwrap().strip_prefix("cdn listening on ")?.split(' ').next().map(str::to_string))
+        .expect("the sandbox prints the CDN's URL");
+    // Keep reading its request log so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, site)
+}
+
+#[tokio::test]
+async fn the_sandbox_binary_serves_the_site_as_its_flags_say() {
+    let (mut child, site) = sandbox_binary(&["--max-age", "7", "--revision-header", REVISION_HEADER]);
+    let page = visitor::visit(&site, "/home").await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let page = page.unwrap();
+    assert_eq!((page.status, page.header("cache-control")), (200, Some("max-age=7")), "{page}");
+    assert_eq!(revisions(&page), Some("home:4,hero-banner:7,cta-button:3,hero-image:2,footer:1"));
+    assert!(page.shows("Shop now"), "{page}");
+}
+
+#[test]
+fn the_sandbox_binary_refuses_bad_site_flags_by_name() {
+    for (args, named) in
+        [(["--site-rules", "{"], "--site-rules"), (["--origin-lag-seconds", "NaN"], "--origin-lag-seconds")]
+    {
+        let out = sandbox_command(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+    }
+}
