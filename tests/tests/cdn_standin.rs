@@ -433,3 +433,22 @@ fn the_sandbox_binary_refuses_bad_site_flags_by_name() {
         assert!(stderr.contains(named), "{args:?}: {stderr}");
     }
 }
+
+#[tokio::test]
+async fn a_republish_that_changes_no_text_is_revalidated_as_a_new_page() {
+    let origin =
+        OriginSettings { max_age: Some(10), revision_header: Some(REVISION_HEADER.into()), ..Default::default() };
+    let sb = site(origin).await;
+    let first = visit(&sb, "/home").await;
+    sb.origin().configure(|o| o.max_age = Some(20));
+    sb.clock.advance(Duration::from_secs(10));
+    let refreshed = visit(&sb, "/home").await;
+    assert_x_cache(&refreshed, "RefreshHit", "nothing changed");
+    assert_eq!(refreshed.header("cache-control"), Some("max-age=20"), "the 304's headers are kept");
+    publish_button(&sb, 4, "Shop now");
+    sb.clock.advance(Duration::from_secs(20));
+    let republished = visit(&sb, "/home").await;
+    assert_x_cache(&republished, "Miss", "a new revision is a new page");
+    assert_eq!(republished.text(), first.text(), "the same text");
+    assert!(revisions(&republished).unwrap().contains("cta-button:4"), "{:?}", revisions(&republished));
+}

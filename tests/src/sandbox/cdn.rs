@@ -276,8 +276,11 @@ impl CdnState {
             if let (Some(etag), true) = (etag, object.answer.status < 400) {
                 let revalidated = self.origin.respond(target, Some(&etag));
                 if revalidated.status == 304 {
+                    // A 304's headers replace the stored ones (RFC 9111, 4.3.4); the body stays.
                     object.fetched_ms = now;
                     object.ttl_ms = self.ttl_ms(&revalidated);
+                    object.tags = self.tags_of(&revalidated);
+                    object.answer.headers = revalidated.headers;
                     return (object.answer.clone(), XCache::RefreshHit, None);
                 }
                 if revalidated.status >= 500 {

@@ -179,6 +179,7 @@ impl Origin {
         let site = Site { entries: &entries, assets: &assets, locale: &locale, default_locale: &default_locale };
         let mut shown = Vec::new();
         let body = site.page(root, &mut shown).into_string();
+        let revisions: Vec<String> = shown.iter().map(|s| format!("{}:{}", s.id, s.revision)).collect();
         let etag = etag(&body);
         let mut headers = vec![("Content-Type".to_string(), "text/html; charset=utf-8".to_string())];
         if let Some(seconds) = settings.max_age {
@@ -186,8 +187,7 @@ impl Origin {
         }
         headers.push(("ETag".into(), etag.clone()));
         if let Some(name) = &settings.revision_header {
-            let value: Vec<String> = shown.iter().map(|s| format!("{}:{}", s.id, s.revision)).collect();
-            headers.push((name.clone(), value.join(",")));
+            headers.push((name.clone(), revisions.join(",")));
         }
         if let Some(tags) = &settings.tags {
             let linked: Vec<LinkedEntry> = shown.iter().filter_map(|s| s.entry.clone()).collect();
@@ -214,6 +214,8 @@ fn failure(status: u16) -> OriginResponse {
     OriginResponse { status, headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())], body }
 }
 
+/// A strong validator over the body, which holds each entry's revision
+/// (`data-revision`): a republish that changes no text is still a new page.
 fn etag(body: &str) -> String {
     let digest = hex::encode(Sha256::digest(body.as_bytes()));
     format!("\"{}\"", &digest[..16])
