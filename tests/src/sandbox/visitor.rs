@@ -64,7 +64,7 @@ pub async fn request(
     accept_encoding: Option<&str>,
 ) -> Result<Visit, String> {
     let url = format!("{site_url}{path}");
-    let mut req = reqwest::Client::new().request(method, &url);
+    let mut req = crate::loopback::client().request(method, &url);
     if let Some(encoding) = accept_encoding {
         req = req.header("accept-encoding", encoding);
     }
