@@ -31,7 +31,8 @@
 //!   before the invalidation completed, from the moment it completes (its
 //!   `completes_ms`, which `complete_now` moves; until then the object is
 //!   still served). A path matches an object's path (with its query when
-//!   the key has one), both percent-decoded; a path ending in `*` every
+//!   the key has one), both as encoded (only the case of `%XX` escapes is
+//!   ignored: an over-encoded `%2D` does not match `-`); a path ending in `*` every
 //!   object whose path starts with what comes before; `#tag` every object
 //!   whose origin answer carried that tag in the origin's tag header (case
 //!   insensitive, at most CloudFront's 50 a object). Each variant of a path
@@ -62,7 +63,7 @@
 
 use super::clock::SandboxClock;
 use super::cloudfront::CloudFrontState;
-use super::origin::{decoded, Origin, OriginResponse};
+use super::origin::{Origin, OriginResponse};
 use super::{Logged, RequestLog};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
@@ -236,7 +237,7 @@ impl CdnState {
     /// Whether a completed invalidation of this distribution removed `object`.
     fn purged(&self, key: &Key, object: &Cached, now: u64) -> bool {
         let all = self.cloudfront.invalidations.lock().unwrap();
-        let url = decoded(&key.url);
+        let url = escapes_upper(&key.url);
         all.iter()
             .filter(|i| i.distribution_id == self.config.distribution)
             .filter(|i| i.completes_ms <= now && object.fetched_ms < i.completes_ms)
@@ -244,8 +245,8 @@ impl CdnState {
             .any(|item| match item.strip_prefix('#') {
                 Some(tag) => object.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)),
                 None => match item.strip_suffix('*') {
-                    Some(prefix) => url.starts_with(&decoded(prefix)),
-                    None => url == decoded(item),
+                    Some(prefix) => url.starts_with(&escapes_upper(prefix)),
+                    None => url == escapes_upper(item),
                 },
             })
     }
@@ -303,6 +304,24 @@ impl CdnState {
         let x_cache = XCache::of(answer.status, true);
         (answer, x_cache, None)
     }
+}
+
+/// `path` with the hex digits of each `%XX` upper-cased, and nothing else
+/// changed: CloudFront matches an invalidation path to a URL as encoded, so
+/// `%c3%a9` is `%C3%A9` but `%2D` is not `-` (its guide: encode nothing
+/// but unsafe and non-ASCII characters, "or CloudFront will not invalidate").
+fn escapes_upper(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let escape = rest.get(at..at + 3).filter(|e| e[1..].bytes().all(|b| b.is_ascii_hexdigit()));
+        let taken = escape.map_or("%".to_string(), str::to_ascii_uppercase);
+        rest = &rest[at + taken.len()..];
+        out.push_str(&taken);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// How long CloudFront keeps an origin's answer with `status` and

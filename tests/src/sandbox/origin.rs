@@ -232,7 +232,7 @@ fn locales(entries: &[FixtureEntry], default_locale: &str) -> Vec<String> {
 }
 
 /// A path as compared: percent-decoded, so that `/snow%20%C3%A9` is `/snow é`.
-pub(super) fn decoded(path: &str) -> String {
+fn decoded(path: &str) -> String {
     percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned()
 }
 
