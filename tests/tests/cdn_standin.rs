@@ -287,6 +287,18 @@ async fn a_path_given_by_hand_is_served_only_as_written() {
 }
 
 #[tokio::test]
+async fn the_root_shows_the_home_page_and_is_its_own_object() {
+    let sb = site(OriginSettings::default()).await;
+    let root = visit(&sb, "/").await;
+    assert!(root.status == 200 && root.shows("Shop now"), "{root}");
+    visit(&sb, "/home").await;
+    invalidate(&sb, DEMO_DISTRIBUTION, &["/"]).await;
+    sb.clock.advance(IN_PROGRESS);
+    assert_x_cache(&visit(&sb, "/").await, "Miss", "/ purged");
+    assert_x_cache(&visit(&sb, "/home").await, "Hit", "/ is not /*");
+}
+
+#[tokio::test]
 async fn a_localized_slug_renders_the_page_in_its_locale() {
     let sb = site(OriginSettings::default()).await;
     let de = visit(&sb, "/startseite").await;

@@ -48,6 +48,10 @@ use std::time::Duration;
 /// the demo's `PATH_RULES`).
 pub const SITE_PATH_RULES: &str = r#"{"page":["/{slug}"],"post":["/blog/{category}/{slug}"]}"#;
 
+/// The entry the site's root (`/`) shows unless a test says otherwise: the
+/// demo graph's home page (the demo's rules invalidate `/` on every change).
+pub const ROOT_ENTRY: &str = "home";
+
 /// How long a page may be cached unless a test says otherwise.
 pub const DEFAULT_MAX_AGE_SECONDS: u64 = 300;
 
@@ -83,7 +87,7 @@ pub struct OriginSettings {
 }
 
 impl Default for OriginSettings {
-    /// [`SITE_PATH_RULES`], [`DEFAULT_MAX_AGE_SECONDS`], no lag, no revision or tag header.
+    /// [`SITE_PATH_RULES`], `/` showing [`ROOT_ENTRY`], [`DEFAULT_MAX_AGE_SECONDS`], no lag, no revision or tag header.
     fn default() -> Self {
         OriginSettings {
             max_age: Some(DEFAULT_MAX_AGE_SECONDS),
@@ -91,7 +95,7 @@ impl Default for OriginSettings {
             revision_header: None,
             tags: None,
             path_rules: PathRules::parse(SITE_PATH_RULES).expect("the site's rules parse"),
-            pages: BTreeMap::new(),
+            pages: BTreeMap::from([("/".to_string(), ROOT_ENTRY.to_string())]),
             fail_with: None,
         }
     }
