@@ -3,7 +3,9 @@
 //! Publish, unpublish, archive and delete of entries and assets change what is
 //! served and act; every other topic is accepted and ignored with a reason.
 
+use crate::items::EntryItems;
 use crate::json::{lenient, link_id, Link};
+use crate::settings::Policy;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -63,6 +65,41 @@ pub struct Change {
     /// The entry's fields as delivered (localized); dropped once its paths are known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<Map<String, Value>>,
+    /// The entry's items already rendered from its fields, carried instead
+    /// of them where the fields are too large to carry ([`Change::with_items_rendered`]):
+    /// taken as they are, never rendered again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<EntryItems>,
+}
+
+impl Change {
+    /// The change with its fields replaced by the items they render to under
+    /// `policy` (paths and tags, as [`crate::items::for_entry`] renders them
+    /// when the change is accepted): the same invalidation, carried smaller
+    /// (the AWS body's queue message is capped). An asset's fields render
+    /// nothing, and are only dropped.
+    pub fn with_items_rendered(mut self, policy: &Policy) -> Change {
+        let fields = self.fields.take().unwrap_or_default();
+        if self.kind == EntityKind::Entry {
+            self.items = Some(crate::items::for_entry(policy, self.content_type.as_deref(), &self.id, &fields));
+        }
+        self
+    }
+
+    /// The change with neither fields nor the items they render to, only
+    /// what its rules render without fields (their wildcards, with a note
+    /// saying why): the last resort, for a change whose rendered items are
+    /// too large to carry too.
+    pub fn with_fields_dropped(self, policy: &Policy) -> Change {
+        let mut change = Change { fields: None, items: None, ..self }.with_items_rendered(policy);
+        if let Some(items) = &mut change.items {
+            items.wildcard_notes.push(format!(
+                "entry {}: its fields and its rendered items were too large to carry; used its rules without fields",
+                change.id
+            ));
+        }
+        change
+    }
 }
 
 /// What a well-formed webhook asks for.
@@ -196,6 +233,7 @@ pub fn parse(topic: Option<&str>, body: &[u8]) -> Result<Parsed, ParseError> {
         action,
         revision: sys.revision,
         fields,
+        items: None,
     }))
 }
 
