@@ -241,6 +241,25 @@ pub fn parse(topic: Option<&str>, body: &[u8]) -> Result<Parsed, ParseError> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_change_carried_without_its_fields_carries_what_they_render_to() {
+        let policy = crate::testing::TestSettings::new().policy();
+        let change = crate::testing::ChangeBuilder::publish("e1").content_type("page").slug("home").build();
+        let fields = change.fields.clone().unwrap();
+        let carried = change.clone().with_items_rendered(&policy);
+        assert_eq!(carried.fields, None);
+        let items = carried.items.clone().unwrap();
+        assert_eq!(items, crate::items::for_entry(&policy, Some("page"), "e1", &fields));
+        assert_eq!(items.exact, ["/home", "/home/*"]);
+        let text = serde_json::to_string(&carried).unwrap();
+        assert_eq!(serde_json::from_str::<Change>(&text).unwrap(), carried, "it travels as JSON");
+        let old = serde_json::to_string(&change).unwrap();
+        assert!(!old.contains("items"), "a change with fields is stored as before: {old}");
+        let dropped = change.with_fields_dropped(&policy).items.unwrap();
+        assert_eq!(dropped.wildcards, ["/*"], "the rule's wildcard for /{{slug}}");
+        assert!(dropped.wildcard_notes.iter().any(|n| n.contains("too large to carry")), "{dropped:?}");
+    }
+
     const PUBLISH: &str = r#"{"metadata":{"tags":[]},"fields":{"slug":{"en-US":"hello"}},"sys":{"type":"Entry","id":"child1","space":{"sys":{"type":"Link","linkType":"Space","id":"space1"}},"environment":{"sys":{"id":"master","type":"Link","linkType":"Environment"}},"contentType":{"sys":{"type":"Link","linkType":"ContentType","id":"card"}},"revision":7,"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-11-24T00:00:00Z"}}"#;
 
     fn change(topic: &str, body: &str) -> Change {
