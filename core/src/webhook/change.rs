@@ -69,7 +69,7 @@ pub struct Change {
     /// of them where the fields are too large to carry ([`Change::with_items_rendered`]):
     /// taken as they are, never rendered again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<EntryItems>,
+    pub items: Option<Box<EntryItems>>,
 }
 
 impl Change {
@@ -81,7 +81,8 @@ impl Change {
     pub fn with_items_rendered(mut self, policy: &Policy) -> Change {
         let fields = self.fields.take().unwrap_or_default();
         if self.kind == EntityKind::Entry {
-            self.items = Some(crate::items::for_entry(policy, self.content_type.as_deref(), &self.id, &fields));
+            let items = crate::items::for_entry(policy, self.content_type.as_deref(), &self.id, &fields);
+            self.items = Some(Box::new(items));
         }
         self
     }
@@ -249,7 +250,7 @@ mod tests {
         let carried = change.clone().with_items_rendered(&policy);
         assert_eq!(carried.fields, None);
         let items = carried.items.clone().unwrap();
-        assert_eq!(items, crate::items::for_entry(&policy, Some("page"), "e1", &fields));
+        assert_eq!(*items, crate::items::for_entry(&policy, Some("page"), "e1", &fields));
         assert_eq!(items.exact, ["/home", "/home/*"]);
         let text = serde_json::to_string(&carried).unwrap();
         assert_eq!(serde_json::from_str::<Change>(&text).unwrap(), carried, "it travels as JSON");

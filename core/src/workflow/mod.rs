@@ -412,7 +412,7 @@ impl Workflow {
     fn accept_change(&mut self, mut change: Change, cx: &mut Context) {
         let fields = change.fields.take().unwrap_or_default();
         // Items a body rendered already, where the fields were too large to carry.
-        let rendered = change.items.take();
+        let rendered = change.items.take().map(|items| *items);
         let entry = (change.kind == EntityKind::Entry).then(|| {
             rendered.unwrap_or_else(|| {
                 crate::items::for_entry(cx.policy, change.content_type.as_deref(), &change.id, &fields)
