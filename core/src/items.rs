@@ -4,19 +4,25 @@
 
 use crate::settings::Policy;
 use crate::tags::{self, InvalidateBy};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// One entry's items, split by how sure they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One entry's items, split by how sure they are. Serialized where a change
+/// carries them instead of its fields ([`crate::webhook::Change::items`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryItems {
     /// Paths and tags rendered from the entry's fields: what it is served at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exact: Vec<String>,
     /// Wildcards standing in for templates whose fields are missing (an
     /// unpublish carries none): what path memory may replace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wildcards: Vec<String>,
     /// Why each wildcard was used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wildcard_notes: Vec<String>,
     /// Tags skipped, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 

@@ -22,6 +22,7 @@ pub const NAMES: &[&str] = &[
     // CloudFrontSettings, AwsCredentials
     "CLOUDFRONT_DISTRIBUTION_ID",
     "CLOUDFRONT_ENDPOINT",
+    "CLOUDFRONT_SIGNING_REGION",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
@@ -152,7 +153,10 @@ pub struct CloudFrontSettings {
     pub distribution_ids: Vec<String>,
     /// `CLOUDFRONT_ENDPOINT`: scheme and host, no trailing slash (a stand-in's in tests).
     pub endpoint: String,
-    /// The keys requests are signed with.
+    /// The keys requests are signed with. Their `region` is CloudFront's
+    /// signing region ([`crate::cloudfront::signing_region`] of the endpoint,
+    /// or `CLOUDFRONT_SIGNING_REGION`), never `AWS_REGION`: CloudFront's
+    /// global endpoint refuses a signature scoped to any region but `us-east-1`.
     pub credentials: AwsCredentials,
 }
 
@@ -165,7 +169,9 @@ pub struct AwsCredentials {
     pub secret_access_key: Secret,
     /// `AWS_SESSION_TOKEN`, for temporary credentials (a Lambda's role).
     pub session_token: Option<Secret>,
-    /// `AWS_REGION`; CloudFront's API lives in `us-east-1`, the default.
+    /// The region requests are signed for: `AWS_REGION` (default
+    /// `us-east-1`; on Lambda the function's own region) for the regional
+    /// services, CloudFront's signing region in [`CloudFrontSettings`].
     pub region: String,
 }
 
@@ -194,11 +200,19 @@ impl CloudFrontSettings {
                 distribution_ids.push(id.to_string());
             }
         }
-        Ok(CloudFrontSettings {
-            distribution_ids,
-            endpoint: endpoint(map, "CLOUDFRONT_ENDPOINT", "https://cloudfront.amazonaws.com")?,
-            credentials: AwsCredentials::from_map(map)?,
-        })
+        let endpoint = endpoint(map, "CLOUDFRONT_ENDPOINT", "https://cloudfront.amazonaws.com")?;
+        let mut credentials = AwsCredentials::from_map(map)?;
+        credentials.region = match get(map, "CLOUDFRONT_SIGNING_REGION") {
+            Some(region) if crate::cloudfront::is_region(region) => region.to_string(),
+            Some(region) => {
+                return Err(bad(
+                    "CLOUDFRONT_SIGNING_REGION",
+                    format!("must be a region name like us-east-1, got {region:?}"),
+                ))
+            }
+            None => crate::cloudfront::signing_region(&endpoint),
+        };
+        Ok(CloudFrontSettings { distribution_ids, endpoint, credentials })
     }
 }
 
@@ -492,6 +506,23 @@ mod tests {
         assert_eq!(s.policy.poll_fast, Duration::from_secs(30));
         assert_eq!(s.policy.poll_max, Duration::from_secs(60));
         assert_eq!(s.policy.wildcard_budget, 15);
+    }
+
+    #[test]
+    fn cloudfront_is_signed_for_its_own_region_not_the_functions() {
+        let mut m = full();
+        m.insert("AWS_REGION".into(), "eu-west-1".into());
+        assert_eq!(AwsCredentials::from_map(&m).unwrap().region, "eu-west-1", "the regional services' region");
+        assert_eq!(CloudFrontSettings::from_map(&m).unwrap().credentials.region, "us-east-1", "the global endpoint's");
+        m.insert("CLOUDFRONT_ENDPOINT".into(), "http://127.0.0.1:9000".into());
+        assert_eq!(CloudFrontSettings::from_map(&m).unwrap().credentials.region, "us-east-1", "a stand-in's");
+        m.insert("CLOUDFRONT_ENDPOINT".into(), "https://cloudfront.cn-northwest-1.amazonaws.com.cn".into());
+        m.insert("AWS_REGION".into(), "cn-north-1".into());
+        assert_eq!(CloudFrontSettings::from_map(&m).unwrap().credentials.region, "cn-northwest-1", "its partition's");
+        m.insert("CLOUDFRONT_SIGNING_REGION".into(), "us-west-2".into());
+        assert_eq!(CloudFrontSettings::from_map(&m).unwrap().credentials.region, "us-west-2", "said explicitly");
+        m.insert("CLOUDFRONT_SIGNING_REGION".into(), "Europe".into());
+        assert_eq!(CloudFrontSettings::from_map(&m).unwrap_err().name, "CLOUDFRONT_SIGNING_REGION");
     }
 
     #[test]

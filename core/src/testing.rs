@@ -110,6 +110,7 @@ impl ChangeBuilder {
                 action,
                 revision: None,
                 fields: None,
+                items: None,
             },
         }
     }

@@ -88,7 +88,7 @@ pub fn read(response: &HttpResponse) -> Result<Value, Failure> {
     if response.status().is_success() {
         return Ok(body);
     }
-    let kind = body["__type"].as_str().unwrap_or_default().rsplit('#').next().unwrap_or_default().to_string();
+    let kind = error_kind(&body);
     let message = body["message"].as_str().or(body["Message"].as_str()).unwrap_or_default();
     let reason = format!("DynamoDB answered {} {kind}: {message}", response.status().as_u16());
     let transient = response.status().is_server_error()
@@ -97,6 +97,21 @@ pub fn read(response: &HttpResponse) -> Result<Value, Failure> {
             "ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded"
         );
     Err(if transient { Failure::transient(reason) } else { Failure::permanent(reason) })
+}
+
+/// DynamoDB's error kind in an answer's body: its `__type` without the prefix.
+fn error_kind(body: &Value) -> String {
+    body["__type"].as_str().unwrap_or_default().rsplit('#').next().unwrap_or_default().to_string()
+}
+
+/// The kind of error DynamoDB answers a write whose `ConditionExpression`
+/// does not hold: someone else wrote the item since it was read.
+pub const CONDITIONAL_CHECK_FAILED: &str = "ConditionalCheckFailedException";
+
+/// Whether `response` refuses a write because its condition does not hold.
+pub fn is_conditional_check_failed(response: &HttpResponse) -> bool {
+    let body: Value = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
+    response.status().as_u16() == 400 && error_kind(&body) == CONDITIONAL_CHECK_FAILED
 }
 
 /// The path memory of one workflow's distributions in the table.

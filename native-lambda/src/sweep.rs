@@ -43,8 +43,11 @@ impl Default for SweepRecord {
 pub trait SweepStore {
     /// The stored record, or the default (never swept) when there is none.
     async fn load(&self) -> Result<SweepRecord, String>;
-    /// Replaces the stored record.
-    async fn save(&self, record: &SweepRecord) -> Result<(), String>;
+    /// Applies `change` to the record as it is stored now and stores the
+    /// result, as one step: a write another writer (a starter, another
+    /// sweep) came between is not stored over theirs; `change` is applied
+    /// again to what they stored. The record stored.
+    async fn update(&self, change: &dyn Fn(&mut SweepRecord)) -> Result<SweepRecord, String>;
 }
 
 /// A store in memory: for tests, and for a process that sweeps more than once.
@@ -55,9 +58,10 @@ impl SweepStore for MemoryStore {
     async fn load(&self) -> Result<SweepRecord, String> {
         Ok(self.0.borrow().clone())
     }
-    async fn save(&self, record: &SweepRecord) -> Result<(), String> {
-        *self.0.borrow_mut() = record.clone();
-        Ok(())
+    async fn update(&self, change: &dyn Fn(&mut SweepRecord)) -> Result<SweepRecord, String> {
+        let mut record = self.0.borrow_mut();
+        change(&mut record);
+        Ok(record.clone())
     }
 }
 
@@ -94,31 +98,39 @@ impl SweepFunction {
             true => Ok(None),
             false => self.start(&outcome.changes, http, clock).await.map(Some),
         };
-        // Saved over the record as it is now, not as it was read: the starter
-        // records webhooks' changes while the sweep reads.
-        let mut saved = store.load().await.unwrap_or(record);
-        match (&report.error, started) {
+        let advanced = match (&report.error, started) {
             (Some(reason), _) => {
-                tracing::error!(error = %reason, "catch-up sweep failed; the next one reads from the same position")
+                tracing::error!(error = %reason, "catch-up sweep failed; the next one reads from the same position");
+                None
             }
             (None, Err(e)) => {
                 tracing::error!(error = %e, "catch-up sweep: could not start the execution; the next one reads again");
                 report.error = Some(e);
                 report.complete = false;
+                None
             }
-            (None, Ok(execution)) => {
-                saved.execution = execution.or(saved.execution);
-                saved.position = outcome.position;
+            (None, Ok(execution)) => Some(execution),
+        };
+        if let Some(warning) = report.warning().filter(|_| report.error.is_none()) {
+            tracing::warn!("{warning}");
+        }
+        // Applied to the record as it is stored when written, not as it was
+        // read: starters record webhooks' changes while the sweep reads.
+        let save = |saved: &mut SweepRecord| {
+            if let Some(execution) = &advanced {
+                saved.execution = execution.clone().or(saved.execution.take());
+                // Moved on only from where this sweep read: a sweep that
+                // stored a position since is further on, and stays.
+                if saved.position == record.position {
+                    saved.position = outcome.position.clone();
+                }
                 for change in &outcome.changes {
                     saved.taken.record(change);
                 }
             }
-        }
-        if let Some(warning) = report.warning().filter(|_| report.error.is_none()) {
-            tracing::warn!("{warning}");
-        }
-        saved.last = Some(report.clone());
-        if let Err(e) = store.save(&saved).await {
+            saved.last = Some(report.clone());
+        };
+        if let Err(e) = store.update(&save).await {
             // Not saved: the next sweep reads the same changes, and starts the same execution name.
             tracing::error!(error = %e, "catch-up sweep: cannot save its record");
         }

@@ -4,7 +4,10 @@
 //! queue collects into one execution), or, without a queue, to a Step
 //! Functions execution of its own named by the delivery's tracking id (a
 //! redelivered webhook starts nothing new). Answers 202 only once the change
-//! is stored, 503 otherwise so that Contentful retries; same answers as the Worker.
+//! is stored, 503 otherwise so that Contentful retries; same answers as the
+//! Worker. A change over SQS's message cap is queued with the items its
+//! fields render to instead of the fields ([`crate::sqs::message_body`]), so
+//! its size never refuses a valid publish.
 
 use crate::execution_input::execution_input;
 use crate::function_url::{event_of, request_of, response};
@@ -56,18 +59,10 @@ impl WebhookFunction {
         let now = clock.now();
         let outcome = webhook::accept(&request, &s.webhook, &s.contentful, now);
         if let Ok(Parsed::Change(change)) = &outcome {
-            match self.store(change, http, now).await {
-                Ok(()) => {}
-                // A retry would not fit either: say so instead of asking for one.
-                Err(e @ StoreError::TooLarge { .. }) => {
-                    tracing::error!(tracking_id = %change.tracking_id, error = %e, "the change cannot be queued");
-                    return response(413, &json!({"status": "rejected", "error": e.to_string()}));
-                }
-                Err(e) => {
-                    tracing::error!(tracking_id = %change.tracking_id, error = %e, "the change was not stored");
-                    let (status, body) = webhook::not_stored();
-                    return response(status, &body);
-                }
+            if let Err(e) = self.store(change, http, now).await {
+                tracing::error!(tracking_id = %change.tracking_id, error = %e, "the change was not stored");
+                let (status, body) = webhook::not_stored();
+                return response(status, &body);
             }
         }
         let (status, body) = webhook::answer(&outcome);
@@ -81,7 +76,7 @@ impl WebhookFunction {
     async fn store<H: HttpClient>(&self, change: &Change, http: &H, now: Timestamp) -> Result<(), StoreError> {
         match &self.destination {
             Destination::Queue(queue) => {
-                let message_id = enqueue(queue, change, http, now).await?;
+                let message_id = enqueue(queue, change, &self.settings.policy, http, now).await?;
                 tracing::info!(tracking_id = %change.tracking_id, %message_id, "change queued");
                 Ok(())
             }

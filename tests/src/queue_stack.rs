@@ -4,12 +4,16 @@
 //! starter function, which starts executions at the Step Functions stand-in;
 //! [`QueueStack::run_executions`] runs each through the real ASL interpreter
 //! whose Tasks invoke the workflow function. Every AWS call is SigV4-checked
-//! by its stand-in. The site is `pages` pages `page-0000`... whose rule is
+//! by its stand-in, each regional one in [`Options::region`] (CloudFront's
+//! always in `us-east-1`, as the real one); with [`Options::memory`] the
+//! starter and the workflow keep the path memory and the sweep's record in
+//! the DynamoDB stand-in. The site is `pages` pages `page-0000`... whose rule is
 //! `page: ["/{slug}"]`.
 
 use crate::asl::{function, function_logging_to, run_state_machine, Function, SECRET};
 use crate::event_source::{EventSource, Mapping};
 use crate::sandbox::contentful::{Fixture, FixtureEntry};
+use crate::sandbox::dynamodb::{self, DynamoDbState};
 use crate::sandbox::sqs::{self, SqsState, CHANGES_QUEUE};
 use crate::sandbox::{Config, Sandbox, DEMO_STATE_MACHINE};
 use crate::toolkit;
@@ -59,10 +63,13 @@ pub fn fixture(pages: usize) -> Fixture {
 /// Function URL events for the publishes of `pages`, signed by the official
 /// toolkit (one node process for all).
 pub fn signed_publishes(pages: impl IntoIterator<Item = usize>) -> Vec<Value> {
-    let bodies: Vec<String> = pages
-        .into_iter()
-        .map(|i| toolkit::publish_body(&page(i), "page", 1, json!({"slug": {"en-US": page(i)}})))
-        .collect();
+    signed_publishes_with(pages.into_iter().map(|i| (i, json!({"slug": {"en-US": page(i)}}))))
+}
+
+/// The same for publishes of page `i` (revision 1) carrying `fields` each.
+pub fn signed_publishes_with(publishes: impl IntoIterator<Item = (usize, Value)>) -> Vec<Value> {
+    let bodies: Vec<String> =
+        publishes.into_iter().map(|(i, fields)| toolkit::publish_body(&page(i), "page", 1, fields)).collect();
     let requests: Vec<_> = bodies.iter().map(|b| toolkit::publish(SECRET, "/", b.clone())).collect();
     toolkit::sign_all(&requests)
         .into_iter()
@@ -88,7 +95,15 @@ pub struct Options {
     pub starter_log: Stdio,
     /// Settings that replace the starter's own.
     pub starter_overrides: Vec<(String, String)>,
+    /// `AWS_REGION`, and the region of the regional stand-ins.
+    pub region: String,
+    /// A DynamoDB stand-in (table [`MEMORY_TABLE`]) for the path memory and
+    /// the sweep's record, named to the starter and the workflow.
+    pub memory: bool,
 }
+
+/// The path memory's table when [`Options::memory`] is on.
+pub const MEMORY_TABLE: &str = "invalidator-memory";
 
 impl Options {
     pub fn new(pages: usize) -> Options {
@@ -101,6 +116,8 @@ impl Options {
             max_receive_count: 3,
             starter_log: Stdio::null(),
             starter_overrides: Vec::new(),
+            region: crate::sandbox::DEFAULT_REGION.into(),
+            memory: false,
         }
     }
 }
@@ -113,27 +130,40 @@ pub struct QueueStack {
     pub starter: Function,
     pub workflow: Function,
     pub events: EventSource,
+    /// The DynamoDB stand-in, with [`Options::memory`].
+    pub dynamodb: Option<Arc<DynamoDbState>>,
+    /// What every function is given (the webhook adds its queue, the starter takes a part).
+    pub settings: Vec<(String, String)>,
 }
 
 impl QueueStack {
     pub async fn start(options: Options) -> QueueStack {
-        let sb = Sandbox::start(Config::local(fixture(options.pages), Duration::from_millis(2500), vec![]))
-            .await
-            .expect("the sandbox starts");
-        let expected = |service: &str| crate::sandbox::sigv4_check::Expected {
-            service: service.into(),
-            ..sb.cloudfront_state.expected.clone()
-        };
-        let sqs =
-            SqsState::new(expected("sqs"), sqs::changes_queues(options.visibility_timeout, options.max_receive_count));
+        let config = Config::local(fixture(options.pages), Duration::from_millis(2500), vec![]);
+        let sb = Sandbox::start(config.in_region(&options.region)).await.expect("the sandbox starts");
+        let sqs = SqsState::new(
+            sb.expected("sqs"),
+            sqs::changes_queues(options.visibility_timeout, options.max_receive_count),
+        );
         let sqs_endpoint = format!("http://{}", sqs::serve(sqs.clone()).await.expect("the SQS stand-in starts"));
         let queue_url = sqs::queue_url(&sqs_endpoint, CHANGES_QUEUE);
-        let all = settings(&sb, options.window);
+        let mut all = settings(&sb, options.window);
+        let mut starter_env = starter_settings(&sb, options.window);
+        let mut dynamodb = None;
+        if options.memory {
+            let (addr, state) = dynamodb::serve(DynamoDbState::in_region(&sb.region, &[MEMORY_TABLE]))
+                .await
+                .expect("the DynamoDB stand-in starts");
+            let table =
+                [("PATH_MEMORY_TABLE", MEMORY_TABLE.to_string()), ("DYNAMODB_ENDPOINT", format!("http://{addr}"))]
+                    .map(|(k, v)| (k.to_string(), v));
+            all.extend(table.clone());
+            starter_env.extend(table);
+            dynamodb = Some(state);
+        }
         let mut webhook_settings = all.clone();
         webhook_settings.push(("CHANGES_QUEUE_URL".into(), queue_url.clone()));
         webhook_settings.push(("SQS_ENDPOINT".into(), sqs_endpoint.clone()));
         let webhook = function("webhook", &webhook_settings).await;
-        let mut starter_env = starter_settings(&sb, options.window);
         starter_env.retain(|(k, _)| !options.starter_overrides.iter().any(|(o, _)| o == k));
         starter_env.extend(options.starter_overrides);
         let starter = function_logging_to("starter", &starter_env, options.starter_log).await;
@@ -142,14 +172,14 @@ impl QueueStack {
         let events = EventSource::start(Mapping {
             sqs_endpoint: sqs_endpoint.clone(),
             queue_url,
-            queue_arn: format!("arn:aws:sqs:us-east-1:{}:{CHANGES_QUEUE}", sqs::ACCOUNT),
+            queue_arn: format!("arn:aws:sqs:{}:{}:{CHANGES_QUEUE}", sb.region, sqs::ACCOUNT),
             batch_size: options.batch_size,
             window: options.window,
             credentials: AwsCredentials::from_map(&map).unwrap(),
             function: starter.api.clone(),
             timeout: Duration::from_secs(60),
         });
-        QueueStack { sb, sqs, sqs_endpoint, webhook, starter, workflow, events }
+        QueueStack { sb, sqs, sqs_endpoint, webhook, starter, workflow, events, dynamodb, settings: all }
     }
 
     /// Delivers a Function URL event to the webhook function; its answer.
@@ -202,10 +232,11 @@ pub fn settings(sb: &Sandbox, window: Duration) -> Vec<(String, String)> {
 
 /// The starter's settings: no Contentful secret, only what it uses.
 pub fn starter_settings(sb: &Sandbox, window: Duration) -> Vec<(String, String)> {
-    const USED: [&str; 7] = [
+    const USED: [&str; 8] = [
         "CLOUDFRONT_DISTRIBUTION_ID",
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
         "PATH_RULES",
         "COLLECT_WINDOW_SECONDS",
         "STATE_MACHINE_ARN",

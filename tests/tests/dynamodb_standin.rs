@@ -60,7 +60,7 @@ async fn refusals_have_dynamodbs_shape() {
     wrong.credentials.secret_access_key = invalidator_core::secret::Secret::new("not-the-secret");
     let (status, body) = call(&wrong, "GetItem", json!({"TableName": TABLE, "Key": key})).await;
     assert_eq!(status, 400);
-    assert!(body["__type"].as_str().unwrap().ends_with("#UnrecognizedClientException"), "{body}");
+    assert!(body["__type"].as_str().unwrap().ends_with("#InvalidSignatureException"), "{body}");
 }
 
 #[tokio::test]

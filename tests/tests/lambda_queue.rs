@@ -6,12 +6,14 @@
 //! Step Functions, CloudFront, Secrets Manager and SSM call is SigV4-checked
 //! by its stand-in, which refuses a bad signature as AWS does.
 
+use invalidator_tests::asl::function_logging_to;
 use invalidator_tests::asl::{entered, function, require_node_tools, SECRET};
 use invalidator_tests::binaries::binary;
 use invalidator_tests::loopback::loopback_only;
-use invalidator_tests::queue_stack::{path_of, settings, signed_publishes, Options, QueueStack};
+use invalidator_tests::queue_stack::{
+    page, path_of, settings, signed_publishes, signed_publishes_with, Options, QueueStack,
+};
 use invalidator_tests::sandbox::secrets::{self, SecretsState, StoredSecret};
-use invalidator_tests::sandbox::sigv4_check::Expected;
 use invalidator_tests::sandbox::sqs::{queue_url, CHANGES_QUEUE, DEAD_LETTER_QUEUE};
 use invalidator_tests::sandbox::RequestLog;
 use serde_json::Value;
@@ -126,8 +128,11 @@ async fn a_send_message_signed_with_another_key_is_refused_and_answered_503() {
     let answer = webhook.api.invoke(event.to_string().as_bytes(), Duration::from_secs(30)).await.unwrap();
     let answer: Value = serde_json::from_slice(&answer).unwrap();
     assert_eq!(answer["statusCode"], 503, "{answer}");
+    // The event source's polls are logged too: the send is the one to look at.
     let log = stack.sqs.log.all();
-    assert_eq!((log[0].status, log[0].detail.as_str()), (403, "SendMessage SignatureDoesNotMatch"), "{log:#?}");
+    let sends: Vec<(u16, &str)> =
+        log.iter().filter(|r| r.detail.starts_with("SendMessage")).map(|r| (r.status, r.detail.as_str())).collect();
+    assert_eq!(sends, [(403, "SendMessage SignatureDoesNotMatch")], "{log:#?}");
     assert!(stack.sqs.messages(CHANGES_QUEUE).is_empty());
 }
 
@@ -253,7 +258,7 @@ const WEBHOOK_PARAMETER: &str = "/invalidator/contentful-webhook-secret";
 
 async fn secret_store(stack: &QueueStack) -> (String, Arc<SecretsState>) {
     let state = Arc::new(SecretsState {
-        expected: Expected { service: "secretsmanager".into(), ..stack.sb.cloudfront_state.expected.clone() },
+        expected: stack.sb.expected("secretsmanager"),
         secrets: vec![StoredSecret { name: TOKEN_SECRET.into(), value: stack.sb.contentful_state.token.clone() }],
         parameters: BTreeMap::from([(WEBHOOK_PARAMETER.to_string(), ("SecureString".to_string(), SECRET.to_string()))]),
         log: RequestLog::default(),
@@ -358,4 +363,49 @@ async fn a_missing_secret_stops_start_up_naming_it_and_never_a_value() {
         (reads[0].status, reads[0].detail.as_str()),
         (400, "secretsmanager.GetSecretValue ResourceNotFoundException")
     );
+}
+
+/// Page `i`'s fields with a `body` of `bytes` bytes beside its slug.
+fn large_fields(i: usize, bytes: usize) -> Value {
+    serde_json::json!({"slug": {"en-US": page(i)}, "body": {"en-US": "x".repeat(bytes)}})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signed_300_kb_publish_is_queued_whole_and_invalidated() {
+    require_node_tools();
+    let stack = QueueStack::start(quick(2)).await;
+    let event = signed_publishes_with([(1, large_fields(1, 300_000))]).remove(0);
+    assert!(event["body"].as_str().unwrap().len() > 300_000, "over SQS's old 256 KiB");
+    let answer = stack.deliver(&event).await;
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+    stack.settle(1, Duration::from_secs(30)).await;
+    assert_eq!(stack.sb.executions().len(), 1);
+    run_all_to_the_end(&stack).await;
+    assert_eq!(invalidated(&stack), BTreeMap::from([(path_of(1), 1)]));
+    assert!(stack.sqs.log.all().iter().all(|r| r.status == 200));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publish_past_sqs_s_1_mib_is_queued_with_its_rendered_paths_and_invalidated() {
+    require_node_tools();
+    let stack = QueueStack::start(quick(2)).await;
+    // A body over 1 MiB gets past a raised WEBHOOK_MAX_BODY_BYTES; the change
+    // with its fields would be over SQS's 1 MiB.
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut webhook_settings = stack.settings.clone();
+    webhook_settings.push(("WEBHOOK_MAX_BODY_BYTES".into(), (2 << 20).to_string()));
+    webhook_settings.push(("CHANGES_QUEUE_URL".into(), queue_url(&stack.sqs_endpoint, CHANGES_QUEUE)));
+    webhook_settings.push(("SQS_ENDPOINT".into(), stack.sqs_endpoint.clone()));
+    let webhook = function_logging_to("webhook", &webhook_settings, Stdio::from(log.reopen().unwrap())).await;
+    let event = signed_publishes_with([(1, large_fields(1, 1_200_000))]).remove(0);
+    let answer = webhook.api.invoke(event.to_string().as_bytes(), Duration::from_secs(30)).await.unwrap();
+    let answer: Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+    stack.settle(1, Duration::from_secs(30)).await;
+    assert_eq!(stack.sb.executions().len(), 1);
+    run_all_to_the_end(&stack).await;
+    assert_eq!(invalidated(&stack), BTreeMap::from([(path_of(1), 1)]), "its rendered path, not a wildcard");
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    assert!(logged.contains("queued with its rendered items instead"), "{logged}");
+    assert!(stack.sqs.log.all().iter().all(|r| r.status == 200));
 }

@@ -1,10 +1,13 @@
 //! CloudFront's invalidation API, I/O-free: request builders (XML written with
-//! quick-xml, signed with SigV4), response parsing and error classification.
+//! quick-xml, signed with SigV4 for CloudFront's own signing region), response
+//! parsing and error classification.
 
 pub mod listing;
+mod region;
 mod request;
 mod response;
 
+pub use region::{is_region, signing_region, GLOBAL_SIGNING_REGION};
 pub use request::{caller_reference, create_invalidation, get_invalidation, invalidation_batch_xml};
 pub use response::{classify_error, parse_invalidation, read_invalidation, Invalidation, InvalidationStatus};
 

@@ -111,6 +111,18 @@ mod tests {
     }
 
     #[test]
+    fn requests_are_scoped_to_cloudfronts_region_when_the_function_runs_elsewhere() {
+        let settings = crate::testing::TestSettings::new().with("AWS_REGION", "eu-west-1").settings();
+        let now = Timestamp::from_millis(1_795_523_696_000);
+        let create = create_invalidation(&settings.cloudfront, "E1", &["/a".into()], "ref", now).unwrap();
+        let get = get_invalidation(&settings.cloudfront, "E1", "I1", now).unwrap();
+        for request in [create, get] {
+            let auth = request.headers()["authorization"].to_str().unwrap();
+            assert!(auth.contains("/20261124/us-east-1/cloudfront/aws4_request"), "{auth}");
+        }
+    }
+
+    #[test]
     fn caller_reference_depends_on_the_batch_not_its_order() {
         let a = caller_reference("E1", &["/b".into(), "/a".into()], 1, "n1");
         assert_eq!(a, caller_reference("E1", &["/a".into(), "/b".into()], 1, "n1"));

@@ -135,6 +135,7 @@ pub fn change_of(item: SyncItem) -> Change {
         action,
         revision: item.revision,
         fields: item.fields,
+        items: None,
     }
 }
 

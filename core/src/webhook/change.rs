@@ -3,7 +3,9 @@
 //! Publish, unpublish, archive and delete of entries and assets change what is
 //! served and act; every other topic is accepted and ignored with a reason.
 
+use crate::items::EntryItems;
 use crate::json::{lenient, link_id, Link};
+use crate::settings::Policy;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -63,6 +65,42 @@ pub struct Change {
     /// The entry's fields as delivered (localized); dropped once its paths are known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<Map<String, Value>>,
+    /// The entry's items already rendered from its fields, carried instead
+    /// of them where the fields are too large to carry ([`Change::with_items_rendered`]):
+    /// taken as they are, never rendered again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Box<EntryItems>>,
+}
+
+impl Change {
+    /// The change with its fields replaced by the items they render to under
+    /// `policy` (paths and tags, as [`crate::items::for_entry`] renders them
+    /// when the change is accepted): the same invalidation, carried smaller
+    /// (the AWS body's queue message is capped). An asset's fields render
+    /// nothing, and are only dropped.
+    pub fn with_items_rendered(mut self, policy: &Policy) -> Change {
+        let fields = self.fields.take().unwrap_or_default();
+        if self.kind == EntityKind::Entry {
+            let items = crate::items::for_entry(policy, self.content_type.as_deref(), &self.id, &fields);
+            self.items = Some(Box::new(items));
+        }
+        self
+    }
+
+    /// The change with neither fields nor the items they render to, only
+    /// what its rules render without fields (their wildcards, with a note
+    /// saying why): the last resort, for a change whose rendered items are
+    /// too large to carry too.
+    pub fn with_fields_dropped(self, policy: &Policy) -> Change {
+        let mut change = Change { fields: None, items: None, ..self }.with_items_rendered(policy);
+        if let Some(items) = &mut change.items {
+            items.wildcard_notes.push(format!(
+                "entry {}: its fields and its rendered items were too large to carry; used its rules without fields",
+                change.id
+            ));
+        }
+        change
+    }
 }
 
 /// What a well-formed webhook asks for.
@@ -196,12 +234,32 @@ pub fn parse(topic: Option<&str>, body: &[u8]) -> Result<Parsed, ParseError> {
         action,
         revision: sys.revision,
         fields,
+        items: None,
     }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_carried_without_its_fields_carries_what_they_render_to() {
+        let policy = crate::testing::TestSettings::new().policy();
+        let change = crate::testing::ChangeBuilder::publish("e1").content_type("page").slug("home").build();
+        let fields = change.fields.clone().unwrap();
+        let carried = change.clone().with_items_rendered(&policy);
+        assert_eq!(carried.fields, None);
+        let items = carried.items.clone().unwrap();
+        assert_eq!(*items, crate::items::for_entry(&policy, Some("page"), "e1", &fields));
+        assert_eq!(items.exact, ["/home", "/home/*"]);
+        let text = serde_json::to_string(&carried).unwrap();
+        assert_eq!(serde_json::from_str::<Change>(&text).unwrap(), carried, "it travels as JSON");
+        let old = serde_json::to_string(&change).unwrap();
+        assert!(!old.contains("items"), "a change with fields is stored as before: {old}");
+        let dropped = change.with_fields_dropped(&policy).items.unwrap();
+        assert_eq!(dropped.wildcards, ["/*"], "the rule's wildcard for /{{slug}}");
+        assert!(dropped.wildcard_notes.iter().any(|n| n.contains("too large to carry")), "{dropped:?}");
+    }
 
     const PUBLISH: &str = r#"{"metadata":{"tags":[]},"fields":{"slug":{"en-US":"hello"}},"sys":{"type":"Entry","id":"child1","space":{"sys":{"type":"Link","linkType":"Space","id":"space1"}},"environment":{"sys":{"id":"master","type":"Link","linkType":"Environment"}},"contentType":{"sys":{"type":"Link","linkType":"ContentType","id":"card"}},"revision":7,"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-11-24T00:00:00Z"}}"#;
 

@@ -448,8 +448,13 @@ impl Workflow {
     fn accept_change(&mut self, mut change: Change, cx: &mut Context) {
         let fields = change.fields.take().unwrap_or_default();
         let label = Some(ChangeLabel::of(&change, cx.now));
-        let entry = (change.kind == EntityKind::Entry)
-            .then(|| crate::items::for_entry(cx.policy, change.content_type.as_deref(), &change.id, &fields));
+        // Items a body rendered already, where the fields were too large to carry.
+        let rendered = change.items.take().map(|items| *items);
+        let entry = (change.kind == EntityKind::Entry).then(|| {
+            rendered.unwrap_or_else(|| {
+                crate::items::for_entry(cx.policy, change.content_type.as_deref(), &change.id, &fields)
+            })
+        });
         let target = ChangedTarget {
             target: LinkTarget { kind: change.kind, id: change.id.clone() },
             wants_revision: change.action.is_publish().then_some(change.revision.unwrap_or(0)),

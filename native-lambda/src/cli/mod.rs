@@ -143,6 +143,7 @@ async fn resolve(map: &SettingsMap, id: String, asset: bool) -> Result<(), CliEr
         action: Action::Publish,
         revision: None,
         fields,
+        items: None,
     };
     let services = services(&http, &cloudfront, Some(&contentful), &policy);
     let wf = Workflow::new(cloudfront.distribution_ids.clone());

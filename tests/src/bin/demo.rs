@@ -200,11 +200,7 @@ async fn lambda_demo() -> Result<(), String> {
     env.push(("POLL_FIRST_SECONDS", "3".into()));
     env.push(("STATE_MACHINE_ARN", invalidator_tests::sandbox::DEMO_STATE_MACHINE.into()));
     env.push(("STEPFUNCTIONS_ENDPOINT", sb.stepfunctions_url()));
-    let expected = invalidator_tests::sandbox::sigv4_check::Expected {
-        service: "sqs".into(),
-        ..sb.cloudfront_state.expected.clone()
-    };
-    let queues = sqs::SqsState::new(expected, sqs::changes_queues(Duration::from_secs(30), 5));
+    let queues = sqs::SqsState::new(sb.expected("sqs"), sqs::changes_queues(Duration::from_secs(30), 5));
     let sqs_endpoint = format!("http://{}", sqs::serve(queues.clone()).await.map_err(|e| e.to_string())?);
     let queue_url = sqs::queue_url(&sqs_endpoint, sqs::CHANGES_QUEUE);
     say(format!(

@@ -62,6 +62,9 @@ struct Args {
         hide_env_values = true
     )]
     secret_access_key: String,
+    /// The region of the regional stand-ins (Step Functions); CloudFront's is always us-east-1.
+    #[arg(long, default_value = invalidator_tests::sandbox::DEFAULT_REGION)]
+    region: String,
     #[arg(long, env = "CONTENTFUL_DELIVERY_TOKEN", default_value = "demo-delivery-token", hide_env_values = true)]
     delivery_token: String,
 }
@@ -100,6 +103,7 @@ async fn main() {
         stepfunctions_port: args.stepfunctions_port,
         access_key_id: args.access_key_id,
         secret_access_key: args.secret_access_key,
+        region: args.region,
         delivery_token: args.delivery_token,
         in_progress_for,
         fixture,

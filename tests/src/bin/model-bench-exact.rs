@@ -149,6 +149,7 @@ fn change(e: &FixtureEntry, action: Action, n: &mut u64) -> Change {
         action,
         revision: Some(e.revision + *n),
         fields: publish.then(|| e.fields.clone()),
+        items: None,
     }
 }
 

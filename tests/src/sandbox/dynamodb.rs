@@ -5,7 +5,10 @@
 //! are the table's (`pk`, `sk`, strings); an item is at most 400 KB;
 //! BatchGetItem takes at most 100 keys and BatchWriteItem at most 25
 //! requests (`ValidationException` past that); errors carry DynamoDB's
-//! `__type` shape. GetItem, PutItem, BatchGetItem, BatchWriteItem and Query
+//! `__type` shape; a PutItem's `ConditionExpression` is held against the
+//! item it would replace ([`super::dynamodb_condition`]: refused with
+//! `ConditionalCheckFailedException`, the item left as it was). GetItem,
+//! PutItem, BatchGetItem, BatchWriteItem and Query
 //! (`pk = :pk`, paged by `Limit` and `ExclusiveStartKey`). A test may ask the
 //! next batch calls to leave some of their work in `UnprocessedItems` /
 //! `UnprocessedKeys`, as a throttled table does.
@@ -46,15 +49,16 @@ pub struct DynamoDbState {
 }
 
 impl DynamoDbState {
-    /// The stand-in for the test credentials (`AKIDEXAMPLE`), with `tables`.
+    /// The stand-in for the test credentials (`AKIDEXAMPLE`) in
+    /// [`super::DEFAULT_REGION`], with `tables`.
     pub fn local(tables: &[&str]) -> Arc<DynamoDbState> {
+        Self::in_region(super::DEFAULT_REGION, tables)
+    }
+
+    /// The same in `region`: a signature scoped to another is refused.
+    pub fn in_region(region: &str, tables: &[&str]) -> Arc<DynamoDbState> {
         Arc::new(DynamoDbState {
-            expected: Expected {
-                access_key_id: "AKIDEXAMPLE".into(),
-                secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
-                region: "us-east-1".into(),
-                service: "dynamodb".into(),
-            },
+            expected: super::expected_in(region, "dynamodb"),
             tables: Mutex::new(tables.iter().map(|t| (t.to_string(), Table::new())).collect()),
             unprocessed_batches: AtomicU32::new(0),
             log: RequestLog::default(),
@@ -106,7 +110,15 @@ fn answer(
     target: &str,
 ) -> Result<Value, Refusal> {
     sigv4_check::verify_received(method, uri, headers, body, &s.expected).map_err(|r| {
-        Refusal(StatusCode::BAD_REQUEST, "UnrecognizedClientException", format!("{}: {}", r.code, r.message))
+        // DynamoDB's names for the refusals: an unknown key, or a signature
+        // (its scope's region included) that does not match.
+        let kind = match r.code {
+            "InvalidClientTokenId" => "UnrecognizedClientException",
+            "MissingAuthenticationToken" => "MissingAuthenticationTokenException",
+            "IncompleteSignature" => "IncompleteSignatureException",
+            _ => "InvalidSignatureException",
+        };
+        Refusal(StatusCode::BAD_REQUEST, kind, format!("{}: {}", r.code, r.message))
     })?;
     let request: Value = serde_json::from_slice(body).map_err(|e| {
         Refusal(StatusCode::BAD_REQUEST, "SerializationException", format!("the body is not JSON: {e}"))
@@ -126,6 +138,8 @@ fn answer(
             let item = request["Item"].as_object().ok_or_else(|| invalid("Item is required"))?.clone();
             let key = key_of(&Value::Object(item.clone()))?;
             check_size(&item)?;
+            super::dynamodb_condition::check(&request, table.get(&key))
+                .map_err(|r| Refusal(StatusCode::BAD_REQUEST, r.kind, r.message))?;
             let old = table.insert(key, item);
             let wants_old = request["ReturnValues"] == "ALL_OLD";
             Ok(match old {

@@ -10,6 +10,7 @@ pub mod cloudfront;
 pub mod contentful;
 pub mod delivery_query;
 pub mod dynamodb;
+pub mod dynamodb_condition;
 pub mod invalidation_batch;
 pub mod invalidation_path;
 pub mod origin;
@@ -106,6 +107,28 @@ pub const DEMO_DISTRIBUTION: &str = "EDEMO123";
 /// The state machine the tests start executions of.
 pub const DEMO_STATE_MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:invalidator";
 
+/// The region the regional stand-ins (Step Functions, SQS, DynamoDB, Secrets
+/// Manager, SSM) are in unless a test says otherwise.
+pub const DEFAULT_REGION: &str = "us-east-1";
+/// The only scope CloudFront's global endpoint accepts, whatever region the
+/// caller runs in: the CloudFront stand-in is there too, and no setting moves it.
+pub const CLOUDFRONT_REGION: &str = "us-east-1";
+
+/// The test credentials' access key id.
+pub const ACCESS_KEY_ID: &str = "AKIDEXAMPLE";
+/// The test credentials' secret key (AWS's documented example).
+pub const SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+/// What a stand-in of `service` in `region` expects the test credentials to sign.
+pub fn expected_in(region: &str, service: &str) -> sigv4_check::Expected {
+    sigv4_check::Expected {
+        access_key_id: ACCESS_KEY_ID.into(),
+        secret_access_key: SECRET_ACCESS_KEY.into(),
+        region: region.into(),
+        service: service.into(),
+    }
+}
+
 /// How to run the stand-ins.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -114,6 +137,10 @@ pub struct Config {
     pub stepfunctions_port: u16,
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// The region of the regional stand-ins (Step Functions here; SQS,
+    /// DynamoDB and the secret stores take [`Sandbox::expected`]). CloudFront
+    /// stays in [`CLOUDFRONT_REGION`].
+    pub region: String,
     pub delivery_token: String,
     pub in_progress_for: Duration,
     pub fixture: Fixture,
@@ -140,8 +167,9 @@ impl Config {
             cloudfront_port: 0,
             contentful_port: 0,
             stepfunctions_port: 0,
-            access_key_id: "AKIDEXAMPLE".into(),
-            secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+            access_key_id: ACCESS_KEY_ID.into(),
+            secret_access_key: SECRET_ACCESS_KEY.into(),
+            region: DEFAULT_REGION.into(),
             delivery_token: "demo-delivery-token".into(),
             in_progress_for,
             fixture,
@@ -158,6 +186,12 @@ impl Config {
     /// The same, serving `distributions` instead.
     pub fn with_distributions(mut self, distributions: &[&str]) -> Config {
         self.distributions = distributions.iter().map(|d| d.to_string()).collect();
+        self
+    }
+
+    /// The same, with the regional stand-ins in `region`.
+    pub fn in_region(mut self, region: &str) -> Config {
+        self.region = region.to_string();
         self
     }
 
@@ -185,6 +219,8 @@ pub struct Sandbox {
     pub cloudfront: SocketAddr,
     pub contentful: SocketAddr,
     pub stepfunctions: SocketAddr,
+    /// The regional stand-ins' region (`AWS_REGION` in [`Sandbox::settings`]).
+    pub region: String,
     /// The CDN visitors reach: [`Sandbox::site_url`].
     pub cdn: SocketAddr,
     pub cloudfront_state: Arc<cloudfront::CloudFrontState>,
@@ -199,20 +235,20 @@ impl Sandbox {
     pub async fn start(config: Config) -> std::io::Result<Sandbox> {
         let (cf_faults, cda_faults): (Vec<Fault>, Vec<Fault>) =
             config.faults.into_iter().partition(|f| f.on == "create" || f.on == "get");
-        let expected = |service: &str| sigv4_check::Expected {
+        let expected = |region: &str, service: &str| sigv4_check::Expected {
             access_key_id: config.access_key_id.clone(),
             secret_access_key: config.secret_access_key.clone(),
-            region: "us-east-1".into(),
+            region: region.into(),
             service: service.into(),
         };
         let stepfunctions_state = Arc::new(stepfunctions::StepFunctionsState {
-            expected: expected("states"),
+            expected: expected(&config.region, "states"),
             state_machines: config.state_machines,
             executions: Mutex::new(Vec::new()),
             log: RequestLog::default(),
         });
         let cloudfront_state = Arc::new(cloudfront::CloudFrontState {
-            expected: expected("cloudfront"),
+            expected: expected(CLOUDFRONT_REGION, "cloudfront"),
             in_progress_for: Mutex::new(config.in_progress_for),
             distributions: config.distributions,
             cache_tag_distributions: config.cache_tag_distributions,
@@ -250,6 +286,7 @@ impl Sandbox {
             cloudfront: cf_addr,
             contentful: cda_addr,
             stepfunctions: sfn_addr,
+            region: config.region,
             cdn: cdn_addr,
             cloudfront_state,
             contentful_state,
@@ -268,6 +305,16 @@ impl Sandbox {
     pub fn stepfunctions_url(&self) -> String {
         format!("http://{}", self.stepfunctions)
     }
+    /// What a regional stand-in of `service` beside these (SQS, DynamoDB,
+    /// Secrets Manager, SSM) expects: the same keys, scoped to [`Sandbox::region`].
+    pub fn expected(&self, service: &str) -> sigv4_check::Expected {
+        sigv4_check::Expected {
+            region: self.region.clone(),
+            service: service.into(),
+            ..self.cloudfront_state.expected.clone()
+        }
+    }
+
     /// The site as visitors reach it, through the CDN (what `SITE_URL` names).
     pub fn site_url(&self) -> String {
         format!("http://{}", self.cdn)
@@ -282,7 +329,8 @@ impl Sandbox {
     pub fn origin(&self) -> &origin::Origin {
         &self.cdn_state.origin
     }
-    /// The settings that point a body at these stand-ins, with their credentials.
+    /// The settings that point a body at these stand-ins, with their
+    /// credentials and region (`AWS_REGION`, as Lambda sets it).
     pub fn settings(&self, distribution: &str, webhook_secret: &str) -> Vec<(&'static str, String)> {
         let expected = &self.cloudfront_state.expected;
         vec![
@@ -290,6 +338,7 @@ impl Sandbox {
             ("CLOUDFRONT_ENDPOINT", self.cloudfront_url()),
             ("AWS_ACCESS_KEY_ID", expected.access_key_id.clone()),
             ("AWS_SECRET_ACCESS_KEY", expected.secret_access_key.clone()),
+            ("AWS_REGION", self.region.clone()),
             ("CONTENTFUL_SPACE_ID", self.contentful_state.graph.lock().unwrap().space.clone()),
             ("CONTENTFUL_DELIVERY_TOKEN", self.contentful_state.token.clone()),
             ("CONTENTFUL_CDA_ENDPOINT", self.contentful_url()),

@@ -5,7 +5,8 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
-/// What the stand-in expects requests to be signed with.
+/// What the stand-in expects requests to be signed with: the keys, and the
+/// scope (its region and service) a signature must name.
 #[derive(Debug, Clone)]
 pub struct Expected {
     pub access_key_id: String,
@@ -102,10 +103,21 @@ pub fn verify(req: &Incoming, expected: &Expected) -> Result<(), Refusal> {
     if key_id != expected.access_key_id {
         return Err(refuse("InvalidClientTokenId", "the access key id is not known"));
     }
-    if region != expected.region || service != expected.service {
+    // As AWS words it; the scope each stand-in expects is its own: a regional
+    // service's region, `us-east-1` for CloudFront's global endpoint.
+    if region != expected.region {
         return Err(refuse(
             "SignatureDoesNotMatch",
-            format!("scope {region}/{service}, expected {}/{}", expected.region, expected.service),
+            format!(
+                "Credential should be scoped to a valid region. (scope {region}, this endpoint is {})",
+                expected.region
+            ),
+        ));
+    }
+    if service != expected.service {
+        return Err(refuse(
+            "SignatureDoesNotMatch",
+            format!("Credential should be scoped to correct service: '{}'. (scope {service})", expected.service),
         ));
     }
     let amz_date = header(req.headers, "x-amz-date").ok_or_else(|| refuse("IncompleteSignature", "no x-amz-date"))?;
@@ -199,6 +211,43 @@ pub fn verify_received(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn expected(region: &str) -> Expected {
+        Expected {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "secret".into(),
+            region: region.into(),
+            service: "cloudfront".into(),
+        }
+    }
+
+    #[test]
+    fn a_signature_scoped_to_another_region_is_refused_as_aws_refuses_it() {
+        let now = parse_amz_date("20261124T123456Z").unwrap();
+        let headers = |scope: &str| {
+            vec![
+                ("host".to_string(), "127.0.0.1".to_string()),
+                ("x-amz-date".to_string(), "20261124T123456Z".to_string()),
+                (
+                    "authorization".to_string(),
+                    format!("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261124/{scope}/aws4_request, SignedHeaders=host;x-amz-date, Signature=00"),
+                ),
+            ]
+        };
+        let incoming = |h: &[(String, String)]| {
+            verify(
+                &Incoming { method: "GET", path: "/", query: "", headers: h, body: b"", now_secs: now },
+                &expected("us-east-1"),
+            )
+        };
+        let refused = incoming(&headers("eu-west-1/cloudfront")).unwrap_err();
+        assert_eq!(refused.code, "SignatureDoesNotMatch");
+        assert!(refused.message.starts_with("Credential should be scoped to a valid region."), "{refused:?}");
+        let refused = incoming(&headers("us-east-1/sqs")).unwrap_err();
+        assert!(refused.message.starts_with("Credential should be scoped to correct service: 'cloudfront'."));
+        let refused = incoming(&headers("us-east-1/cloudfront")).unwrap_err();
+        assert!(refused.message.starts_with("The request signature we calculated"), "the scope passes: {refused:?}");
+    }
 
     #[test]
     fn dates_round_trip() {

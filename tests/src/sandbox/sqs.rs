@@ -2,7 +2,7 @@
 //! current SDKs speak it) with the real service's semantics where this
 //! project relies on them: an independent SigV4 check (service `sqs`); only
 //! configured queues exist (`QueueDoesNotExist`); a message body of 1 byte to
-//! 256 KiB; `ReceiveMessage` takes 1 to 10 messages and long-polls up to 20
+//! 1 MiB (SQS's cap since January 2026; `InvalidParameterValue` past it); `ReceiveMessage` takes 1 to 10 messages and long-polls up to 20
 //! s; a received message is invisible for the visibility timeout and comes
 //! back if not deleted, its `ApproximateReceiveCount` growing; a redrive
 //! policy moves a message to its dead-letter queue when it would be received
@@ -27,8 +27,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// SQS's largest message body.
-pub const MESSAGE_MAX_BYTES: usize = 256 * 1024;
+/// SQS's largest message body (1 MiB since January 2026, 256 KiB before).
+pub const MESSAGE_MAX_BYTES: usize = 1024 * 1024;
 /// The most messages one `ReceiveMessage` returns, and the most entries of a batch call.
 pub const BATCH_MAX: usize = 10;
 /// The longest long poll.

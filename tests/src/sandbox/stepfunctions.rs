@@ -128,12 +128,7 @@ fn start_inner(
 /// demo's state machine.
 pub fn local_state() -> Arc<StepFunctionsState> {
     Arc::new(StepFunctionsState {
-        expected: Expected {
-            access_key_id: "AKIDEXAMPLE".into(),
-            secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
-            region: "us-east-1".into(),
-            service: "states".into(),
-        },
+        expected: super::expected_in(super::DEFAULT_REGION, "states"),
         state_machines: vec![super::DEMO_STATE_MACHINE.into()],
         executions: Mutex::new(Vec::new()),
         log: RequestLog::default(),
