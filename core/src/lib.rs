@@ -18,6 +18,7 @@ pub use time::Timestamp;
 pub mod memory;
 pub mod paths;
 pub mod retry;
+pub mod revision;
 pub mod rules;
 pub mod secret;
 pub mod settings;

@@ -30,12 +30,18 @@ pub struct Memory {
     pub used_at: u64,
 }
 
-/// A publish's items, to keep for its entry.
+/// A change's items, to keep for its entry.
+///
+/// No items is a fact too: nothing about the entry at `revision` may be
+/// trusted. A publish whose items could not be kept (its recall was over
+/// the bounds of one set of changes, or its template missed fields) says so,
+/// and the record of an older revision is no longer answered: the unpublish
+/// that follows uses its rules' wildcards instead of paths it no longer has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Remember {
     /// The revision published.
     pub revision: u64,
-    /// The entry's own paths and tags at that revision.
+    /// The entry's own paths and tags at that revision (empty: not known).
     pub items: Vec<String>,
 }
 
@@ -47,6 +53,8 @@ impl Memory {
     pub fn update(stored: Option<Memory>, remember: Option<Remember>, now_ms: u64) -> (Option<Memory>, Vec<String>) {
         match (stored, remember) {
             (None, None) => (None, Vec::new()),
+            // Nothing known, and nothing to trust: no record is needed.
+            (None, Some(r)) if r.items.is_empty() => (None, Vec::new()),
             (None, Some(r)) => (
                 Some(Memory { revision: r.revision, items: r.items, previous: Vec::new(), used_at: now_ms }),
                 Vec::new(),
@@ -62,6 +70,8 @@ impl Memory {
             }
             // A publish older than the one kept, arriving late: keep the newer.
             (Some(m), Some(r)) if r.revision < m.revision => (Some(Memory { used_at: now_ms, ..m }), Vec::new()),
+            // A newer revision whose items are not known: the record keeps
+            // none (what it had is recalled, as a rename's old paths are).
             (Some(m), Some(r)) => {
                 let recalled = m.items.clone();
                 (Some(Memory { revision: r.revision, items: r.items, previous: m.items, used_at: now_ms }), recalled)
@@ -102,6 +112,18 @@ mod tests {
         assert!(late.is_empty());
         let m = m.unwrap();
         assert_eq!((m.revision, m.items.as_slice(), m.used_at), (2, &["/winter-deals".to_string()][..], 40));
+    }
+
+    #[test]
+    fn a_publish_whose_items_are_not_known_leaves_nothing_to_trust() {
+        let (m, _) = Memory::update(None, remember(1, &["/a"]), 1);
+        let (m, recalled) = Memory::update(m, remember(2, &[]), 2);
+        assert_eq!(recalled, ["/a"], "the old paths are still invalidated");
+        let (m, again) = Memory::update(m, remember(2, &[]), 3);
+        assert_eq!(again, ["/a"], "a retried request answers the same");
+        let (_, unpublished) = Memory::update(m, None, 4);
+        assert!(unpublished.is_empty(), "the unpublish finds nothing, so its wildcard stands in: {unpublished:?}");
+        assert_eq!(Memory::update(None, remember(3, &[]), 5), (None, Vec::new()), "no record for nothing");
     }
 
     #[test]

@@ -126,3 +126,71 @@ fn a_bulk_publish_waits_for_at_most_a_hundred_recalls_and_says_so() {
     assert!(bytes < 64 << 10, "the stored workflow stays small: {bytes} bytes");
     assert!(sim.wf.walk().unwrap().changes().notes.iter().any(|n| n.contains("more than 100")));
 }
+
+/// Answers every command (recalls from `store`, links with nothing above)
+/// until the CreateInvalidation; answers it Completed and returns its paths.
+fn run_to_invalidation(sim: &mut Sim, store: &mut Store, mut c: Vec<Command>) -> Vec<String> {
+    loop {
+        if let Some(paths) = create_paths_in(&c) {
+            let seq = sim.batch(0).sequence;
+            sim.created(seq, Ok(super::tests::invalidation(crate::cloudfront::InvalidationStatus::Completed)));
+            return paths;
+        }
+        let mut next = Vec::new();
+        for command in store.answer(sim, c) {
+            match command {
+                Command::FetchLinks { target, .. } => next.extend(sim.links(&target.id, vec![])),
+                other => next.push(other),
+            }
+        }
+        if next.is_empty() {
+            next = sim.sleep();
+        }
+        c = next;
+    }
+}
+
+#[test]
+fn a_rename_in_a_bulk_publish_over_the_recall_bound_leaves_no_stale_record_for_the_unpublish() {
+    let (mut sim, mut store) = (Sim::new(memory_policy()), Store::default());
+    assert_eq!(run(&mut sim, &mut store, "e", "post", Some("a"), Action::Publish, 1), ["/", "/blog/a"]);
+    // 101 publishes at once, the rename of `e` last: its recall is over the bound.
+    sim.policy.collect_window = std::time::Duration::from_secs(1);
+    for i in 0..super::pending::RECALLS_KEPT {
+        sim.fire(Event::ChangeAccepted {
+            change: change(&format!("p{i}"), "post", Some(&format!("s{i}")), Action::Publish),
+        });
+    }
+    let mut renamed = change("e", "post", Some("b"), Action::Publish);
+    renamed.revision = Some(2);
+    sim.fire(Event::ChangeAccepted { change: renamed });
+    let c = sim.sleep();
+    let bulk = run_to_invalidation(&mut sim, &mut store, c);
+    assert!(bulk.contains(&"/blog/b".to_string()), "{bulk:?}");
+    assert!(bulk.contains(&"/blog/a".to_string()), "the old path is still recalled: {bulk:?}");
+    // The unpublish of `e` must not trust `/blog/a` alone: `/blog/b` is served.
+    let mut unpublish = change("e", "post", None, Action::Unpublish);
+    unpublish.revision = Some(3);
+    let c = sim.fire(Event::ChangeAccepted { change: unpublish });
+    let paths = run_to_invalidation(&mut sim, &mut store, c);
+    assert!(paths.iter().any(|p| p == "/blog/*" || p == "/blog/b"), "{paths:?}");
+}
+
+#[test]
+fn a_publish_the_memory_failed_to_keep_is_asked_again() {
+    let (mut sim, mut store) = (Sim::new(memory_policy()), Store::default());
+    run(&mut sim, &mut store, "e", "post", Some("a"), Action::Publish, 1);
+    let mut renamed = change("e", "post", Some("b"), Action::Publish);
+    renamed.revision = Some(2);
+    let c = sim.fire(Event::ChangeAccepted { change: renamed });
+    assert!(c.iter().any(|c| matches!(c, Command::Recall { .. })), "{c:?}");
+    let failed = crate::retry::Failure::transient("storage: overloaded");
+    let again = sim.fire(Event::Recalled { entry_id: "e".into(), result: Err(failed) });
+    assert!(
+        again.iter().any(|c| matches!(c, Command::Recall { remember: Some(r), .. } if r.revision == 2)),
+        "{again:?}"
+    );
+    let rest = c.into_iter().filter(|c| !matches!(c, Command::Recall { .. })).chain(again).collect();
+    let paths = run_to_invalidation(&mut sim, &mut store, rest);
+    assert!(paths.contains(&"/blog/a".to_string()) && paths.contains(&"/blog/b".to_string()), "{paths:?}");
+}

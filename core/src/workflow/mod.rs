@@ -416,6 +416,8 @@ impl Workflow {
         let target = ChangedTarget {
             target: LinkTarget { kind: change.kind, id: change.id.clone() },
             wants_revision: change.action.is_publish().then_some(change.revision.unwrap_or(0)),
+            revision: change.revision,
+            untold: false,
         };
         let Some(entry) = entry else {
             self.accept(change.tracking_id, Some(target), Vec::new(), Vec::new(), cx);
@@ -430,8 +432,10 @@ impl Workflow {
         // revision before (a renamed slug's old path); an unpublish, archive
         // or delete recalls them instead of its rules' wildcards. The walk
         // sends the recall.
-        let remember = (change.action.is_publish() && entry.wildcards.is_empty())
-            .then(|| Remember { revision: change.revision.unwrap_or(0), items: entry.exact.clone() });
+        // A publish whose template missed fields keeps no items, and says so:
+        // the record of an older revision is no longer trusted.
+        let items = if entry.wildcards.is_empty() { entry.exact.clone() } else { Vec::new() };
+        let remember = change.action.is_publish().then(|| Remember { revision: change.revision.unwrap_or(0), items });
         if !self.accept(change.tracking_id, Some(target), entry.exact, entry.notes, cx) {
             return;
         }
@@ -644,6 +648,8 @@ mod cheapest_properties;
 mod memory_tests;
 #[cfg(test)]
 mod no_loss_tests;
+#[cfg(test)]
+mod order_tests;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]
