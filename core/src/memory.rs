@@ -11,6 +11,7 @@
 //! so both bodies agree: a body reads the record, calls it, writes the result.
 
 use crate::retry::Failure;
+use crate::revision::Stamp;
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,9 @@ pub struct Memory {
     /// least recently used are dropped first (below 2^53, a JavaScript number).
     #[serde(default)]
     pub used_at: u64,
+    /// Unpublished at `revision`: nothing of it is served (`items` is empty).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
 }
 
 /// A change's items, to keep for its entry.
@@ -43,40 +47,80 @@ pub struct Remember {
     pub revision: u64,
     /// The entry's own paths and tags at that revision (empty: not known).
     pub items: Vec<String>,
+    /// An unpublish at `revision`: nothing is served any more.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
+}
+
+impl Remember {
+    /// A publish at `revision` with these items (empty: not known).
+    pub fn published(revision: u64, items: Vec<String>) -> Remember {
+        Remember { revision, items, removed: false }
+    }
+
+    /// An unpublish at `revision`.
+    pub fn removed(revision: u64) -> Remember {
+        Remember { revision, items: Vec::new(), removed: true }
+    }
+
+    /// Where this change stands in its entry's history.
+    pub fn stamp(&self) -> Stamp {
+        Stamp { revision: Some(self.revision), removed: self.removed }
+    }
 }
 
 impl Memory {
     /// What to store and what to answer, given the stored record (`None`:
     /// nothing remembered), what to remember (`None`: only recall, for an
-    /// unpublish, archive or delete) and the time. Idempotent: the same
-    /// publish asked again (a retried request) answers the same items.
+    /// archive or delete) and the time. The change at the higher revision
+    /// stands, whatever arrives last ([`crate::revision`]). Idempotent: the
+    /// same change asked again (a retried request) answers the same items.
     pub fn update(stored: Option<Memory>, remember: Option<Remember>, now_ms: u64) -> (Option<Memory>, Vec<String>) {
         match (stored, remember) {
             (None, None) => (None, Vec::new()),
             // Nothing known, and nothing to trust: no record is needed.
             (None, Some(r)) if r.items.is_empty() => (None, Vec::new()),
             (None, Some(r)) => (
-                Some(Memory { revision: r.revision, items: r.items, previous: Vec::new(), used_at: now_ms }),
+                Some(Memory {
+                    revision: r.revision,
+                    items: r.items,
+                    previous: Vec::new(),
+                    used_at: now_ms,
+                    removed: false,
+                }),
                 Vec::new(),
             ),
             (Some(m), None) => {
                 let recalled = m.items.clone();
                 (Some(Memory { used_at: now_ms, ..m }), recalled)
             }
-            // The same publish again: what it recalled the first time.
-            (Some(m), Some(r)) if r.revision == m.revision => {
+            // The same change again: what it recalled the first time.
+            (Some(m), Some(r)) if r.stamp() == m.stamp() => {
                 let recalled = m.previous.clone();
                 (Some(Memory { used_at: now_ms, ..m }), recalled)
             }
-            // A publish older than the one kept, arriving late: keep the newer.
-            (Some(m), Some(r)) if r.revision < m.revision => (Some(Memory { used_at: now_ms, ..m }), Vec::new()),
-            // A newer revision whose items are not known: the record keeps
-            // none (what it had is recalled, as a rename's old paths are).
+            // A change older than the one kept, arriving late: keep the newer.
+            (Some(m), Some(r)) if !r.stamp().supersedes(m.stamp()) => {
+                (Some(Memory { used_at: now_ms, ..m }), Vec::new())
+            }
+            // A newer revision (with no items when they are not known, or an
+            // unpublish): what was kept is recalled, as a rename's old paths.
             (Some(m), Some(r)) => {
                 let recalled = m.items.clone();
-                (Some(Memory { revision: r.revision, items: r.items, previous: m.items, used_at: now_ms }), recalled)
+                let kept = Memory {
+                    revision: r.revision,
+                    items: r.items,
+                    previous: m.items,
+                    used_at: now_ms,
+                    removed: r.removed,
+                };
+                (Some(kept), recalled)
             }
         }
+    }
+
+    fn stamp(&self) -> Stamp {
+        Stamp { revision: Some(self.revision), removed: self.removed }
     }
 }
 
@@ -97,7 +141,7 @@ mod tests {
     use super::*;
 
     fn remember(revision: u64, items: &[&str]) -> Option<Remember> {
-        Some(Remember { revision, items: items.iter().map(|s| s.to_string()).collect() })
+        Some(Remember::published(revision, items.iter().map(|s| s.to_string()).collect()))
     }
 
     #[test]
@@ -124,6 +168,21 @@ mod tests {
         let (_, unpublished) = Memory::update(m, None, 4);
         assert!(unpublished.is_empty(), "the unpublish finds nothing, so its wildcard stands in: {unpublished:?}");
         assert_eq!(Memory::update(None, remember(3, &[]), 5), (None, Vec::new()), "no record for nothing");
+    }
+
+    #[test]
+    fn an_unpublish_is_kept_so_a_later_delete_finds_nothing_served() {
+        let (m, _) = Memory::update(None, remember(4, &["/blog/news/a"]), 1);
+        for unpublish_revision in [4, 5] {
+            let (m, recalled) = Memory::update(m.clone(), Some(Remember::removed(unpublish_revision)), 2);
+            assert_eq!(recalled, ["/blog/news/a"], "the unpublish of revision {unpublish_revision}");
+            let (m, again) = Memory::update(m, Some(Remember::removed(unpublish_revision)), 3);
+            assert_eq!(again, ["/blog/news/a"], "a retried unpublish answers the same");
+            let (m, deleted) = Memory::update(m, None, 4);
+            assert!(deleted.is_empty(), "nothing is served: {deleted:?}");
+            let (_, late) = Memory::update(m, remember(4, &["/blog/news/a"]), 5);
+            assert!(late.is_empty(), "the publish the unpublish took down, arriving late, changes nothing");
+        }
     }
 
     #[test]

@@ -120,11 +120,12 @@ fn same_entity(change: &Change, item: &SyncItem) -> bool {
     change.kind == item.kind && change.id == item.id
 }
 
-/// The change a sync item stands for: a publish, or a delete for a deletion
-/// (the Sync API does not tell unpublish, archive and delete apart; each
-/// takes the entity off the Delivery API, as a delete does).
+/// The change a sync item stands for: a publish, or an unpublish for a
+/// deletion (the Sync API does not tell unpublish, archive and delete apart;
+/// a deletion is an entity taken off the Delivery API, which is what an
+/// unpublish does: archive and delete alone change nothing served).
 pub fn change_of(item: SyncItem) -> Change {
-    let action = if item.deleted { Action::Delete } else { Action::Publish };
+    let action = if item.deleted { Action::Unpublish } else { Action::Publish };
     Change {
         tracking_id: tracking_id(item.kind, &item.id, action, item.revision),
         space: item.space.unwrap_or_default(),

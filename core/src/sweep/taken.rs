@@ -48,6 +48,11 @@ impl Taken {
     /// change older than the one marked (by revision: see
     /// [`crate::revision`]) leaves the mark as it is, only fresher.
     pub fn record(&mut self, change: &Change) {
+        if !change.action.changes_delivery() {
+            // An archive or delete changed nothing served: the sweep's
+            // deletion of it is the unpublish, if that webhook never came.
+            return;
+        }
         let removed = !change.action.is_publish();
         let mut mark = Mark { revision: change.revision, removed, order: self.next };
         self.next += 1;
@@ -118,6 +123,8 @@ mod tests {
         assert!(!taken.covers(&item("e1", 5, false)), "a later revision is a new change");
         assert!(!taken.covers(&item("e1", 4, true)), "a deletion after a publish is new");
         assert!(!taken.covers(&item("e2", 1, false)));
+        taken.record(&ChangeBuilder::new(Action::Delete, "e1").build());
+        assert!(!taken.covers(&item("e1", 4, true)), "a delete changes nothing served: the unpublish may be missed");
         taken.record(&ChangeBuilder::new(Action::Unpublish, "e1").build());
         assert!(taken.covers(&item("e1", 4, true)));
         assert!(!taken.covers(&item("e1", 4, false)), "republished after the unpublish");

@@ -58,10 +58,10 @@ fn a_change_no_webhook_brought_becomes_a_change_and_one_that_came_does_not() {
     let outcome = sweep.on_page(page(items, ("sync", "s2")), &taken).unwrap();
     assert_eq!(outcome.position, Position::Sync("s2".into()));
     let ids: Vec<(&str, Action)> = outcome.changes.iter().map(|c| (c.id.as_str(), c.action)).collect();
-    assert_eq!(ids, [("missed", Action::Publish), ("gone", Action::Delete)]);
+    assert_eq!(ids, [("missed", Action::Publish), ("gone", Action::Unpublish)]);
     let r = &outcome.report;
     assert_eq!((r.first, r.items, r.missed), (false, 3, 2));
-    assert_eq!(r.missed_changes, ["entry missed publish revision 5", "entry gone delete revision 2"]);
+    assert_eq!(r.missed_changes, ["entry missed publish revision 5", "entry gone unpublish revision 2"]);
     assert_eq!(r.tracking_ids, outcome.changes.iter().map(|c| c.tracking_id.clone()).collect::<Vec<_>>());
     let warning = r.warning().unwrap();
     assert!(warning.contains("entry missed publish") && warning.contains("webhook"), "{warning}");
@@ -82,11 +82,12 @@ fn a_sweep_change_is_the_change_a_webhook_brings() {
         Change { tracking_id: String::new(), ..from_sweep },
         Change { tracking_id: String::new(), ..from_webhook }
     );
-    // A deletion is the change a delete webhook brings: no content type, no fields.
+    // A deletion is the change an unpublish webhook brings: no content type,
+    // no fields (archive and delete alone take nothing off the Delivery API).
     let delete_body = deleted("e1", 8).to_string();
-    let Ok(Parsed::Change(delete_webhook)) = parse(Some("ContentManagement.Entry.delete"), delete_body.as_bytes())
+    let Ok(Parsed::Change(delete_webhook)) = parse(Some("ContentManagement.Entry.unpublish"), delete_body.as_bytes())
     else {
-        panic!("the delete body parses");
+        panic!("the unpublish body parses");
     };
     let swept = change_of(read_item(deleted("e1", 8)));
     assert_eq!(Change { tracking_id: String::new(), ..swept }, Change { tracking_id: String::new(), ..delete_webhook });

@@ -5,6 +5,7 @@
 use super::types::{AwaitedRecall, ChangedTarget, Pending};
 use crate::contentful::LinkTarget;
 use crate::entropy::mix;
+use crate::memory::Remember;
 use crate::paths;
 use crate::retry::Failure;
 use crate::settings::Policy;
@@ -95,7 +96,7 @@ impl Pending {
             recall.fallback_notes.extend(earlier.fallback_notes);
             // What is kept is the highest revision's items, whatever arrived last.
             let earlier_newer = match (&recall.remember, &earlier.remember) {
-                (Some(later), Some(was)) => was.revision > later.revision,
+                (Some(later), Some(was)) => !later.stamp().supersedes(was.stamp()),
                 (None, Some(_)) => true,
                 _ => false,
             };
@@ -107,14 +108,16 @@ impl Pending {
             let why = format!("more than {RECALLS_KEPT} changed entries waited for the path memory at once");
             // The memory is told later that this revision's items are not
             // known, so that what it kept of an older one is not trusted.
-            let revision = recall.remember.as_ref().map(|r| r.revision);
-            let standing = self.targets.iter_mut().find(|t| {
-                t.target.kind == crate::webhook::EntityKind::Entry
-                    && t.target.id == recall.entry_id
-                    && t.wants_revision == revision
-            });
-            if let Some(t) = standing.filter(|_| revision.is_some()) {
-                t.untold = true;
+            if let Some(r) = &recall.remember {
+                let standing = self.targets.iter_mut().find(|t| {
+                    t.target.kind == crate::webhook::EntityKind::Entry
+                        && t.target.id == recall.entry_id
+                        && t.revision.unwrap_or(0) == r.revision
+                        && t.wants_revision.is_none() == r.removed
+                });
+                if let Some(t) = standing {
+                    t.untold = true;
+                }
             }
             self.use_fallback(recall, &why, policy, distributions);
             push_note(&mut self.notes, format!("{why}: the rest use their rules' paths and are not remembered"));
@@ -137,7 +140,10 @@ impl Pending {
                 break;
             }
             t.untold = false;
-            let remember = t.wants_revision.map(|revision| crate::memory::Remember { revision, items: Vec::new() });
+            let remember = Some(match t.wants_revision {
+                Some(revision) => Remember::published(revision, Vec::new()),
+                None => Remember::removed(t.revision.unwrap_or(0)),
+            });
             self.recalls.push(AwaitedRecall {
                 entry_id: t.target.id.clone(),
                 fallback: Vec::new(),
