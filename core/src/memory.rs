@@ -119,6 +119,29 @@ impl Memory {
         }
     }
 
+    /// The record to store for an entry read at `seen`'s revision (from the
+    /// initial sync or a walk: [`crate::observed`]), given the stored one;
+    /// `None` leaves the stored record as it is. An observation is no
+    /// change: it fills what is not known, and never overrides a record at a
+    /// newer revision (or an unpublish of the same one).
+    pub fn observe(stored: Option<&Memory>, seen: &Remember, now_ms: u64) -> Option<Memory> {
+        let fresh = |previous: Vec<String>| Memory {
+            revision: seen.revision,
+            items: seen.items.clone(),
+            previous,
+            used_at: now_ms,
+            removed: false,
+        };
+        match stored {
+            _ if seen.items.is_empty() => None,
+            None => Some(fresh(Vec::new())),
+            // The same revision, kept as "items not known": now they are.
+            Some(m) if m.stamp() == seen.stamp() && m.items.is_empty() => Some(fresh(m.previous.clone())),
+            Some(m) if m.stamp() == seen.stamp() || !seen.stamp().supersedes(m.stamp()) => None,
+            Some(m) => Some(fresh(m.items.clone())),
+        }
+    }
+
     fn stamp(&self) -> Stamp {
         Stamp { revision: Some(self.revision), removed: self.removed }
     }
@@ -134,6 +157,11 @@ pub trait PathMemory {
         entry_id: &'a str,
         remember: Option<Remember>,
     ) -> LocalBoxFuture<'a, Result<Vec<String>, Failure>>;
+
+    /// Keeps entries read elsewhere (at most one per entry, see
+    /// [`crate::observed::dedupe`]), each by [`Memory::observe`], within the
+    /// same bound as every record.
+    fn observe<'a>(&'a self, seen: Vec<crate::observed::Observed>) -> LocalBoxFuture<'a, Result<(), Failure>>;
 }
 
 #[cfg(test)]
@@ -183,6 +211,23 @@ mod tests {
             let (_, late) = Memory::update(m, remember(4, &["/blog/news/a"]), 5);
             assert!(late.is_empty(), "the publish the unpublish took down, arriving late, changes nothing");
         }
+    }
+
+    #[test]
+    fn an_observation_fills_what_is_not_known_and_never_overrides_a_newer_record() {
+        let seen = |r: u64| Remember::published(r, vec![format!("/seen-{r}")]);
+        let new = Memory::observe(None, &seen(3), 1).unwrap();
+        assert_eq!((new.revision, new.items.as_slice()), (3, &["/seen-3".to_string()][..]));
+        let (webhook, _) = Memory::update(None, remember(5, &["/hook-5"]), 2);
+        let webhook = webhook.unwrap();
+        assert_eq!(Memory::observe(Some(&webhook), &seen(4), 3), None, "an older read leaves the webhook's");
+        assert_eq!(Memory::observe(Some(&webhook), &seen(5), 3), None, "the same revision: nothing to write");
+        let newer = Memory::observe(Some(&webhook), &seen(6), 3).unwrap();
+        assert_eq!((newer.items, newer.previous), (vec!["/seen-6".to_string()], vec!["/hook-5".to_string()]));
+        let (unknown, _) = Memory::update(Some(webhook.clone()), remember(6, &[]), 4);
+        assert_eq!(Memory::observe(unknown.as_ref(), &seen(6), 5).unwrap().items, ["/seen-6"], "filled in");
+        let (removed, _) = Memory::update(Some(webhook), Some(Remember::removed(5)), 4);
+        assert_eq!(Memory::observe(removed.as_ref(), &seen(5), 5), None, "unpublished at that revision");
     }
 
     #[test]

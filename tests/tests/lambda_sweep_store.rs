@@ -63,6 +63,7 @@ impl Aws {
         SweepFunction {
             settings: Settings::from_map(&self.map).unwrap(),
             stepfunctions: StepFunctionsSettings::from_map(&self.map).unwrap(),
+            memory: None,
         }
     }
 
@@ -261,6 +262,7 @@ async fn a_change_a_webhook_brought_is_not_invalidated_again_by_the_sweep() {
     let function = SweepFunction {
         settings: Settings::from_map(&map).unwrap(),
         stepfunctions: StepFunctionsSettings::from_map(&map).unwrap(),
+        memory: None,
     };
     let (http, settings) = (ReqwestClient::default(), DynamoDbSettings::from_map(&map).unwrap().unwrap());
     let first = function.handle(&http, &SystemClock, &store(&settings, &http)).await.unwrap();

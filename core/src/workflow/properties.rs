@@ -31,6 +31,7 @@ fn parents(id: &str) -> Vec<LinkedEntry> {
             id: id.to_string(),
             content_type: Some(ct.to_string()),
             fields: json!({"slug": {"en-US": id}}).as_object().unwrap().clone(),
+            revision: None,
         })
         .collect()
 }
