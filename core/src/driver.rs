@@ -205,6 +205,9 @@ async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Setup<'_, H, C>)
                 }
                 None => Err(no_contentful()),
             };
+            if let (Ok(page), Some(memory)) = (&result, s.memory) {
+                observe_entries(s.policy, memory, page).await;
+            }
             Event::LinksFetched { target, skip, result }
         }
         Command::Recall { entry_id, remember } => {
@@ -228,6 +231,21 @@ async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Setup<'_, H, C>)
             let request = cloudfront::get_invalidation(s.cloudfront, &distribution_id, &invalidation_id, s.clock.now());
             Event::InvalidationChecked { sequence, result: send(s, request, cloudfront::read_invalidation).await }
         }
+    }
+}
+
+/// Keeps the entries a walk read (with their fields) in the path memory, so
+/// that their unpublish is exact even when no webhook announced them. Best
+/// effort: an entry not kept falls back to its rules' wildcard, as before.
+async fn observe_entries(policy: &Policy, memory: &dyn PathMemory, page: &contentful::LinksPage) {
+    let seen = page
+        .items
+        .iter()
+        .filter_map(|e| crate::observed::observe(policy, &e.id, e.content_type.as_deref(), e.revision, &e.fields))
+        .collect();
+    let seen = crate::observed::dedupe(seen, policy.path_memory_entries);
+    if !seen.is_empty() {
+        let _ = memory.observe(seen).await;
     }
 }
 

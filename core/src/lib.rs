@@ -16,8 +16,10 @@ pub mod time;
 
 pub use time::Timestamp;
 pub mod memory;
+pub mod observed;
 pub mod paths;
 pub mod retry;
+pub mod revision;
 pub mod rules;
 pub mod secret;
 pub mod settings;

@@ -324,6 +324,7 @@ mod tests {
             id: id.into(),
             content_type: Some(ct.into()),
             fields: fields(json!({"slug": slug})),
+            revision: None,
         };
         let small = r.header_for_page(&[entry("home", "page", "home"), entry("btn", "button", "")]);
         assert_eq!(small.value, "entry:home,entry:btn,page:home");

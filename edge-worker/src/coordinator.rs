@@ -223,7 +223,8 @@ impl InvalidationCoordinator {
             return Response::from_json(&json!({"sweep": "off"}));
         }
         let storage = self.state.storage();
-        let outcome = crate::sweep::run(&storage, &settings, &self.inbox().await?).await?;
+        let memory = DurableMemory::new(self.state.storage(), settings.policy.path_memory_entries);
+        let outcome = crate::sweep::run(&storage, &memory, &settings, &self.inbox().await?).await?;
         for change in &outcome.changes {
             self.store_change(&change.tracking_id, serde_json::to_string(change)?, &distribution).await?;
         }

@@ -9,7 +9,11 @@ use crate::stored;
 use futures::future::LocalBoxFuture;
 use invalidator_core::io::Clock;
 use invalidator_core::memory::{Memory, PathMemory, Remember};
+use invalidator_core::observed::Observed;
 use invalidator_core::retry::Failure;
+use std::collections::BTreeMap;
+use worker::js_sys::{Object, Reflect};
+use worker::wasm_bindgen::JsValue;
 use worker::{ListOptions, Result, Storage};
 
 /// Where every entry's memory key starts.
@@ -64,8 +68,45 @@ impl DurableMemory {
     }
 }
 
-/// Keys one `deleteMultiple` takes (the Durable Object storage API's limit).
+/// Keys one `deleteMultiple`, `getMultiple` or `putMultiple` takes (the
+/// Durable Object storage API's limit).
 const DELETE_AT_ONCE: usize = 128;
+
+impl DurableMemory {
+    /// Keeps entries read elsewhere, 128 keys a read and a write, by the
+    /// core's [`Memory::observe`]; new records count toward the bound.
+    async fn observe_in_storage(&self, seen: Vec<Observed>) -> Result<()> {
+        let now = WorkerClock.now().as_millis();
+        let mut added = 0u64;
+        for chunk in seen.chunks(DELETE_AT_ONCE) {
+            let keys: Vec<String> = chunk.iter().map(|o| format!("{ENTRY}{}", o.entry_id)).collect();
+            let stored: BTreeMap<String, Memory> =
+                stored::entries(&self.storage.get_multiple(keys.clone()).await?)?.into_iter().collect();
+            let writes = Object::new();
+            let mut any = false;
+            for (o, key) in chunk.iter().zip(&keys) {
+                let old = stored.get(key);
+                if let Some(memory) = Memory::observe(old, &o.remember, now) {
+                    added += u64::from(old.is_none());
+                    let text = serde_json::to_string(&memory)?;
+                    Reflect::set(&writes, &JsValue::from_str(key), &JsValue::from_str(&text))?;
+                    any = true;
+                }
+            }
+            if any {
+                self.storage.put_multiple_raw(writes).await?;
+            }
+        }
+        if added > 0 {
+            let count = stored::get::<u64>(&self.storage, COUNT).await?.unwrap_or(0) + added;
+            stored::put(&self.storage, COUNT, &count).await?;
+            if count as usize > self.max_entries {
+                self.drop_least_recently_used().await?;
+            }
+        }
+        Ok(())
+    }
+}
 
 impl PathMemory for DurableMemory {
     fn recall<'a>(
@@ -77,6 +118,12 @@ impl PathMemory for DurableMemory {
             self.recall_from_storage(entry_id, remember)
                 .await
                 .map_err(|e| Failure::transient(format!("Durable Object storage: {e}")))
+        })
+    }
+
+    fn observe<'a>(&'a self, seen: Vec<Observed>) -> LocalBoxFuture<'a, std::result::Result<(), Failure>> {
+        Box::pin(async move {
+            self.observe_in_storage(seen).await.map_err(|e| Failure::transient(format!("Durable Object storage: {e}")))
         })
     }
 }

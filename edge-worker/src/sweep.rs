@@ -9,9 +9,11 @@
 
 use crate::clock::WorkerClock;
 use crate::fetch_client::FetchClient;
+use crate::memory::DurableMemory;
 use crate::stored;
 use crate::{settings, COORDINATOR};
 use invalidator_core::io::Clock;
+use invalidator_core::memory::PathMemory;
 use invalidator_core::settings::Settings;
 use invalidator_core::sweep::{self, SweepOutcome, SweepReport, Taken};
 use invalidator_core::sync::Position;
@@ -63,16 +65,29 @@ async fn ask_to_sweep(env: &Env, distribution: &str) -> worker::Result<()> {
 }
 
 /// Runs one sweep inside the Durable Object: `waiting` is its inbox (changes
-/// stored and not yet taken in, which count as taken). Returns the changes
-/// to store in the inbox; [`finish`] stores the rest once they are.
-pub async fn run(storage: &Storage, settings: &Settings, waiting: &[Change]) -> worker::Result<SweepOutcome> {
+/// stored and not yet taken in, which count as taken). The initial sync's
+/// entries go to the path `memory` (best effort: one not kept falls back to
+/// its rules' wildcard, as before). Returns the changes to store in the
+/// inbox; [`finish`] stores the rest once they are.
+pub async fn run(
+    storage: &Storage,
+    memory: &DurableMemory,
+    settings: &Settings,
+    waiting: &[Change],
+) -> worker::Result<SweepOutcome> {
     let position: Position = stored::get(storage, POSITION).await?.unwrap_or(Position::Start);
     let mut taken: Taken = stored::get(storage, TAKEN).await?.unwrap_or_default();
     for change in waiting {
         taken.record(change);
     }
     let http = FetchClient { timeout: Duration::from_secs(20) };
-    Ok(sweep::run(&http, &settings.contentful, position, &taken, WorkerClock.now()).await)
+    let outcome = sweep::run(&http, &settings.contentful, &settings.policy, position, &taken, WorkerClock.now()).await;
+    if !outcome.observed.is_empty() {
+        if let Err(e) = memory.observe(outcome.observed.clone()).await {
+            worker::console_error!("invalidator: the path memory could not keep the sweep's entries: {}", e.reason);
+        }
+    }
+    Ok(outcome)
 }
 
 /// After the outcome's changes are in the inbox: stores the position and the

@@ -9,6 +9,7 @@
 
 use invalidator_core::io::{Clock, HttpClient, HttpRequest, HttpResponse};
 use invalidator_core::memory::{Memory, PathMemory, Remember};
+use invalidator_core::observed::Observed;
 use invalidator_core::retry::Failure;
 use invalidator_core::settings::{AwsCredentials, SettingsError, SettingsMap};
 use invalidator_core::sigv4::sign_request;
@@ -20,6 +21,8 @@ use std::pin::Pin;
 pub const COUNT_KEY: &str = "#count";
 /// BatchWriteItem's most requests per call (DynamoDB's limit).
 const BATCH_WRITE_MAX: usize = 25;
+/// BatchGetItem's most keys per call (DynamoDB's limit).
+const BATCH_GET_MAX: usize = 100;
 /// Calls made for one batch's `UnprocessedItems` before giving up.
 const UNPROCESSED_ATTEMPTS: u32 = 5;
 
@@ -150,18 +153,15 @@ impl<H: HttpClient, C: Clock> DynamoMemory<'_, H, C> {
         let was_new = stored.is_none();
         let (kept, recalled) = Memory::update(stored, remember, self.clock.now().as_millis());
         if let Some(memory) = kept {
-            let mut item = key(&self.partition, entry_id);
-            item["memory"] = json!({"S": serde_json::to_string(&memory).expect("JSON")});
-            item["used_at"] = json!({"N": memory.used_at.to_string()});
-            self.call("PutItem", json!({"TableName": table, "Item": item})).await?;
+            self.call("PutItem", json!({"TableName": table, "Item": self.item(entry_id, &memory)})).await?;
             if was_new {
-                self.count_one_more().await?;
+                self.count_more(1).await?;
             }
         }
         Ok(recalled)
     }
 
-    async fn count_one_more(&self) -> Result<(), Failure> {
+    async fn count_more(&self, added: usize) -> Result<(), Failure> {
         let table = &self.settings.table;
         let got = self
             .call(
@@ -169,7 +169,7 @@ impl<H: HttpClient, C: Clock> DynamoMemory<'_, H, C> {
                 json!({"TableName": table, "Key": key(&self.partition, COUNT_KEY), "ConsistentRead": true}),
             )
             .await?;
-        let count = got["Item"]["count"]["N"].as_str().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0) + 1;
+        let count = got["Item"]["count"]["N"].as_str().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0) + added;
         if count > self.max_entries {
             return self.drop_least_recently_used().await;
         }
@@ -216,6 +216,66 @@ impl<H: HttpClient, C: Clock> DynamoMemory<'_, H, C> {
         self.put_count(used.len() - drop).await
     }
 
+    /// Keeps entries read elsewhere: their records read 100 keys a
+    /// BatchGetItem, decided by the core's [`Memory::observe`], written 25 a
+    /// BatchWriteItem; new records count toward the bound.
+    async fn observe_in_table(&self, seen: Vec<Observed>) -> Result<(), Failure> {
+        let now = self.clock.now().as_millis();
+        let mut added = 0;
+        for chunk in seen.chunks(BATCH_GET_MAX) {
+            let stored = self.batch_get(chunk.iter().map(|o| o.entry_id.as_str())).await?;
+            let mut writes = Vec::new();
+            for o in chunk {
+                let old = stored.get(&o.entry_id);
+                if let Some(memory) = Memory::observe(old, &o.remember, now) {
+                    added += usize::from(old.is_none());
+                    writes.push(json!({"PutRequest": {"Item": self.item(&o.entry_id, &memory)}}));
+                }
+            }
+            for batch in writes.chunks(BATCH_WRITE_MAX) {
+                self.batch_write(batch.to_vec()).await?;
+            }
+        }
+        if added > 0 {
+            self.count_more(added).await?;
+        }
+        Ok(())
+    }
+
+    /// The records of `entry_ids` (at most 100, distinct), asking again for
+    /// what comes back unprocessed.
+    async fn batch_get<'k>(
+        &self,
+        entry_ids: impl Iterator<Item = &'k str>,
+    ) -> Result<std::collections::BTreeMap<String, Memory>, Failure> {
+        let table = self.settings.table.clone();
+        let mut keys: Vec<Value> = entry_ids.map(|id| key(&self.partition, id)).collect();
+        let mut found = std::collections::BTreeMap::new();
+        for _ in 0..UNPROCESSED_ATTEMPTS {
+            let asked = json!({"RequestItems": {table.clone(): {"Keys": keys, "ConsistentRead": true}}});
+            let answer = self.call("BatchGetItem", asked).await?;
+            for item in answer["Responses"][&table].as_array().into_iter().flatten() {
+                if let (Some(sk), Some(text)) = (item["sk"]["S"].as_str(), item["memory"]["S"].as_str()) {
+                    let memory = serde_json::from_str(text)
+                        .map_err(|e| Failure::permanent(format!("a stored memory is not readable: {e}")))?;
+                    found.insert(sk.to_string(), memory);
+                }
+            }
+            keys = answer["UnprocessedKeys"][&table]["Keys"].as_array().cloned().unwrap_or_default();
+            if keys.is_empty() {
+                return Ok(found);
+            }
+        }
+        Err(Failure::transient(format!("DynamoDB left {} key(s) unprocessed {UNPROCESSED_ATTEMPTS} times", keys.len())))
+    }
+
+    fn item(&self, entry_id: &str, memory: &Memory) -> Value {
+        let mut item = key(&self.partition, entry_id);
+        item["memory"] = json!({"S": serde_json::to_string(memory).expect("JSON")});
+        item["used_at"] = json!({"N": memory.used_at.to_string()});
+        item
+    }
+
     /// One BatchWriteItem, sending again what comes back unprocessed.
     async fn batch_write(&self, mut writes: Vec<Value>) -> Result<(), Failure> {
         for _ in 0..UNPROCESSED_ATTEMPTS {
@@ -240,6 +300,10 @@ impl<H: HttpClient, C: Clock> PathMemory for DynamoMemory<'_, H, C> {
         remember: Option<Remember>,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<String>, Failure>> + 'a>> {
         Box::pin(self.recall_from_table(entry_id, remember))
+    }
+
+    fn observe<'a>(&'a self, seen: Vec<Observed>) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + 'a>> {
+        Box::pin(self.observe_in_table(seen))
     }
 }
 

@@ -6,10 +6,13 @@
 //! AWS, the DynamoDB table of the per-entry path memory:
 //! [`crate::sweep_store`]).
 
+use crate::dynamodb::{DynamoDbSettings, DynamoMemory};
 use crate::execution_input::execution_input;
 use crate::http_client::entropy;
 use crate::stepfunctions::{read_start, start_execution, Started, StepFunctionsSettings};
 use invalidator_core::io::{Clock, HttpClient};
+use invalidator_core::memory::PathMemory;
+use invalidator_core::observed::Observed;
 use invalidator_core::settings::Settings;
 use invalidator_core::sweep::{self, SweepReport, Taken};
 use invalidator_core::sync::Position;
@@ -77,6 +80,9 @@ pub fn execution_name(changes: &[Change]) -> String {
 pub struct SweepFunction {
     pub settings: Settings,
     pub stepfunctions: StepFunctionsSettings,
+    /// The path memory's table: the initial sync's entries are kept there
+    /// (`None`: not kept).
+    pub memory: Option<DynamoDbSettings>,
 }
 
 impl SweepFunction {
@@ -92,7 +98,8 @@ impl SweepFunction {
         let s = &self.settings;
         let now = clock.now();
         let record = store.load().await.map_err(|e| format!("cannot read the sweep's record: {e}"))?;
-        let outcome = sweep::run(http, &s.contentful, record.position.clone(), &record.taken, now).await;
+        let outcome = sweep::run(http, &s.contentful, &s.policy, record.position.clone(), &record.taken, now).await;
+        self.keep_observed(http, clock, &outcome.observed).await;
         let mut report = outcome.report.clone();
         let started = match outcome.changes.is_empty() {
             true => Ok(None),
@@ -135,6 +142,26 @@ impl SweepFunction {
             tracing::error!(error = %e, "catch-up sweep: cannot save its record");
         }
         Ok(report)
+    }
+
+    /// Keeps the initial sync's entries in the path memory, so that their
+    /// unpublish is exact from the first sweep on. Best effort: an entry not
+    /// kept falls back to its rules' wildcard, as before.
+    async fn keep_observed<H: HttpClient, C: Clock>(&self, http: &H, clock: &C, observed: &[Observed]) {
+        let Some(table) = self.memory.as_ref().filter(|_| !observed.is_empty()) else {
+            return;
+        };
+        let memory = DynamoMemory {
+            http,
+            clock,
+            settings: table,
+            partition: self.settings.cloudfront.distribution_ids.join(","),
+            max_entries: self.settings.policy.path_memory_entries,
+        };
+        match memory.observe(observed.to_vec()).await {
+            Ok(()) => tracing::info!(entries = observed.len(), "catch-up sweep: entries kept in the path memory"),
+            Err(e) => tracing::error!(error = %e.reason, "catch-up sweep: the path memory could not keep its entries"),
+        }
     }
 
     /// Takes `changes` into one workflow and starts one execution for it.

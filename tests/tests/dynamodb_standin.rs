@@ -73,7 +73,7 @@ async fn the_memory_drops_the_least_recently_used_past_its_size() {
     state.unprocessed_batches.store(1, Ordering::SeqCst);
     for i in 0..11 {
         let id = format!("e{i:02}");
-        let remember = Remember { revision: 1, items: vec![format!("/{id}")] };
+        let remember = Remember::published(1, vec![format!("/{id}")]);
         assert!(memory.recall(&id, Some(remember)).await.unwrap().is_empty());
         if i == 5 {
             // e00 is used again: the least recently used are now e01 and e02.

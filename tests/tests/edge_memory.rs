@@ -41,9 +41,14 @@ impl Run {
     }
 
     async fn start_with(extra: &[(&'static str, &str)]) -> Run {
+        Run::start_in_progress_for(Duration::from_millis(500), extra).await
+    }
+
+    /// The same, with CloudFront holding each invalidation in progress for `in_progress_for`.
+    async fn start_in_progress_for(in_progress_for: Duration, extra: &[(&'static str, &str)]) -> Run {
         require_tools();
         let fixture = Fixture::from_json(include_str!("../fixtures/content-graph.json")).unwrap();
-        let sb = Sandbox::start(Config::local(fixture, Duration::from_millis(500), vec![])).await.unwrap();
+        let sb = Sandbox::start(Config::local(fixture, in_progress_for, vec![])).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let (path, vars) = (dir.path().to_path_buf(), vars(&sb, extra));
         let w = tokio::task::spawn_blocking(move || WranglerDev::start(&path, &vars)).await.unwrap();
@@ -54,8 +59,19 @@ impl Run {
     /// completed; returns the items that invalidation sent.
     async fn deliver(&self, request: ToSign) -> Vec<String> {
         let before = self.sb.invalidations().len();
+        self.send(request).await;
+        self.completed_since(before).await
+    }
+
+    /// Sends one signed webhook, which must be stored.
+    async fn send(&self, request: ToSign) {
         let answer = self.w.send_signed(request).await;
         assert_eq!(answer.status(), 202, "{}", answer.text().await.unwrap());
+    }
+
+    /// Waits until every invalidation made after the first `before` has
+    /// completed; returns the items they sent.
+    async fn completed_since(&self, before: usize) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             // Done once the status page lists each new invalidation as completed:
@@ -144,4 +160,52 @@ async fn the_memory_keeps_at_most_its_size_and_drops_the_least_recently_used_ent
     assert!(run.sb.contentful_state.unpublish("first"));
     let first = toolkit::unpublish(SECRET, "/webhooks/contentful", "first", "page", 2);
     assert_eq!(run.deliver(first).await, ["/*"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_renames_arriving_newest_first_while_a_batch_is_in_flight_leave_the_newest_path_remembered() {
+    // CloudFront holds each invalidation 3 s: the renames arrive while one is in flight.
+    let run = Run::start_in_progress_for(Duration::from_secs(3), &[]).await;
+    let first = page("sale", "winter-sale", 3);
+    run.sb.contentful_state.publish(first.clone());
+    assert_eq!(run.deliver(publish(&first)).await, ["/winter-sale"]);
+
+    // Revision 5 is sent first, and its tracking id (the inbox key) sorts
+    // first too: however the Durable Object takes them in, 5 is folded before 4.
+    const TOPIC: &str = "ContentManagement.Entry.publish";
+    let key = |e: &FixtureEntry| {
+        let body = toolkit::publish_body(&e.id, &e.content_type, e.revision, json!(e.fields));
+        invalidator_core::webhook::tracking_id(TOPIC, body.as_bytes())
+    };
+    let fourth = page("sale", "winter-deals", 4);
+    let fifth = (0..).map(|k| page("sale", &format!("winter-finale-{k}"), 5)).find(|e| key(e) < key(&fourth)).unwrap();
+    let newest = format!("/{}", fifth.fields["slug"]["en-US"].as_str().unwrap());
+
+    let before = run.sb.invalidations().len();
+    let other = page("other-page", "other", 1);
+    run.sb.contentful_state.publish(other.clone());
+    run.send(publish(&other)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while run.sb.invalidations().len() == before {
+        assert!(Instant::now() < deadline, "no invalidation made:\n{}", run.w.log_text());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    run.sb.contentful_state.publish(fifth.clone());
+    run.send(publish(&fifth)).await;
+    run.send(publish(&fourth)).await;
+    let mut made = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !made.contains(&newest) {
+        assert!(Instant::now() < deadline, "the renames were not invalidated: {made:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        made = run.completed_since(before).await;
+    }
+    for path in ["/other", "/winter-deals", newest.as_str(), "/winter-sale"] {
+        assert!(made.iter().any(|p| p == path), "{path} in {made:?}");
+    }
+
+    // The memory kept revision 5's path: its unpublish invalidates that one.
+    assert!(run.sb.contentful_state.unpublish("sale"));
+    let unpublish = toolkit::unpublish(SECRET, "/webhooks/contentful", "sale", "page", 6);
+    assert_eq!(run.deliver(unpublish).await, [newest]);
 }

@@ -151,14 +151,31 @@ async fn a_deletion_seen_only_by_the_sweep_invalidates_the_entrys_paths() {
     let r = client().delete(format!("{}/__sandbox/entries/winter-sale", sb.contentful_url())).send().await.unwrap();
     assert_eq!(r.status(), 204);
     let report = sweep(&w).await;
-    assert_eq!(report["missed_changes"], json!(["entry winter-sale delete revision 2"]), "{report}");
+    // The Sync API shows an unpublish, archive or delete alike: as an unpublish.
+    assert_eq!(report["missed_changes"], json!(["entry winter-sale unpublish revision 2"]), "{report}");
     wait_completed(&w, 1).await;
     let sent = &sb.invalidations()[0].paths;
-    // Without a remembered path (the per-entry path memory), the delete stands
-    // on every rule's wildcard, as a delete webhook without a content type does.
     for path in ["/winter-sale", "/winter-sale/*"] {
         assert!(sent.iter().any(|s| covers(s, path)), "{path} not covered by {sent:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_the_first_sweep_an_entry_no_webhook_announced_is_unpublished_exactly() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (sb, w) = start(dir.path()).await;
+    let first = sweep(&w).await;
+    assert_eq!(first["first"], true, "{first}");
+
+    // winter-sale was published before the Worker ran: no webhook ever announced it.
+    assert!(sb.contentful_state.unpublish("winter-sale"));
+    let unpublish = toolkit::unpublish(SECRET, "/webhooks/contentful", "winter-sale", "page", 3);
+    assert_eq!(w.send_signed(unpublish).await.status(), 202);
+    wait_completed(&w, 1).await;
+    let mut sent = sb.invalidations()[0].paths.clone();
+    sent.sort();
+    assert_eq!(sent, ["/", "/winter-sale", "/winter-sale/*"], "its exact paths, and not the rule's /*");
 }
 
 #[tokio::test(flavor = "multi_thread")]

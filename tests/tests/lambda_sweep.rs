@@ -49,6 +49,7 @@ fn sweep_function(settings: &[(String, String)]) -> SweepFunction {
     SweepFunction {
         settings: Settings::from_map(&map).unwrap(),
         stepfunctions: StepFunctionsSettings::from_map(&map).unwrap(),
+        memory: None,
     }
 }
 

@@ -63,6 +63,7 @@ impl Aws {
         SweepFunction {
             settings: Settings::from_map(&self.map).unwrap(),
             stepfunctions: StepFunctionsSettings::from_map(&self.map).unwrap(),
+            memory: None,
         }
     }
 
@@ -224,7 +225,8 @@ async fn the_sweep_function_invalidates_a_missed_publish_and_then_a_deletion_by_
     aws.publish_silently("winter-sale", "summer-sale").await;
     let second = sweep_once(&sweep).await;
     assert_eq!(second["missed"], 1, "{second}");
-    assert_eq!(aws.run_last_execution().await, ["/", "/summer-sale"]);
+    // A rename: the first sweep kept winter-sale's path, so the old one goes too.
+    assert_eq!(aws.run_last_execution().await, ["/", "/summer-sale", "/winter-sale"]);
     let logged = std::fs::read_to_string(log.path()).unwrap();
     let warning = logged.lines().find(|l| l.contains("WARN") && l.contains("no webhook brought"));
     assert!(warning.is_some_and(|w| w.contains("winter-sale")), "a warning names the missed change:\n{logged}");
@@ -258,6 +260,7 @@ async fn a_change_a_webhook_brought_is_not_invalidated_again_by_the_sweep() {
     let function = SweepFunction {
         settings: Settings::from_map(&map).unwrap(),
         stepfunctions: StepFunctionsSettings::from_map(&map).unwrap(),
+        memory: None,
     };
     let (http, settings) = (ReqwestClient::default(), DynamoDbSettings::from_map(&map).unwrap().unwrap());
     let first = function.handle(&http, &SystemClock, &store(&settings, &http)).await.unwrap();
@@ -402,4 +405,38 @@ async fn a_record_stored_before_versions_is_read_and_written_on() {
     assert!(covers(&kept.taken, "home", 2) && covers(&kept.taken, "about", 1), "{kept:?}");
     assert_eq!(aws.dynamodb.items(TABLE)[0]["version"]["N"], "2");
     aws.every_dynamodb_call_succeeded();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_sweep_fills_the_path_memory_in_batches_so_an_unannounced_unpublish_is_exact() {
+    use invalidator_core::memory::{PathMemory, Remember};
+    use invalidator_lambda::dynamodb::DynamoMemory;
+    let aws = Aws::start().await;
+    // 30 pages published before the deployment: more than one BatchWriteItem holds.
+    for i in 0..30 {
+        aws.publish_silently(&format!("old-{i}"), &format!("old-{i}")).await;
+    }
+    let (http, table) = (ReqwestClient::default(), aws.table(AWS_SECRET));
+    let function = SweepFunction { memory: Some(table.clone()), ..aws.function() };
+    // Throttled: the first two batch calls each leave one request unprocessed.
+    aws.dynamodb.unprocessed_batches.store(2, std::sync::atomic::Ordering::SeqCst);
+    let first = function.handle(&http, &SystemClock, &store(&table, &http)).await.unwrap();
+    assert!(first.first && first.complete, "{first:?}");
+    aws.every_dynamodb_call_succeeded();
+    let calls = aws.dynamodb.log.all();
+    let writes = calls.iter().filter(|c| c.detail.ends_with("BatchWriteItem")).count();
+    assert!(writes >= 2, "32 records in batches of at most 25: {calls:#?}");
+
+    // Neither was ever announced by a webhook: their unpublish recalls their exact paths.
+    let memory = DynamoMemory {
+        http: &http,
+        clock: &SystemClock,
+        settings: &table,
+        partition: DEMO_DISTRIBUTION.into(),
+        max_entries: 10_000,
+    };
+    assert_eq!(memory.recall("old-17", Some(Remember::removed(4))).await.unwrap(), ["/old-17"]);
+    assert_eq!(memory.recall("winter-sale", Some(Remember::removed(9))).await.unwrap(), ["/winter-sale"]);
+    let count = aws.dynamodb.items(TABLE).into_iter().find(|i| i["sk"]["S"] == "#count").expect("a count item");
+    assert_eq!(count["count"]["N"], "32", "the 30 pages, home and winter-sale: {count:?}");
 }

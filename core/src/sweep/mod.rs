@@ -14,7 +14,8 @@
 //! [`run`] does exactly that over an [`HttpClient`].
 //!
 //! - The first sweep (the initial sync) only records where the space stands:
-//!   it invalidates nothing.
+//!   it invalidates nothing. Its published entries are handed out
+//!   ([`SweepOutcome::observed`]) for the path memory to start from.
 //! - A sweep that fails keeps the position it started from and feeds
 //!   nothing: the next interval reads the same changes again, none skipped.
 //! - A sweep stops after [`MAX_PAGES`] pages with the page token as its
@@ -27,8 +28,9 @@ pub use report::{SweepReport, MISSED_SHOWN};
 pub use taken::{Taken, TAKEN_LIMIT};
 
 use crate::io::{HttpClient, HttpRequest};
+use crate::observed::{self, Observed};
 use crate::retry::Failure;
-use crate::settings::ContentfulSettings;
+use crate::settings::{ContentfulSettings, Policy};
 use crate::sync::{read_sync_page, sync_request, After, Position, SyncItem, SyncPage};
 use crate::time::Timestamp;
 use crate::webhook::{Action, Change, EntityKind};
@@ -48,6 +50,10 @@ pub struct Sweep {
     at: Position,
     report: SweepReport,
     changes: Vec<Change>,
+    /// The policy to render the initial sync's entries for the path memory
+    /// with ([`Sweep::observing`]); `None` keeps nothing.
+    observe: Option<Policy>,
+    observed: Vec<Observed>,
 }
 
 /// What a finished sweep hands the body.
@@ -59,13 +65,23 @@ pub struct SweepOutcome {
     pub changes: Vec<Change>,
     /// What it found, for the status page and the log.
     pub report: SweepReport,
+    /// The initial sync's published entries, for the path memory (see
+    /// [`crate::observed`]): at most `PATH_MEMORY_ENTRIES`, one per entry.
+    pub observed: Vec<Observed>,
 }
 
 impl Sweep {
     /// A sweep from `position` (what the last sweep stored), at `now`.
     pub fn start(position: Position, now: Timestamp) -> Sweep {
         let report = SweepReport::new(now, position.is_initial());
-        Sweep { from: position.clone(), at: position, report, changes: Vec::new() }
+        Sweep { from: position.clone(), at: position, report, changes: Vec::new(), observe: None, observed: Vec::new() }
+    }
+
+    /// The same, keeping the initial sync's published entries for the path
+    /// memory, rendered by `policy` (nothing when path memory is off).
+    pub fn observing(mut self, policy: &Policy) -> Sweep {
+        self.observe = (policy.path_memory_entries > 0).then(|| policy.clone());
+        self
     }
 
     /// The request for the next page.
@@ -84,11 +100,21 @@ impl Sweep {
                 // Nothing is fed and the position stays: the next sweep reads it all again.
                 let mut report = std::mem::replace(&mut self.report, SweepReport::new(Timestamp(0), false));
                 report.fail(failure.reason);
-                return Some(SweepOutcome { position: self.from.clone(), changes: Vec::new(), report });
+                let observed = std::mem::take(&mut self.observed);
+                return Some(SweepOutcome { position: self.from.clone(), changes: Vec::new(), report, observed });
             }
         };
         let initial = self.at.is_initial();
         self.report.items += page.items.len() as u64;
+        if let Some(policy) = self.observe.as_ref().filter(|_| initial) {
+            // The whole space as it stands: what the path memory may start from.
+            let seen = page.items.iter().filter(|i| i.kind == EntityKind::Entry && !i.deleted).filter_map(|i| {
+                let fields = i.fields.clone().unwrap_or_default();
+                observed::observe(policy, &i.id, i.content_type.as_deref(), i.revision, &fields)
+            });
+            let all = std::mem::take(&mut self.observed).into_iter().chain(seen).collect();
+            self.observed = observed::dedupe(all, policy.path_memory_entries);
+        }
         if !initial {
             for item in page.items {
                 if taken.covers(&item) || self.changes.iter().any(|c| same_entity(c, &item)) {
@@ -112,7 +138,8 @@ impl Sweep {
     fn finish(&mut self, position: Position, complete: bool) -> SweepOutcome {
         self.report.complete = complete;
         let report = std::mem::replace(&mut self.report, SweepReport::new(Timestamp(0), false));
-        SweepOutcome { position, changes: std::mem::take(&mut self.changes), report }
+        let observed = std::mem::take(&mut self.observed);
+        SweepOutcome { position, changes: std::mem::take(&mut self.changes), report, observed }
     }
 }
 
@@ -120,11 +147,12 @@ fn same_entity(change: &Change, item: &SyncItem) -> bool {
     change.kind == item.kind && change.id == item.id
 }
 
-/// The change a sync item stands for: a publish, or a delete for a deletion
-/// (the Sync API does not tell unpublish, archive and delete apart; each
-/// takes the entity off the Delivery API, as a delete does).
+/// The change a sync item stands for: a publish, or an unpublish for a
+/// deletion (the Sync API does not tell unpublish, archive and delete apart;
+/// a deletion is an entity taken off the Delivery API, which is what an
+/// unpublish does: archive and delete alone change nothing served).
 pub fn change_of(item: SyncItem) -> Change {
-    let action = if item.deleted { Action::Delete } else { Action::Publish };
+    let action = if item.deleted { Action::Unpublish } else { Action::Publish };
     Change {
         tracking_id: tracking_id(item.kind, &item.id, action, item.revision),
         space: item.space.unwrap_or_default(),
@@ -147,15 +175,17 @@ pub fn tracking_id(kind: EntityKind, id: &str, action: Action, revision: Option<
     hex::encode(h.finalize())
 }
 
-/// Runs one whole sweep from `position` over `http`.
+/// Runs one whole sweep from `position` over `http`, keeping the initial
+/// sync's entries for the path memory as `policy` renders them.
 pub async fn run<H: HttpClient>(
     http: &H,
     settings: &ContentfulSettings,
+    policy: &Policy,
     position: Position,
     taken: &Taken,
     now: Timestamp,
 ) -> SweepOutcome {
-    let mut sweep = Sweep::start(position, now);
+    let mut sweep = Sweep::start(position, now).observing(policy);
     loop {
         let page = match http.send(sweep.request(settings)).await {
             Ok(response) => read_sync_page(&response),

@@ -2,6 +2,7 @@
 //! taken, and whether it was a removal), so that a change a webhook brought
 //! is not invalidated a second time by the catch-up sweep.
 
+use crate::revision::Stamp;
 use crate::sync::SyncItem;
 use crate::webhook::{Change, EntityKind};
 use serde::{Deserialize, Serialize};
@@ -43,11 +44,26 @@ fn key(kind: EntityKind, id: &str) -> String {
 }
 
 impl Taken {
-    /// Remembers that `change` was taken in (from a webhook or a sweep).
+    /// Remembers that `change` was taken in (from a webhook or a sweep). A
+    /// change older than the one marked (by revision: see
+    /// [`crate::revision`]) leaves the mark as it is, only fresher.
     pub fn record(&mut self, change: &Change) {
-        let mark = Mark { revision: change.revision, removed: !change.action.is_publish(), order: self.next };
+        if !change.action.changes_delivery() {
+            // An archive or delete changed nothing served: the sweep's
+            // deletion of it is the unpublish, if that webhook never came.
+            return;
+        }
+        let removed = !change.action.is_publish();
+        let mut mark = Mark { revision: change.revision, removed, order: self.next };
         self.next += 1;
-        self.marks.insert(key(change.kind, &change.id), mark);
+        let key = key(change.kind, &change.id);
+        if let Some(known) = self.marks.get(&key) {
+            let stamp = |m: &Mark| Stamp { revision: m.revision, removed: m.removed };
+            if !stamp(&mark).supersedes(stamp(known)) {
+                mark = Mark { order: mark.order, ..*known };
+            }
+        }
+        self.marks.insert(key, mark);
         if self.marks.len() > TAKEN_LIMIT {
             let mut orders: Vec<u64> = self.marks.values().map(|m| m.order).collect();
             orders.sort_unstable();
@@ -107,9 +123,22 @@ mod tests {
         assert!(!taken.covers(&item("e1", 5, false)), "a later revision is a new change");
         assert!(!taken.covers(&item("e1", 4, true)), "a deletion after a publish is new");
         assert!(!taken.covers(&item("e2", 1, false)));
+        taken.record(&ChangeBuilder::new(Action::Delete, "e1").build());
+        assert!(!taken.covers(&item("e1", 4, true)), "a delete changes nothing served: the unpublish may be missed");
         taken.record(&ChangeBuilder::new(Action::Unpublish, "e1").build());
         assert!(taken.covers(&item("e1", 4, true)));
         assert!(!taken.covers(&item("e1", 4, false)), "republished after the unpublish");
+    }
+
+    #[test]
+    fn the_highest_revision_is_marked_whichever_arrives_first() {
+        for order in [[5, 6], [6, 5]] {
+            let mut taken = Taken::default();
+            for r in order {
+                taken.record(&ChangeBuilder::publish("e1").revision(r).build());
+            }
+            assert!(taken.covers(&item("e1", 6, false)), "{order:?}: revision 6 was taken in");
+        }
     }
 
     #[test]

@@ -58,10 +58,10 @@ fn a_change_no_webhook_brought_becomes_a_change_and_one_that_came_does_not() {
     let outcome = sweep.on_page(page(items, ("sync", "s2")), &taken).unwrap();
     assert_eq!(outcome.position, Position::Sync("s2".into()));
     let ids: Vec<(&str, Action)> = outcome.changes.iter().map(|c| (c.id.as_str(), c.action)).collect();
-    assert_eq!(ids, [("missed", Action::Publish), ("gone", Action::Delete)]);
+    assert_eq!(ids, [("missed", Action::Publish), ("gone", Action::Unpublish)]);
     let r = &outcome.report;
     assert_eq!((r.first, r.items, r.missed), (false, 3, 2));
-    assert_eq!(r.missed_changes, ["entry missed publish revision 5", "entry gone delete revision 2"]);
+    assert_eq!(r.missed_changes, ["entry missed publish revision 5", "entry gone unpublish revision 2"]);
     assert_eq!(r.tracking_ids, outcome.changes.iter().map(|c| c.tracking_id.clone()).collect::<Vec<_>>());
     let warning = r.warning().unwrap();
     assert!(warning.contains("entry missed publish") && warning.contains("webhook"), "{warning}");
@@ -82,11 +82,12 @@ fn a_sweep_change_is_the_change_a_webhook_brings() {
         Change { tracking_id: String::new(), ..from_sweep },
         Change { tracking_id: String::new(), ..from_webhook }
     );
-    // A deletion is the change a delete webhook brings: no content type, no fields.
+    // A deletion is the change an unpublish webhook brings: no content type,
+    // no fields (archive and delete alone take nothing off the Delivery API).
     let delete_body = deleted("e1", 8).to_string();
-    let Ok(Parsed::Change(delete_webhook)) = parse(Some("ContentManagement.Entry.delete"), delete_body.as_bytes())
+    let Ok(Parsed::Change(delete_webhook)) = parse(Some("ContentManagement.Entry.unpublish"), delete_body.as_bytes())
     else {
-        panic!("the delete body parses");
+        panic!("the unpublish body parses");
     };
     let swept = change_of(read_item(deleted("e1", 8)));
     assert_eq!(Change { tracking_id: String::new(), ..swept }, Change { tracking_id: String::new(), ..delete_webhook });
@@ -163,9 +164,9 @@ fn run_follows_pages_and_a_transport_failure_keeps_the_position() {
         ])),
         asked: RefCell::new(Vec::new()),
     };
-    let taken = Taken::default();
+    let (taken, policy) = (Taken::default(), TestSettings::new().policy());
     let run_once = |position| {
-        let sweep = run(&http, &settings, position, &taken, Timestamp(0));
+        let sweep = run(&http, &settings, &policy, position, &taken, Timestamp(0));
         futures::FutureExt::now_or_never(sweep).expect("scripted answers are ready at once")
     };
     let outcome = run_once(Position::Sync("s1".into()));
@@ -186,4 +187,29 @@ fn the_interval_defaults_to_five_minutes_zero_turns_it_off_and_a_bad_value_is_na
         let e = crate::settings::Policy::from_map(&map).unwrap_err();
         assert_eq!(e.name, "SWEEP_INTERVAL_MINUTES", "{bad}");
     }
+}
+
+#[test]
+fn the_initial_sync_keeps_every_published_entry_for_the_path_memory_and_a_delta_none() {
+    let policy = TestSettings::new().with_all(&[("PATH_RULES", r#"{"page":["/{slug}"]}"#)]).policy();
+    let mut sweep = Sweep::start(Position::Start, Timestamp(1_000)).observing(&policy);
+    assert_eq!(sweep.on_page(page(vec![entry("e1", 3, "a")], ("page", "p2")), &Taken::default()), None);
+    let outcome = sweep.on_page(page(vec![entry("e2", 1, "b")], ("sync", "s1")), &Taken::default()).unwrap();
+    let kept: Vec<(&str, u64, &[String])> = outcome
+        .observed
+        .iter()
+        .map(|o| (o.entry_id.as_str(), o.remember.revision, o.remember.items.as_slice()))
+        .collect();
+    assert_eq!(kept, [("e1", 3, &["/a".to_string()][..]), ("e2", 1, &["/b".to_string()][..])]);
+    assert!(outcome.changes.is_empty());
+    let mut delta = Sweep::start(Position::Sync("s1".into()), Timestamp(2_000)).observing(&policy);
+    let outcome = delta.on_page(page(vec![entry("e3", 1, "c")], ("sync", "s2")), &Taken::default()).unwrap();
+    assert!(outcome.observed.is_empty(), "a delta's entries are changes, remembered when walked");
+    let off = TestSettings::new().with_all(&[("PATH_MEMORY_ENTRIES", "0")]).policy();
+    let mut sweep = Sweep::start(Position::Start, Timestamp(1_000)).observing(&off);
+    assert!(sweep
+        .on_page(page(vec![entry("e1", 3, "a")], ("sync", "s1")), &Taken::default())
+        .unwrap()
+        .observed
+        .is_empty());
 }

@@ -39,6 +39,16 @@ impl Action {
     pub fn is_publish(self) -> bool {
         matches!(self, Action::Publish)
     }
+
+    /// Whether this action alone can change what the Delivery API serves.
+    /// Contentful deletes only what is not published, and an archived entity
+    /// is not published (docs/contentful-actions.md): a published entry is
+    /// unpublished first, with a webhook of its own. So archive and delete
+    /// change nothing served, and invalidate only what path memory says may
+    /// still be served (an unpublish whose webhook was lost).
+    pub fn changes_delivery(self) -> bool {
+        matches!(self, Action::Publish | Action::Unpublish)
+    }
 }
 
 /// One change to invalidate for.

@@ -446,6 +446,9 @@ impl Workflow {
     }
 
     fn accept_change(&mut self, mut change: Change, cx: &mut Context) {
+        if !change.action.changes_delivery() {
+            return self.accept_removal_of_unserved(change, cx);
+        }
         let fields = change.fields.take().unwrap_or_default();
         let label = Some(ChangeLabel::of(&change, cx.now));
         // Items a body rendered already, where the fields were too large to carry.
@@ -458,6 +461,8 @@ impl Workflow {
         let target = ChangedTarget {
             target: LinkTarget { kind: change.kind, id: change.id.clone() },
             wants_revision: change.action.is_publish().then_some(change.revision.unwrap_or(0)),
+            revision: change.revision,
+            untold: false,
         };
         let Some(entry) = entry else {
             self.accept(change.tracking_id, Some(target), label, Vec::new(), Vec::new(), cx);
@@ -472,8 +477,15 @@ impl Workflow {
         // revision before (a renamed slug's old path); an unpublish, archive
         // or delete recalls them instead of its rules' wildcards. The walk
         // sends the recall.
-        let remember = (change.action.is_publish() && entry.wildcards.is_empty())
-            .then(|| Remember { revision: change.revision.unwrap_or(0), items: entry.exact.clone() });
+        // A publish whose template missed fields keeps no items, and says so:
+        // the record of an older revision is no longer trusted. An unpublish
+        // is kept too: a later archive or delete then finds nothing served.
+        let items = if entry.wildcards.is_empty() { entry.exact.clone() } else { Vec::new() };
+        let revision = change.revision.unwrap_or(0);
+        let remember = Some(match change.action.is_publish() {
+            true => Remember::published(revision, items),
+            false => Remember::removed(revision),
+        });
         if !self.accept(change.tracking_id, Some(target), label, entry.exact, entry.notes, cx) {
             return;
         }
@@ -482,6 +494,36 @@ impl Workflow {
             fallback: entry.wildcards,
             fallback_notes: entry.wildcard_notes,
             remember,
+            attempts: 0,
+            in_flight: false,
+        };
+        self.pending.await_recall(recall, cx.policy, self.distributions.len());
+    }
+
+    /// An archive or a delete: what it took away was not served (see
+    /// [`crate::webhook::Action::changes_delivery`]), so nothing is walked
+    /// and no rule's wildcard stands in. Only an entry the path memory still
+    /// holds as served (its unpublish never came) has its remembered items
+    /// invalidated.
+    fn accept_removal_of_unserved(&mut self, change: Change, cx: &mut Context) {
+        let remembered = change.kind == EntityKind::Entry && cx.policy.path_memory_entries > 0;
+        let name = |v: &dyn std::fmt::Debug| format!("{v:?}").to_lowercase();
+        let note = format!(
+            "{} {} {}: Contentful archives and deletes only what is not published, so nothing served changed{}",
+            name(&change.kind),
+            change.id,
+            name(&change.action),
+            if remembered { " (paths the memory still holds for it are invalidated)" } else { "" }
+        );
+        let label = Some(ChangeLabel::of(&change, cx.now));
+        if !self.accept(change.tracking_id, None, label, Vec::new(), vec![note], cx) || !remembered {
+            return;
+        }
+        let recall = AwaitedRecall {
+            entry_id: change.id,
+            fallback: Vec::new(),
+            fallback_notes: Vec::new(),
+            remember: None,
             attempts: 0,
             in_flight: false,
         };
@@ -704,6 +746,8 @@ mod cheapest_properties;
 mod memory_tests;
 #[cfg(test)]
 mod no_loss_tests;
+#[cfg(test)]
+mod order_tests;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]

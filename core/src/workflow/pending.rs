@@ -5,6 +5,7 @@
 use super::types::{AwaitedRecall, ChangedTarget, Pending};
 use crate::contentful::LinkTarget;
 use crate::entropy::mix;
+use crate::memory::Remember;
 use crate::paths;
 use crate::retry::Failure;
 use crate::settings::Policy;
@@ -93,19 +94,39 @@ impl Pending {
             let earlier = self.recalls.remove(i);
             recall.fallback.extend(earlier.fallback);
             recall.fallback_notes.extend(earlier.fallback_notes);
-            if recall.remember.is_none() {
+            // What is kept is the highest revision's items, whatever arrived last.
+            let earlier_newer = match (&recall.remember, &earlier.remember) {
+                (Some(later), Some(was)) => !later.stamp().supersedes(was.stamp()),
+                (None, Some(_)) => true,
+                _ => false,
+            };
+            if earlier_newer {
                 recall.remember = earlier.remember;
             }
         }
         if self.recalls.len() >= RECALLS_KEPT {
             let why = format!("more than {RECALLS_KEPT} changed entries waited for the path memory at once");
+            // The memory is told later that this revision's items are not
+            // known, so that what it kept of an older one is not trusted.
+            if let Some(r) = &recall.remember {
+                let standing = self.targets.iter_mut().find(|t| {
+                    t.target.kind == crate::webhook::EntityKind::Entry
+                        && t.target.id == recall.entry_id
+                        && t.revision.unwrap_or(0) == r.revision
+                        && t.wants_revision.is_none() == r.removed
+                });
+                if let Some(t) = standing {
+                    t.untold = true;
+                }
+            }
             self.use_fallback(recall, &why, policy, distributions);
             push_note(&mut self.notes, format!("{why}: the rest use their rules' paths and are not remembered"));
             return;
         }
         let kept: usize = self.recalls.iter().filter_map(|r| r.remember.as_ref()).map(|r| paths::bytes(&r.items)).sum();
-        if kept > policy.plan_max_bytes / 4 {
-            recall.remember = None;
+        if let Some(r) = recall.remember.as_mut().filter(|_| kept > policy.plan_max_bytes / 4) {
+            // Over the byte share: kept as "items not known", never left stale.
+            r.items.clear();
         }
         self.recalls.push(recall);
     }
@@ -113,6 +134,25 @@ impl Pending {
     /// The recalls not sent yet (or whose answer was lost), as commands;
     /// each is marked sent.
     pub(super) fn send_recalls(&mut self) -> Vec<super::Command> {
+        // Changes whose recall did not fit are told now, as far as there is room.
+        for t in self.targets.iter_mut().filter(|t| t.untold) {
+            if self.recalls.len() >= RECALLS_KEPT {
+                break;
+            }
+            t.untold = false;
+            let remember = Some(match t.wants_revision {
+                Some(revision) => Remember::published(revision, Vec::new()),
+                None => Remember::removed(t.revision.unwrap_or(0)),
+            });
+            self.recalls.push(AwaitedRecall {
+                entry_id: t.target.id.clone(),
+                fallback: Vec::new(),
+                fallback_notes: Vec::new(),
+                remember,
+                attempts: 0,
+                in_flight: false,
+            });
+        }
         self.recalls
             .iter_mut()
             .filter(|r| !r.in_flight)
@@ -129,9 +169,9 @@ impl Pending {
         self.recalls.iter().any(|r| r.in_flight)
     }
 
-    /// Whether a recall is still to be answered.
+    /// Whether a recall is still to be answered (or sent).
     pub fn awaits_recall(&self) -> bool {
-        !self.recalls.is_empty()
+        !self.recalls.is_empty() || self.targets.iter().any(|t| t.untold)
     }
 
     /// Takes the answer to a recall of `entry_id` in: the items remembered,
@@ -162,6 +202,11 @@ impl Pending {
                 self.fit(policy, distributions);
             }
             Ok(_) => self.use_fallback(recall, "nothing remembered", policy, distributions),
+            // A publish the memory could not keep is asked again: its old
+            // record would otherwise be trusted later.
+            Err(_) if recall.remember.is_some() && recall.attempts < RECALL_ATTEMPTS => {
+                self.recalls.push(AwaitedRecall { in_flight: false, ..recall });
+            }
             Err(failure) => {
                 self.use_fallback(recall, &format!("the path memory failed: {}", failure.reason), policy, distributions)
             }
@@ -196,7 +241,7 @@ impl Pending {
 
     fn add_target(&mut self, t: ChangedTarget, policy: &Policy) {
         if let Some(known) = self.targets.iter_mut().find(|k| k.target == t.target) {
-            known.wants_revision = t.wants_revision;
+            fold_target(known, t);
             return;
         }
         if self.targets.len() >= policy.walk_max_entries as usize {
@@ -221,7 +266,7 @@ impl Pending {
         super::label::merge(&mut self.labels, other.labels);
         for t in other.targets {
             match self.targets.iter_mut().find(|k| k.target == t.target) {
-                Some(known) => known.wants_revision = t.wants_revision,
+                Some(known) => fold_target(known, t),
                 None => self.targets.push(t),
             }
         }
@@ -239,6 +284,15 @@ impl Pending {
     /// The targets, for the walk.
     pub fn walk_targets(&self) -> impl Iterator<Item = &LinkTarget> {
         self.targets.iter().map(|t| &t.target)
+    }
+}
+
+/// A later-arriving change `t` of a target already waiting: it replaces
+/// what the target waits for only when it is the newer change (see
+/// [`crate::revision`]), so the freshness gate waits for the highest revision.
+fn fold_target(known: &mut ChangedTarget, t: ChangedTarget) {
+    if t.stamp().supersedes(known.stamp()) {
+        *known = t;
     }
 }
 

@@ -40,6 +40,22 @@ pub struct ChangedTarget {
     /// `Some(r)`: the Delivery API serving revision `r` or later confirms the
     /// change; `None`: no longer serving it does (unpublish, archive, delete).
     pub wants_revision: Option<u64>,
+    /// `sys.revision` of the change, when it said: of two changes of one
+    /// target, the one at the higher revision stands, whatever arrived last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u64>,
+    /// The path memory is still to be told this change's revision: its
+    /// recall did not fit in one set of changes, and its old record must
+    /// not be trusted. Told (as items not known) once there is room.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub untold: bool,
+}
+
+impl ChangedTarget {
+    /// Where this change stands in its target's history.
+    pub fn stamp(&self) -> crate::revision::Stamp {
+        crate::revision::Stamp { revision: self.revision, removed: self.wants_revision.is_none() }
+    }
 }
 
 /// Changes accepted and not yet walked, folded into what the walk and the

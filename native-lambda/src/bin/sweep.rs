@@ -21,7 +21,8 @@ async fn main() -> Result<(), Error> {
     let table = DynamoDbSettings::from_map(&map)?
         .ok_or("PATH_MEMORY_TABLE: not set; the sweep keeps its position and the revisions taken in that table")?;
     let partition = partition(&settings.cloudfront.distribution_ids);
-    let function = SweepFunction { settings, stepfunctions: StepFunctionsSettings::from_map(&map)? };
+    let stepfunctions = StepFunctionsSettings::from_map(&map)?;
+    let function = SweepFunction { settings, stepfunctions, memory: Some(table.clone()) };
     let (function, http, table, partition) = (&function, &http, &table, &partition);
     // The scheduled event carries nothing the sweep needs: it reads its position from the table.
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {

@@ -85,6 +85,19 @@ impl PathMemory for Kept {
         }
         Box::pin(async move { Ok(recalled) })
     }
+
+    fn observe<'a>(
+        &'a self,
+        seen: Vec<invalidator_core::observed::Observed>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + 'a>> {
+        let mut kept = self.0.borrow_mut();
+        for o in seen {
+            if let Some(m) = Memory::observe(kept.get(&o.entry_id), &o.remember, 0) {
+                kept.insert(o.entry_id, m);
+            }
+        }
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// How changes are invalidated: a column of the table.

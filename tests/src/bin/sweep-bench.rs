@@ -38,7 +38,8 @@ async fn sandbox(fixture: Fixture) -> (Sandbox, Settings) {
 async fn sweep_once(settings: &Settings, position: Position) -> (SweepOutcome, Duration) {
     let http = ReqwestClient::new(Duration::from_secs(30));
     let started = Instant::now();
-    let outcome = sweep::run(&http, &settings.contentful, position, &Taken::default(), Timestamp(now_millis())).await;
+    let now = Timestamp(now_millis());
+    let outcome = sweep::run(&http, &settings.contentful, &settings.policy, position, &Taken::default(), now).await;
     (outcome, started.elapsed())
 }
 

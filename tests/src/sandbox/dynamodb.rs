@@ -4,7 +4,8 @@
 //! checked; only configured tables exist (`ResourceNotFoundException`); keys
 //! are the table's (`pk`, `sk`, strings); an item is at most 400 KB;
 //! BatchGetItem takes at most 100 keys and BatchWriteItem at most 25
-//! requests (`ValidationException` past that); errors carry DynamoDB's
+//! requests (`ValidationException` past that, or when one names an item
+//! twice); errors carry DynamoDB's
 //! `__type` shape; a PutItem's `ConditionExpression` is held against the
 //! item it would replace ([`super::dynamodb_condition`]: refused with
 //! `ConditionalCheckFailedException`, the item left as it was). GetItem,
@@ -155,6 +156,9 @@ fn answer(
                     "Too many items requested for the BatchGetItem call: {count}, at most {MAX_BATCH_GET}"
                 )));
             }
+            for spec in asked.values() {
+                no_duplicate_keys(spec["Keys"].as_array().into_iter().flatten())?;
+            }
             let mut leave_one = take_unprocessed(s);
             let (mut responses, mut unprocessed) = (Map::new(), Map::new());
             for (name, spec) in asked {
@@ -179,6 +183,13 @@ fn answer(
             let count: usize = asked.values().map(|r| r.as_array().map_or(0, Vec::len)).sum();
             if count == 0 || count > MAX_BATCH_WRITE {
                 return Err(invalid(format!("BatchWriteItem takes 1 to {MAX_BATCH_WRITE} requests, this has {count}")));
+            }
+            for writes in asked.values() {
+                let keys = writes.as_array().into_iter().flatten().map(|w| match w["PutRequest"]["Item"].is_object() {
+                    true => &w["PutRequest"]["Item"],
+                    false => &w["DeleteRequest"]["Key"],
+                });
+                no_duplicate_keys(keys)?;
             }
             let mut leave_one = take_unprocessed(s);
             let mut unprocessed = Map::new();
@@ -234,6 +245,17 @@ fn answer(
             format!("the stand-in does not answer {other:?} ({target:?})"),
         )),
     }
+}
+
+/// DynamoDB refuses a batch that names one item twice.
+fn no_duplicate_keys<'a>(items: impl Iterator<Item = &'a Value>) -> Result<(), Refusal> {
+    let mut seen = std::collections::BTreeSet::new();
+    for item in items {
+        if !seen.insert(key_of(item)?) {
+            return Err(invalid("Provided list of item keys contains duplicates"));
+        }
+    }
+    Ok(())
 }
 
 fn take_unprocessed(s: &DynamoDbState) -> bool {
