@@ -10,6 +10,7 @@ mod clock;
 mod coordinator;
 mod fetch_client;
 mod health;
+mod inbox;
 mod memory;
 mod request_target;
 mod routes;
