@@ -10,6 +10,7 @@
 use crate::asl::{function, function_logging_to, run_state_machine, Function, SECRET};
 use crate::event_source::{EventSource, Mapping};
 use crate::sandbox::contentful::{Fixture, FixtureEntry};
+use crate::sandbox::dynamodb::{self, DynamoDbState};
 use crate::sandbox::sqs::{self, SqsState, CHANGES_QUEUE};
 use crate::sandbox::{Config, Sandbox, DEMO_STATE_MACHINE};
 use crate::toolkit;
@@ -88,7 +89,13 @@ pub struct Options {
     pub starter_log: Stdio,
     /// Settings that replace the starter's own.
     pub starter_overrides: Vec<(String, String)>,
+    /// The sweep's record in a DynamoDB stand-in (`PATH_MEMORY_TABLE` for
+    /// the webhook and starter functions), as the SAM template deploys them.
+    pub sweep_table: bool,
 }
+
+/// The table name [`Options::sweep_table`] gives.
+pub const SWEEP_TABLE: &str = "invalidator-memory";
 
 impl Options {
     pub fn new(pages: usize) -> Options {
@@ -101,6 +108,7 @@ impl Options {
             max_receive_count: 3,
             starter_log: Stdio::null(),
             starter_overrides: Vec::new(),
+            sweep_table: false,
         }
     }
 }
@@ -113,6 +121,8 @@ pub struct QueueStack {
     pub starter: Function,
     pub workflow: Function,
     pub events: EventSource,
+    /// The DynamoDB stand-in, when [`Options::sweep_table`] asked for it.
+    pub dynamodb: Option<Arc<DynamoDbState>>,
 }
 
 impl QueueStack {
@@ -129,13 +139,23 @@ impl QueueStack {
         let sqs_endpoint = format!("http://{}", sqs::serve(sqs.clone()).await.expect("the SQS stand-in starts"));
         let queue_url = sqs::queue_url(&sqs_endpoint, CHANGES_QUEUE);
         let all = settings(&sb, options.window);
+        let (table, dynamodb) = if options.sweep_table {
+            let (addr, state) = dynamodb::serve(DynamoDbState::local(&[SWEEP_TABLE])).await.expect("DynamoDB starts");
+            let table =
+                [("PATH_MEMORY_TABLE", SWEEP_TABLE.to_string()), ("DYNAMODB_ENDPOINT", format!("http://{addr}"))];
+            (table.map(|(k, v)| (k.to_string(), v)).to_vec(), Some(state))
+        } else {
+            (Vec::new(), None)
+        };
         let mut webhook_settings = all.clone();
+        webhook_settings.extend(table.iter().cloned());
         webhook_settings.push(("CHANGES_QUEUE_URL".into(), queue_url.clone()));
         webhook_settings.push(("SQS_ENDPOINT".into(), sqs_endpoint.clone()));
         let webhook = function("webhook", &webhook_settings).await;
         let mut starter_env = starter_settings(&sb, options.window);
         starter_env.retain(|(k, _)| !options.starter_overrides.iter().any(|(o, _)| o == k));
         starter_env.extend(options.starter_overrides);
+        starter_env.extend(table);
         let starter = function_logging_to("starter", &starter_env, options.starter_log).await;
         let workflow = function("workflow", &all).await;
         let map = all.iter().cloned().collect();
@@ -149,7 +169,7 @@ impl QueueStack {
             function: starter.api.clone(),
             timeout: Duration::from_secs(60),
         });
-        QueueStack { sb, sqs, sqs_endpoint, webhook, starter, workflow, events }
+        QueueStack { sb, sqs, sqs_endpoint, webhook, starter, workflow, events, dynamodb }
     }
 
     /// Delivers a Function URL event to the webhook function; its answer.
