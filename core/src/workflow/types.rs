@@ -173,6 +173,10 @@ pub struct Batch {
     pub request: Option<Outstanding>,
     /// The wait before the next status check.
     pub poll_interval_ms: u64,
+    /// It failed for a reason that may pass (retries of a 5xx or a timeout
+    /// exhausted, its deadline passed): its paths are planned again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub transient: bool,
 }
 
 impl Batch {
@@ -203,6 +207,7 @@ impl Batch {
             deadline: None,
             request: None,
             poll_interval_ms: 0,
+            transient: false,
         }
     }
 }
