@@ -5,6 +5,7 @@
 pub mod asl;
 pub mod big_graph;
 pub mod binaries;
+pub mod browser;
 pub mod cache_tags;
 pub mod event_source;
 pub mod loopback;
@@ -13,6 +14,7 @@ pub mod require;
 pub mod runtime_api;
 pub mod sandbox;
 pub mod state_machine;
+pub mod sweeps;
 pub mod toolkit;
 pub mod virtual_time;
 pub mod wrangler;

@@ -197,6 +197,7 @@ impl Batches {
             *next_sequence += 1;
             b.changes = batch.changes.clone();
             b.change_count = batch.change_count;
+            b.labels = batch.labels.clone();
             b.notes = batch.notes.clone();
             halves.push(b);
         }
