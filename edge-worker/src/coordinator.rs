@@ -110,7 +110,8 @@ impl DurableObject for InvalidationCoordinator {
                 let wf = self.load().await?;
                 let sweep = crate::sweep::last_report(&self.state.storage()).await?;
                 let now = WorkerClock.now();
-                let view = DistributionView::of(wf.as_ref(), self.inbox().await?.len(), sweep, now);
+                // One page of the inbox is counted: a backlog is not read whole for a page.
+                let view = DistributionView::of(wf.as_ref(), self.inbox_page().await?.len(), sweep, now);
                 let url = req.inner().url();
                 let entry = crate::request_target::query_param(&url, "entry");
                 let found = match (&wf, entry) {
