@@ -14,6 +14,10 @@ use std::time::Duration;
 /// Setting name to value, as a body reads them from its environment.
 pub type SettingsMap = BTreeMap<String, String>;
 
+/// `WEBHOOK_MAX_BODY_BYTES` when not set: 1 MiB, far above a publish
+/// payload with every locale of a large entry.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+
 /// Every setting name the core reads, for a body that must ask for each one
 /// by name (a Worker cannot list its bindings). A body's own settings
 /// (`STATUS_TOKEN`, `STATE_MACHINE_ARN`, …) are listed by that body. A test
@@ -289,7 +293,8 @@ impl WebhookSettings {
         };
         Ok(WebhookSettings {
             secret,
-            max_body_bytes: number(map, "WEBHOOK_MAX_BODY_BYTES", 1 << 20, 1024, 64 << 20)? as usize,
+            max_body_bytes: number(map, "WEBHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES as u64, 1024, 64 << 20)?
+                as usize,
             ttl: seconds(map, "WEBHOOK_TTL_SECONDS", 30_000, 0, 3600)?,
         })
     }

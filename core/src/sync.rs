@@ -11,6 +11,7 @@ use crate::settings::ContentfulSettings;
 use crate::webhook::EntityKind;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// Items a sync page holds: Contentful's documented maximum (and default)
@@ -80,6 +81,10 @@ pub enum After {
 pub struct SyncPage {
     /// Its items, in Contentful's order.
     pub items: Vec<SyncItem>,
+    /// Items that could not be read (one field nested past serde_json's
+    /// recursion limit, say), each named for the report: left out, so that
+    /// one item cannot stop every later sweep at the same page.
+    pub unreadable: Vec<String>,
     /// Where to go next.
     pub after: After,
 }
@@ -107,7 +112,10 @@ pub fn sync_request(settings: &ContentfulSettings, position: &Position) -> HttpR
 
 #[derive(Deserialize)]
 struct PageBody {
-    items: Vec<ItemBody>,
+    /// Each item as its text, read apart: serde_json skips over a raw value
+    /// without its recursion limit, so a page whose one item is too deep to
+    /// read still gives every other item.
+    items: Vec<Box<RawValue>>,
     #[serde(rename = "nextPageUrl", default, deserialize_with = "lenient")]
     next_page_url: Option<String>,
     #[serde(rename = "nextSyncUrl", default, deserialize_with = "lenient")]
@@ -136,6 +144,35 @@ struct ItemSys {
     environment: Option<Link>,
 }
 
+/// What can be read of an item that does not read as one: its `sys`, with
+/// every other part skipped unread.
+#[derive(Deserialize)]
+struct ItemName {
+    #[serde(default, deserialize_with = "lenient")]
+    sys: Option<NameSys>,
+}
+
+#[derive(Deserialize)]
+struct NameSys {
+    #[serde(rename = "type", default, deserialize_with = "lenient")]
+    item_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    id: Option<String>,
+}
+
+/// The note for an item at `index` (0-based) of the page that cannot be read:
+/// its type and id when its `sys` reads, else its place on the page.
+fn unreadable_note(raw: &RawValue, index: usize, error: &serde_json::Error) -> String {
+    let name = serde_json::from_str::<ItemName>(raw.get()).ok().and_then(|n| n.sys);
+    let what = match name {
+        Some(NameSys { item_type, id: Some(id) }) => {
+            format!("{} {id}", item_type.unwrap_or_else(|| "item".into()))
+        }
+        _ => format!("item {} of its page", index + 1),
+    };
+    format!("{what} skipped, it cannot be read: {error}")
+}
+
 /// The `sync_token` query parameter of a `nextPageUrl` / `nextSyncUrl`.
 fn token_of(url: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
@@ -146,7 +183,9 @@ fn token_of(url: &str) -> Option<String> {
 
 /// Reads one sync page. An answer that is not a sync page (no items, no next
 /// URL, or a next URL without a token) is a transient failure: asked again
-/// from the same position, nothing is skipped.
+/// from the same position, nothing is skipped. One item of a page that
+/// cannot be read is left out and named in [`SyncPage::unreadable`]: asking
+/// again would read the same item, and fail every sweep from then on.
 pub fn read_sync_page(response: &HttpResponse) -> Result<SyncPage, Failure> {
     let status = response.status().as_u16();
     if !(200..300).contains(&status) {
@@ -165,7 +204,15 @@ pub fn read_sync_page(response: &HttpResponse) -> Result<SyncPage, Failure> {
         (None, None) => return Err(shape("has neither nextPageUrl nor nextSyncUrl".into())),
     };
     let mut items = Vec::with_capacity(body.items.len());
-    for item in body.items {
+    let mut unreadable = Vec::new();
+    for (index, raw) in body.items.iter().enumerate() {
+        let item = match serde_json::from_str::<ItemBody>(raw.get()) {
+            Ok(item) => item,
+            Err(e) => {
+                unreadable.push(unreadable_note(raw, index, &e));
+                continue;
+            }
+        };
         let (kind, deleted) = match item.sys.item_type.as_str() {
             "Entry" => (EntityKind::Entry, false),
             "Asset" => (EntityKind::Asset, false),
@@ -185,7 +232,7 @@ pub fn read_sync_page(response: &HttpResponse) -> Result<SyncPage, Failure> {
             fields: if deleted { None } else { item.fields },
         });
     }
-    Ok(SyncPage { items, after })
+    Ok(SyncPage { items, unreadable, after })
 }
 
 #[cfg(test)]
@@ -259,7 +306,6 @@ mod tests {
             r#"{"items":[],"nextSyncUrl":"https://x/sync"}"#,
             r#"{"items":[],"nextSyncUrl":"https://x/sync?sync_token="}"#,
             r#"{"nextSyncUrl":"https://x/sync?sync_token=t"}"#,
-            r#"{"items":[{"sys":{"id":"e"}}],"nextSyncUrl":"https://x/sync?sync_token=t"}"#,
             "not json",
         ] {
             let f = read_sync_page(&response(200, body)).unwrap_err();
@@ -271,5 +317,23 @@ mod tests {
         assert_eq!(f.class, Class::Permanent);
         assert!(f.reason.contains("Invalid sync token"));
         assert_eq!(read_sync_page(&response(503, "")).unwrap_err().class, Class::Backoff);
+    }
+
+    #[test]
+    fn an_item_that_cannot_be_read_is_named_and_left_out() {
+        let deep = format!("{}1{}", "[".repeat(130), "]".repeat(130));
+        let body = format!(
+            r#"{{"items":[{{"sys":{{"type":"Entry","id":"ok"}}}},{{"sys":{{"id":"e"}}}},
+                {{"sys":{{"type":"Entry","id":"deep"}},"fields":{{"f":{{"en-US":{deep}}}}}}},
+                {{"sys":{{"type":"Entry","id":{deep}}}}}],
+                "nextSyncUrl":"https://x/sync?sync_token=t"}}"#
+        );
+        let page = read_sync_page(&response(200, &body)).unwrap();
+        assert_eq!(page.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["ok"]);
+        assert_eq!(page.after, After::NextSync("t".into()));
+        assert_eq!(page.unreadable.len(), 3, "{:?}", page.unreadable);
+        assert!(page.unreadable[0].starts_with("item e skipped, it cannot be read: missing field `type`"));
+        assert!(page.unreadable[1].starts_with("Entry deep skipped, it cannot be read: recursion limit exceeded"));
+        assert!(page.unreadable[2].starts_with("item 4 of its page skipped"), "{:?}", page.unreadable);
     }
 }

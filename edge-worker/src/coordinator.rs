@@ -3,7 +3,7 @@
 //! runs the core's workflow. No workflow decision is made here: storage,
 //! alarms and fetch are turned into the core's events and commands.
 //!
-//! Webhooks only add `inbox:*` keys (and make sure an alarm is set), in one
+//! Webhooks only add `inbox:*` keys ([`inbox`]; and make sure an alarm is set), in one
 //! storage write when the instance knows an alarm is set (see
 //! [`StorageCache`]); only the
 //! alarm reads and writes the workflow, so a webhook arriving while the alarm
@@ -11,9 +11,16 @@
 //! are delivered at least once: the core treats a repeated `TimerFired` as a
 //! no-op, a redelivered change by its tracking id, and a resubmitted batch by
 //! its CallerReference.
+//!
+//! An alarm takes one bounded page of the inbox ([`inbox::page_len`]); while
+//! more waits it sets the next alarm at once and leaves the workflow's timer
+//! for the alarm that takes the last page, so a backlog drains page by page
+//! into one plan. An alarm the platform gave up on (it retries a failing one
+//! a few times) is set again by the cron tick (`POST /arm`, [`crate::sweep`]).
 
 use crate::clock::{entropy, WorkerClock};
 use crate::fetch_client::FetchClient;
+use crate::inbox;
 use crate::memory::DurableMemory;
 use crate::page::DistributionView;
 use crate::settings;
@@ -26,10 +33,9 @@ use invalidator_core::webhook::Change;
 use invalidator_core::workflow::{step, Event, Workflow, RECENT_CHANGES_SHOWN};
 use serde_json::json;
 use std::time::Duration;
-use worker::{durable_object, DurableObject, Env, ListOptions, Method, Request, Response, Result, State};
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
 const WORKFLOW: &str = "workflow";
-const INBOX: &str = "inbox:";
 /// The distribution's name, stored by the first webhook: the alarm's workflow needs it.
 const DISTRIBUTION: &str = "distribution";
 /// When settings are broken, look again this much later (a fixed deploy resumes).
@@ -60,6 +66,11 @@ impl DurableObject for InvalidationCoordinator {
                 let Some(id) = crate::request_target::query_param(&url, "id").filter(|id| tracking_id_shape(id)) else {
                     return Ok(Response::from_json(&json!({"error": "no tracking id"}))?.with_status(400));
                 };
+                // A delivery already taken (its tracking id waits in the inbox
+                // or the workflow knows it) is stored no second time.
+                if self.taken(&id).await? {
+                    return Response::from_json(&json!({"taken": id}));
+                }
                 // The Worker wrote this body from the change it parsed, as JSON
                 // text, the form stored values take (stored.rs): it is stored as
                 // it came, with no parse and no second serialisation here,
@@ -68,12 +79,17 @@ impl DurableObject for InvalidationCoordinator {
                 Response::from_json(&json!({"stored": id}))
             }
             (Method::Post, "/sweep") => self.sweep(&req).await,
+            (Method::Post, "/arm") => self.arm().await,
             (Method::Get, "/invalidations") => {
                 let wf = self.load().await?;
+                // One page is counted: a backlog is not read whole for a status page.
+                let counted = self.inbox_page().await?.len();
+                let more = counted == self.page_len();
                 Response::from_json(&json!({
                     "distributions": wf.as_ref().map(|w| w.distributions().to_vec()),
                     "phase": wf.as_ref().map(|w| w.phase()),
-                    "waiting_changes": self.inbox().await?.len() + wf.as_ref().map_or(0, |w| w.pending().count),
+                    "waiting_changes": counted + wf.as_ref().map_or(0, |w| w.pending().count),
+                    "waiting_changes_at_least": more,
                     "failures": wf.as_ref().map(|w| w.failures().to_vec()),
                     "not_invalidated": wf.as_ref().map(|w| w.not_invalidated().clone()),
                     // Failed paths kept past the run that failed them (core::workflow::Retries).
@@ -94,7 +110,8 @@ impl DurableObject for InvalidationCoordinator {
                 let wf = self.load().await?;
                 let sweep = crate::sweep::last_report(&self.state.storage()).await?;
                 let now = WorkerClock.now();
-                let view = DistributionView::of(wf.as_ref(), self.inbox().await?.len(), sweep, now);
+                // One page of the inbox is counted: a backlog is not read whole for a page.
+                let view = DistributionView::of(wf.as_ref(), self.inbox_page().await?.len(), sweep, now);
                 let url = req.inner().url();
                 let entry = crate::request_target::query_param(&url, "entry");
                 let found = match (&wf, entry) {
@@ -114,7 +131,7 @@ impl DurableObject for InvalidationCoordinator {
             (Method::Get, p) if p.starts_with("/invalidations/") => {
                 let id = &p["/invalidations/".len()..];
                 let wf = self.load().await?;
-                let in_inbox = self.inbox().await?.iter().any(|c| c.tracking_id == id);
+                let in_inbox = inbox::holds(&self.state.storage(), id).await?;
                 let found = match wf {
                     _ if in_inbox => Some(json!({"tracking_id": id, "state": "accepted"})),
                     Some(w) => match id.parse::<u64>() {
@@ -151,19 +168,24 @@ impl DurableObject for InvalidationCoordinator {
             Some(wf) => wf,
             None => Workflow::new(vec![self.distribution(&settings).await?]),
         };
-        // Take the inbox into the workflow first, then let the timer send what is due.
-        let inbox = self.inbox().await?;
-        for change in &inbox {
+        // Take a page of the inbox into the workflow first, then let the timer send what is due.
+        let page_len = inbox::page_len(settings.webhook.max_body_bytes);
+        let page = inbox::page(&storage, page_len).await?;
+        for change in &page {
             // Requests this step asks for are not sent here: once the workflow is
             // stored, the TimerFired below sends again whatever it marked sent.
             let accepted = Event::ChangeAccepted { change: change.clone() };
             let _ = step(&mut wf, &settings.policy, accepted, clock.now(), entropy());
         }
         stored::put(&storage, WORKFLOW, &wf).await?;
-        crate::sweep::record_taken(&storage, &inbox).await?;
-        let keys: Vec<String> = inbox.iter().map(|c| format!("{INBOX}{}", c.tracking_id)).collect();
-        if !keys.is_empty() {
-            storage.delete_multiple(keys).await?;
+        crate::sweep::record_taken(&storage, &page).await?;
+        inbox::remove(&storage, &page).await?;
+        if page.len() == page_len {
+            // More may wait: the next page at once, and the workflow's timer
+            // (a walk, a submit) once the backlog is in, as one plan.
+            storage.set_alarm(0i64).await?;
+            self.cache.alarm_is(true);
+            return Response::ok("inbox page taken, more waiting");
         }
         let http = FetchClient { timeout: Duration::from_secs(20) };
         let memory = DurableMemory::new(self.state.storage(), settings.policy.path_memory_entries);
@@ -176,7 +198,7 @@ impl DurableObject for InvalidationCoordinator {
         }
         stored::put(&storage, WORKFLOW, &wf).await?;
         // Only storage calls from here on: no webhook can slip in between them.
-        if !self.inbox().await?.is_empty() {
+        if inbox::any(&storage).await? {
             storage.set_alarm(0i64).await?;
             self.cache.alarm_is(true);
         } else if let Stop::SleepUntil(at) = stop {
@@ -203,10 +225,41 @@ impl InvalidationCoordinator {
         stored::get(&self.state.storage(), WORKFLOW).await
     }
 
-    async fn inbox(&self) -> Result<Vec<Change>> {
-        // The listing carries the values: no read per key.
-        let listed = self.state.storage().list_with_options(ListOptions::new().prefix(INBOX)).await?;
-        Ok(stored::entries::<Change>(&listed)?.into_iter().map(|(_, change)| change).collect())
+    /// Changes one alarm takes from the inbox, under the settings as they
+    /// load (the default when they do not).
+    fn page_len(&self) -> usize {
+        let max_body = Settings::from_map(&settings::from_env(&self.env)).map(|s| s.webhook.max_body_bytes);
+        inbox::page_len(max_body.unwrap_or(invalidator_core::settings::DEFAULT_MAX_BODY_BYTES))
+    }
+
+    /// The first page of the inbox.
+    async fn inbox_page(&self) -> Result<Vec<Change>> {
+        inbox::page(&self.state.storage(), self.page_len()).await
+    }
+
+    /// `POST /arm`, from the cron tick: sets an alarm when none is set and
+    /// work is stored (a change waits, or the workflow is not finished).
+    /// An alarm that failed the platform's few retries is not delivered
+    /// again, and a webhook that sees its cache say "set" sets none: without
+    /// this, such changes would wait for the next webhook.
+    async fn arm(&self) -> Result<Response> {
+        let storage = self.state.storage();
+        if storage.get_alarm().await?.is_some() {
+            self.cache.alarm_is(true);
+            return Response::from_json(&json!({"armed": false, "reason": "an alarm is set"}));
+        }
+        let waiting = inbox::any(&storage).await?;
+        let unfinished = self.load().await?.is_some_and(|w| !w.is_finished());
+        if !waiting && !unfinished {
+            return Response::from_json(&json!({"armed": false, "reason": "no work stored"}));
+        }
+        worker::console_warn!(
+            "invalidator: no alarm was set with work stored (changes waiting: {waiting}, workflow unfinished: \
+             {unfinished}); the alarm is set again"
+        );
+        storage.set_alarm(0i64).await?;
+        self.cache.alarm_is(true);
+        Response::from_json(&json!({"armed": true}))
     }
 
     /// `POST /sweep`: runs the catch-up sweep, stores every change it found
@@ -224,12 +277,24 @@ impl InvalidationCoordinator {
         }
         let storage = self.state.storage();
         let memory = DurableMemory::new(self.state.storage(), settings.policy.path_memory_entries);
-        let outcome = crate::sweep::run(&storage, &memory, &settings, &self.inbox().await?).await?;
+        // The inbox's first page counts as taken; a change past it that the
+        // sweep also finds is stored again, and joins the same plan.
+        let waiting = inbox::page(&storage, inbox::page_len(settings.webhook.max_body_bytes)).await?;
+        let outcome = crate::sweep::run(&storage, &memory, &settings, &waiting).await?;
         for change in &outcome.changes {
             self.store_change(&change.tracking_id, serde_json::to_string(change)?, &distribution).await?;
         }
         crate::sweep::finish(&storage, &outcome).await?;
         Response::from_json(&outcome.report)
+    }
+
+    /// True when the change `tracking_id` was already taken: it waits in the
+    /// inbox, or the workflow holds or remembers it (`seen`, the batches).
+    async fn taken(&self, tracking_id: &str) -> Result<bool> {
+        if inbox::holds(&self.state.storage(), tracking_id).await? {
+            return Ok(true);
+        }
+        Ok(self.load().await?.is_some_and(|w| w.track(tracking_id).is_some()))
     }
 
     /// Stores a change for the alarm to pick up, and makes sure an alarm is
@@ -239,7 +304,7 @@ impl InvalidationCoordinator {
     /// (Durable Objects coalesce writes with no await between them).
     async fn store_change(&self, tracking_id: &str, change_json: String, distribution: &str) -> Result<()> {
         let storage = self.state.storage();
-        let key = format!("{INBOX}{tracking_id}");
+        let key = inbox::key(tracking_id);
         let alarm_set = match self.cache.alarm_set() {
             Some(set) => set,
             None => storage.get_alarm().await?.is_some(),

@@ -11,6 +11,7 @@ mod clock;
 mod coordinator;
 mod fetch_client;
 mod health;
+mod inbox;
 mod memory;
 mod page;
 mod people;

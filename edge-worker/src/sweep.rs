@@ -1,6 +1,7 @@
 //! The catch-up sweep on the Worker. The cron trigger (wrangler.toml, every
 //! minute) runs [`scheduled`], which asks each distribution's Durable Object
-//! to sweep on the minutes divisible by `SWEEP_INTERVAL_MINUTES`. The object
+//! to set its alarm again if one is missing with work stored (every tick),
+//! and to sweep on the minutes divisible by `SWEEP_INTERVAL_MINUTES`. The object
 //! runs the core's sweep ([`invalidator_core::sweep`]) from its stored
 //! position, stores each missed change in its inbox exactly as a webhook's
 //! change is stored, then stores the new position and the report. Position,
@@ -41,22 +42,30 @@ pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(s) => s,
         Err(e) => return worker::console_error!("invalidator: no catch-up sweep: {e}"),
     };
+    // Every tick, whether it sweeps or not: an object whose alarm the
+    // platform gave up on, with work stored, gets one again within a minute.
+    for distribution in &settings.cloudfront.distribution_ids {
+        if let Err(e) = ask(&env, distribution, "arm").await {
+            worker::console_error!("invalidator: could not check the alarm of {distribution}: {e}");
+        }
+    }
     let minute = (event.schedule().max(0.0) / 60_000.0).round() as u64;
     if !due(settings.policy.sweep_interval_minutes, minute) {
         return;
     }
     for distribution in &settings.cloudfront.distribution_ids {
-        if let Err(e) = ask_to_sweep(&env, distribution).await {
+        if let Err(e) = ask(&env, distribution, "sweep").await {
             worker::console_error!("invalidator: the catch-up sweep for {distribution} did not run: {e}");
         }
     }
 }
 
-async fn ask_to_sweep(env: &Env, distribution: &str) -> worker::Result<()> {
+/// `POST /{what}` to the distribution's Durable Object.
+async fn ask(env: &Env, distribution: &str, what: &str) -> worker::Result<()> {
     let stub = env.durable_object(COORDINATOR)?.id_from_name(distribution)?.get_stub()?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post);
-    let url = format!("https://coordinator/sweep?distribution={distribution}");
+    let url = format!("https://coordinator/{what}?distribution={distribution}");
     let answer = stub.fetch_with_request(Request::new_with_init(&url, &init)?).await?;
     match answer.status_code() {
         200 => Ok(()),

@@ -83,27 +83,38 @@ pub async fn receive(mut req: Request, env: &Env) -> Result<Response> {
     let request = WebhookRequest { method: req.method().to_string(), target, headers, body };
     let outcome = webhook::accept(&request, &settings.webhook, &settings.contentful, WorkerClock.now());
     if let Ok(Parsed::Change(change)) = &outcome {
-        // 2xx only once every distribution's object has stored the change.
+        // 2xx only once every distribution's object has stored the change;
+        // "taken" when every one of them had it already.
+        let mut all_taken = true;
         let namespace = env.durable_object(COORDINATOR)?;
         for distribution in &settings.cloudfront.distribution_ids {
             let stub = namespace.id_from_name(distribution)?.get_stub()?;
             let mut init = RequestInit::new();
             init.with_method(Method::Post).with_body(Some(serde_json::to_string(change)?.into()));
             let url = format!("https://coordinator/changes?distribution={distribution}&id={}", change.tracking_id);
-            let stored = stub.fetch_with_request(Request::new_with_init(&url, &init)?).await;
-            if !matches!(&stored, Ok(r) if r.status_code() == 200) {
-                // The cause, for the operator: the object's error or answer (never a secret).
-                let cause = match stored {
-                    Ok(mut r) => format!("it answered {}: {}", r.status_code(), r.text().await.unwrap_or_default()),
-                    Err(e) => e.to_string(),
-                };
-                worker::console_error!(
-                    "invalidator: could not store change {} for {distribution}: {cause}",
-                    change.tracking_id
-                );
-                let (status, body) = webhook::not_stored();
-                return json_response(status, &body);
+            let mut stored = stub.fetch_with_request(Request::new_with_init(&url, &init)?).await;
+            if let Ok(r) = &mut stored {
+                if r.status_code() == 200 {
+                    let said: Value = r.json().await.unwrap_or(Value::Null);
+                    all_taken &= said.get("taken").is_some();
+                    continue;
+                }
             }
+            // The cause, for the operator: the object's error or answer (never a secret).
+            let cause = match stored {
+                Ok(mut r) => format!("it answered {}: {}", r.status_code(), r.text().await.unwrap_or_default()),
+                Err(e) => e.to_string(),
+            };
+            worker::console_error!(
+                "invalidator: could not store change {} for {distribution}: {cause}",
+                change.tracking_id
+            );
+            let (status, body) = webhook::not_stored();
+            return json_response(status, &body);
+        }
+        if all_taken {
+            let (status, body) = webhook::taken(change);
+            return json_response(status, &body);
         }
     }
     let (status, body) = webhook::answer(&outcome);

@@ -17,12 +17,16 @@
 //!   reason, which is how a message in the dead-letter queue is explained.
 //! - With `PATH_MEMORY_TABLE` set, the changes whose execution started are
 //!   recorded as taken in the catch-up sweep's record ([`crate::sweep_store`]),
-//!   so the sweep does not invalidate a webhook's change again.
+//!   so the sweep does not invalidate a webhook's change again; and a change
+//!   whose delivery the record lists as taken already (a duplicate delivery,
+//!   queued while its first was still in the queue) is dropped with a log
+//!   line, its message done: one event, one change.
 
 use crate::dynamodb::DynamoDbSettings;
 use crate::execution_input::execution_input;
 use crate::http_client::entropy;
 use crate::stepfunctions::{read_start, start_execution, Started, StepFunctionsSettings};
+use crate::sweep::SweepStore;
 use crate::sweep_store::{partition, record_taken, DynamoSweepStore};
 use crate::task::{TaskState, STATE_MAX_BYTES};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -80,6 +84,7 @@ impl StarterFunction {
                 }
             }
         }
+        let taken = self.drop_taken_before(taken, http, clock).await;
         let now = clock.now();
         let mut started_changes = Vec::new();
         for part in self.parts(taken, now) {
@@ -100,6 +105,39 @@ impl StarterFunction {
         }
         self.record_taken(&started_changes, http, clock).await;
         answer
+    }
+
+    /// `queued` without the changes whose delivery the sweep's record lists
+    /// as taken in already. A record that cannot be read drops nothing: a
+    /// change started twice is invalidated twice, one dropped would be lost.
+    async fn drop_taken_before<H: HttpClient, C: Clock>(
+        &self,
+        queued: Vec<Queued>,
+        http: &H,
+        clock: &C,
+    ) -> Vec<Queued> {
+        let Some(settings) = self.sweep_table.as_ref().filter(|_| !queued.is_empty()) else {
+            return queued;
+        };
+        let store = DynamoSweepStore { http, clock, settings, partition: partition(&self.distributions) };
+        let record = match store.load().await {
+            Ok(record) => record,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the deliveries taken: none is dropped as a duplicate");
+                return queued;
+            }
+        };
+        queued
+            .into_iter()
+            .filter(|q| {
+                let before = record.taken.holds_delivery(&q.change.tracking_id);
+                if before {
+                    let (message_id, tracking_id) = (&q.message_id, &q.change.tracking_id);
+                    tracing::info!(%message_id, %tracking_id, "delivery already taken in: dropped, no second change");
+                }
+                !before
+            })
+            .collect()
     }
 
     /// Records the started changes in the sweep's record. Not a failure of

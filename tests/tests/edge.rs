@@ -289,15 +289,60 @@ async fn the_same_delivery_three_times_is_one_invalidation() {
     let w = wrangler(dir.path(), vars(&sb)).await;
     let [(headers, body)]: [_; 1] = signed(&[publish_body("cta-button", "button", 3)], None).try_into().unwrap();
     let mut ids = Vec::new();
-    for _ in 0..3 {
+    for attempt in 0..3 {
         let (status, answer) = post(&w, &headers, &body).await;
-        assert_eq!(status, 202);
+        // The first is stored; the others were taken already, and say so.
+        let want = if attempt == 0 { (202, "accepted") } else { (200, "taken") };
+        assert_eq!((status, answer["status"].as_str().unwrap_or_default()), want, "{answer}");
         ids.push(answer["tracking_id"].clone());
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
     assert!(ids.windows(2).all(|p| p[0] == p[1]));
     wait_completed(&w, Duration::from_secs(60)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sb.invalidations().len(), 1);
+}
+
+/// A publish of `body` carrying the signed `key` and `attempt`, as
+/// Contentful delivers it: (headers, body).
+fn with_idempotency_key(body: &str, key: &str, attempt: u32) -> (Vec<(String, String)>, String) {
+    let mut request = toolkit::publish(SECRET, "/webhooks/contentful", body.to_string());
+    request.headers.insert("x-contentful-idempotency-key".into(), key.into());
+    request.headers.insert("x-contentful-webhook-request-attempt".into(), attempt.to_string().into());
+    (toolkit::sign_all(&[request]).remove(0), body.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_event_delivered_again_with_a_new_attempt_or_fired_twice_is_one_change_answered_taken() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    require_tools();
+    let sb = sandbox(fixture(), Duration::from_secs(1), vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = wrangler(dir.path(), vars(&sb)).await;
+    const KEY: &str = "9b2f4c1d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c";
+    let body = publish_body("cta-button", "button", 3);
+
+    let (headers, first_body) = with_idempotency_key(&body, KEY, 1);
+    let (status, first) = post(&w, &headers, &first_body).await;
+    assert_eq!((status, &first["status"]), (202, &json!("accepted")), "{first}");
+    // The retry, signed again with its own attempt number, while the first waits.
+    let (headers, retry_body) = with_idempotency_key(&body, KEY, 2);
+    let (status, retry) = post(&w, &headers, &retry_body).await;
+    assert_eq!((status, &retry["status"]), (200, &json!("taken")), "{retry}");
+    assert_eq!(retry["tracking_id"], first["tracking_id"], "the original tracking id");
+    wait_completed(&w, Duration::from_secs(60)).await;
+
+    // The same event fired again once its change is done, its body written
+    // again: still the first change, by its key.
+    let mut again: Value = serde_json::from_str(&body).unwrap();
+    again["sys"]["updatedAt"] = json!("2026-12-04T10:00:00.000Z");
+    let (headers, again_body) = with_idempotency_key(&again.to_string(), KEY, 1);
+    let (status, fired_again) = post(&w, &headers, &again_body).await;
+    assert_eq!((status, &fired_again["status"]), (200, &json!("taken")), "{fired_again}");
+    assert_eq!(fired_again["tracking_id"], first["tracking_id"]);
+    let page = status_page(&w).await;
+    assert_eq!(page[DIST]["waiting_changes"], 0, "nothing stored again: {page:#}");
+    assert_eq!(page[DIST]["batches"].as_array().map(Vec::len), Some(1), "{page:#}");
     assert_eq!(sb.invalidations().len(), 1);
 }
 

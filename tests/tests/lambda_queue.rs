@@ -16,7 +16,8 @@ use invalidator_tests::queue_stack::{
 use invalidator_tests::sandbox::secrets::{self, SecretsState, StoredSecret};
 use invalidator_tests::sandbox::sqs::{queue_url, CHANGES_QUEUE, DEAD_LETTER_QUEUE};
 use invalidator_tests::sandbox::RequestLog;
-use serde_json::Value;
+use invalidator_tests::toolkit;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -162,6 +163,57 @@ async fn a_redelivered_batch_starts_no_second_execution() {
     assert!(stack.sqs.messages(CHANGES_QUEUE).is_empty(), "the redelivery was taken and deleted");
     run_all_to_the_end(&stack).await;
     assert_eq!(invalidated(&stack), (0..5).map(|i| (path_of(i), 1)).collect());
+}
+
+/// A Function URL event of page 0's publish with `body`, carrying the signed
+/// `key` and `attempt`, as Contentful delivers it.
+fn delivery_with_key(body: &str, key: &str, attempt: u32) -> Value {
+    let mut request = toolkit::publish(SECRET, "/", body.to_string());
+    request.headers.insert("x-contentful-idempotency-key".into(), key.into());
+    request.headers.insert("x-contentful-webhook-request-attempt".into(), attempt.to_string().into());
+    let headers: serde_json::Map<String, Value> =
+        toolkit::sign_all(&[request]).remove(0).into_iter().map(|(k, v)| (k, json!(v))).collect();
+    json!({"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": headers,
+        "requestContext": {"http": {"method": "POST"}, "timeEpoch": 1_800_000_000_000_i64},
+        "body": body, "isBase64Encoded": false})
+}
+
+/// The JSON body of a Function URL answer.
+fn answer_body(answer: &Value) -> Value {
+    serde_json::from_str(answer["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_event_delivered_again_with_a_new_attempt_or_fired_twice_is_one_change_answered_taken() {
+    require_node_tools();
+    let mut options = quick(1);
+    options.memory = true;
+    let stack = QueueStack::start(options).await;
+    const KEY: &str = "3c5e7a9b1d2f4e6a8c0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c";
+    let body = toolkit::publish_body(&page(0), "page", 1, json!({"slug": {"en-US": page(0)}}));
+
+    let first = stack.deliver(&delivery_with_key(&body, KEY, 1)).await;
+    assert_eq!(first["statusCode"], 202, "{first}");
+    let tracking_id = answer_body(&first)["tracking_id"].clone();
+    stack.settle(1, Duration::from_secs(30)).await;
+    assert_eq!(stack.sb.executions().len(), 1);
+
+    // Contentful's retry (a new attempt number), and the same event fired
+    // again with its body written again: both taken, neither queued.
+    let mut again: Value = serde_json::from_str(&body).unwrap();
+    again["sys"]["updatedAt"] = json!("2026-12-04T10:00:00.000Z");
+    for (what, delivery) in
+        [("retry", delivery_with_key(&body, KEY, 2)), ("fired again", delivery_with_key(&again.to_string(), KEY, 1))]
+    {
+        let answer = stack.deliver(&delivery).await;
+        let said = answer_body(&answer);
+        assert_eq!((&answer["statusCode"], &said["status"]), (&json!(200), &json!("taken")), "{what}: {answer}");
+        assert_eq!(said["tracking_id"], tracking_id, "{what}: the original tracking id");
+    }
+    assert!(stack.sqs.messages(CHANGES_QUEUE).is_empty(), "nothing was queued again");
+    assert_eq!(stack.sb.executions().len(), 1, "one change, one execution");
+    run_all_to_the_end(&stack).await;
+    assert_eq!(invalidated(&stack), [(path_of(0), 1)].into());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -125,3 +125,59 @@ async fn a_failed_sweep_or_a_refused_start_keeps_the_position() {
     assert_eq!(sb.executions().len(), 1);
     assert_ne!(store.load().await.unwrap().position, position);
 }
+
+/// An entry whose `body` field nests `depth` lists deep: past serde_json's
+/// recursion limit (128) at 130. Built in place, since no JSON reader here
+/// would read it; the stand-in serves it as Contentful would.
+fn too_deep_entry(id: &str, depth: usize) -> invalidator_tests::sandbox::FixtureEntry {
+    let deep = (0..depth).fold(json!("bottom"), |inner, _| Value::Array(vec![inner]));
+    let mut fields = serde_json::Map::new();
+    fields.insert("slug".into(), json!({"en-US": id}));
+    fields.insert("body".into(), json!({"en-US": deep}));
+    invalidator_tests::sandbox::FixtureEntry {
+        id: id.into(),
+        content_type: "page".into(),
+        revision: 1,
+        fields,
+        links: Vec::new(),
+        created_at: None,
+        updated_at: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_item_too_deep_to_read_is_gone_past_with_a_note_and_the_others_are_invalidated() {
+    require_node_tools();
+    let sb = sandbox().await;
+    let function = sweep_function(&settings(&sb, AWS_SECRET));
+    let (http, store) = (ReqwestClient::default(), MemoryStore::default());
+    function.handle(&http, &SystemClock, &store).await.unwrap();
+    let position = store.load().await.unwrap().position;
+
+    // Changed in this order, so the unreadable one sits between the others.
+    publish_silently(&sb, "winter-sale", "summer-sale").await;
+    sb.contentful_state.publish(too_deep_entry("deep-page", 130));
+    publish_silently(&sb, "fresh-page", "fresh").await;
+
+    let swept = function.handle(&http, &SystemClock, &store).await.unwrap();
+    assert_eq!((swept.error.clone(), swept.missed, swept.unreadable), (None, 2, 1), "{swept:?}");
+    assert!(swept.unreadable_items[0].contains("Entry deep-page skipped"), "{:?}", swept.unreadable_items);
+    assert!(swept.unreadable_items[0].contains("recursion limit"), "{:?}", swept.unreadable_items);
+    let record = store.load().await.unwrap();
+    assert_ne!(record.position, position, "the position moved past the unreadable item");
+    assert_eq!(record.last.as_ref().map(|r| r.unreadable), Some(1), "the note is kept in the report");
+
+    // The next sweep is not stopped at the same place.
+    let next = function.handle(&http, &SystemClock, &store).await.unwrap();
+    assert_eq!((next.error.clone(), next.items, next.unreadable), (None, 0, 0), "{next:?}");
+
+    let executions = sb.executions();
+    assert_eq!(executions.len(), 1, "{:#?}", sb.stepfunctions_requests());
+    let input: Value = serde_json::from_str(&executions[0].input).unwrap();
+    let (ok, events) = run_state_machine(function_binary(&sb).await.api.invoke_url(), input).await;
+    assert!(ok, "{events:#?}");
+    let paths: Vec<String> = sb.invalidations().iter().flat_map(|i| i.paths.clone()).collect();
+    for want in ["/summer-sale", "/fresh"] {
+        assert!(paths.iter().any(|p| p == want), "{want} in {paths:?}");
+    }
+}

@@ -196,7 +196,10 @@ async fn a_redelivered_webhook_starts_one_execution_and_is_answered_as_taken() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     let second = deliver(&webhook, &event).await;
     assert_eq!(first["statusCode"], 202, "{first}");
-    assert_eq!(second["statusCode"], 202, "a redelivery is accepted: {second}");
+    assert_eq!(second["statusCode"], 200, "a redelivery is answered as taken: {second}");
+    let said: Value = serde_json::from_str(second["body"].as_str().unwrap_or("null")).unwrap();
+    let first_said: Value = serde_json::from_str(first["body"].as_str().unwrap_or("null")).unwrap();
+    assert_eq!((&said["status"], &said["tracking_id"]), (&json!("taken"), &first_said["tracking_id"]));
     assert_eq!(sb.executions().len(), 1, "one execution for both deliveries");
     let answers: Vec<(u16, String)> =
         sb.stepfunctions_requests().iter().map(|r| (r.status, r.detail.clone())).collect();

@@ -18,13 +18,16 @@
 //!   ([`SweepOutcome::observed`]) for the path memory to start from.
 //! - A sweep that fails keeps the position it started from and feeds
 //!   nothing: the next interval reads the same changes again, none skipped.
+//! - An item the page's parser cannot read is gone past, named in the
+//!   report ([`SweepReport::unreadable_items`]): the position moves on, so one
+//!   item cannot fail every later sweep at the same page.
 //! - A sweep stops after [`MAX_PAGES`] pages with the page token as its
 //!   position, feeding what it read; the next interval goes on from there.
 
 mod report;
 pub mod taken;
 
-pub use report::{SweepReport, MISSED_SHOWN};
+pub use report::{SweepReport, MISSED_SHOWN, UNREADABLE_SHOWN};
 pub use taken::{Taken, TAKEN_LIMIT};
 
 use crate::io::{HttpClient, HttpRequest};
@@ -105,7 +108,8 @@ impl Sweep {
             }
         };
         let initial = self.at.is_initial();
-        self.report.items += page.items.len() as u64;
+        self.report.items += (page.items.len() + page.unreadable.len()) as u64;
+        self.report.unreadable(page.unreadable, self.report.requests);
         if let Some(policy) = self.observe.as_ref().filter(|_| initial) {
             // The whole space as it stands: what the path memory may start from.
             let seen = page.items.iter().filter(|i| i.kind == EntityKind::Entry && !i.deleted).filter_map(|i| {

@@ -1,12 +1,15 @@
 //! The bounded record of revisions already taken in (entity → last revision
 //! taken, and whether it was a removal), so that a change a webhook brought
-//! is not invalidated a second time by the catch-up sweep.
+//! is not invalidated a second time by the catch-up sweep; and of the last
+//! deliveries' tracking ids, so that a delivery already taken (its retry, or
+//! the rare second firing of one event) is answered as taken on AWS, where
+//! no workflow is at hand to ask.
 
 use crate::revision::Stamp;
 use crate::sync::SyncItem;
 use crate::webhook::{Change, EntityKind};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// Entities remembered. The record only has to span the changes taken since
 /// the sweep's position (one interval, 5 minutes by default); past that, the
@@ -14,6 +17,11 @@ use std::collections::BTreeMap;
 /// entity it stays near 120 KiB, far inside a Durable Object value (2 MB)
 /// and a DynamoDB item (400 KB).
 pub const TAKEN_LIMIT: usize = 2048;
+
+/// Tracking ids of the last deliveries taken in, as the workflow's own
+/// `seen` record keeps them: Contentful retries a delivery within about a
+/// minute, and a second firing comes as soon; 512 ids of 64 hex are 34 KB.
+pub const TAKEN_IDS_LIMIT: usize = 512;
 
 /// What was last taken in for one entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +42,10 @@ struct Mark {
 pub struct Taken {
     marks: BTreeMap<String, Mark>,
     next: u64,
+    /// The last [`TAKEN_IDS_LIMIT`] tracking ids taken in, oldest first
+    /// (absent from records written before it).
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    ids: VecDeque<String>,
 }
 
 fn key(kind: EntityKind, id: &str) -> String {
@@ -48,6 +60,12 @@ impl Taken {
     /// change older than the one marked (by revision: see
     /// [`crate::revision`]) leaves the mark as it is, only fresher.
     pub fn record(&mut self, change: &Change) {
+        if !self.holds_delivery(&change.tracking_id) {
+            self.ids.push_back(change.tracking_id.clone());
+            while self.ids.len() > TAKEN_IDS_LIMIT {
+                self.ids.pop_front();
+            }
+        }
         if !change.action.changes_delivery() {
             // An archive or delete changed nothing served: the sweep's
             // deletion of it is the unpublish, if that webhook never came.
@@ -82,6 +100,11 @@ impl Taken {
             return mark.removed;
         }
         !mark.removed && mark.revision.unwrap_or(0) >= item.revision.unwrap_or(0)
+    }
+
+    /// True when the delivery `tracking_id` is among the last taken in.
+    pub fn holds_delivery(&self, tracking_id: &str) -> bool {
+        self.ids.iter().any(|id| id == tracking_id)
     }
 
     /// Entities remembered.
@@ -139,6 +162,21 @@ mod tests {
             }
             assert!(taken.covers(&item("e1", 6, false)), "{order:?}: revision 6 was taken in");
         }
+    }
+
+    #[test]
+    fn the_last_deliveries_are_known_by_tracking_id_and_bounded() {
+        let mut taken = Taken::default();
+        let first = ChangeBuilder::publish("e1").revision(1).build();
+        taken.record(&first);
+        assert!(taken.holds_delivery(&first.tracking_id));
+        assert!(!taken.holds_delivery("another"));
+        for i in 0..TAKEN_IDS_LIMIT {
+            taken.record(&ChangeBuilder::publish(&format!("n{i}")).revision(1).build());
+        }
+        assert!(!taken.holds_delivery(&first.tracking_id), "the oldest is forgotten");
+        let old: Taken = serde_json::from_str(r#"{"marks":{},"next":0}"#).unwrap();
+        assert!(!old.holds_delivery(&first.tracking_id), "a record written before still reads");
     }
 
     #[test]

@@ -213,3 +213,48 @@ fn the_initial_sync_keeps_every_published_entry_for_the_path_memory_and_a_delta_
         .observed
         .is_empty());
 }
+
+/// A value nested `depth` arrays deep: past serde_json's recursion limit (128) at 130.
+fn nested(depth: usize) -> Value {
+    (0..depth).fold(json!("bottom"), |inner, _| Value::Array(vec![inner]))
+}
+
+#[test]
+fn an_item_too_deep_to_read_is_gone_past_with_a_note_and_the_others_are_taken() {
+    let mut deep = entry("deep", 4, "deep");
+    deep["fields"]["body"] = json!({"en-US": nested(130)});
+    // Too deep where even its `sys` cannot be read: named by its place.
+    let deep_sys = json!({"sys": nested(130), "fields": {}});
+    let items = vec![entry("before", 2, "before"), deep, deep_sys, entry("after", 3, "after")];
+    let mut sweep = Sweep::start(Position::Sync("s1".into()), Timestamp(1_000));
+    let outcome = sweep.on_page(page(items, ("sync", "s2")), &Taken::default()).unwrap();
+    assert_eq!(outcome.position, Position::Sync("s2".into()), "the position moves past the page");
+    let ids: Vec<&str> = outcome.changes.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["before", "after"]);
+    let r = &outcome.report;
+    assert_eq!(r.error, None);
+    assert!(r.complete);
+    assert_eq!((r.items, r.missed, r.unreadable), (4, 2, 2));
+    assert!(r.unreadable_items[0].starts_with("page 1: Entry deep skipped"), "{:?}", r.unreadable_items);
+    assert!(r.unreadable_items[0].contains("recursion limit"), "{:?}", r.unreadable_items);
+    assert!(r.unreadable_items[1].starts_with("page 1: item 3 of its page skipped"), "{:?}", r.unreadable_items);
+    let warning = r.warning().unwrap();
+    assert!(warning.contains("could not read") && warning.contains("Entry deep"), "{warning}");
+    let json = serde_json::to_value(r).unwrap();
+    assert_eq!(json["unreadable"], 2);
+}
+
+#[test]
+fn unreadable_items_are_counted_whole_and_named_up_to_a_bound() {
+    let mut sweep = Sweep::start(Position::Sync("s1".into()), Timestamp(1_000));
+    let items: Vec<Value> = (0..UNREADABLE_SHOWN + 5)
+        .map(|i| {
+            let mut e = entry(&format!("d{i}"), 1, "d");
+            e["fields"]["body"] = json!({"en-US": nested(130)});
+            e
+        })
+        .collect();
+    let r = sweep.on_page(page(items, ("sync", "s2")), &Taken::default()).unwrap().report;
+    assert_eq!((r.unreadable, r.unreadable_items.len()), ((UNREADABLE_SHOWN + 5) as u64, UNREADABLE_SHOWN));
+    assert!(r.warning().unwrap().contains("and 5 more"));
+}

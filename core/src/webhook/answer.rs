@@ -1,9 +1,9 @@
 //! The HTTP answer to a webhook, the same from every body: `202` with a
 //! tracking id once the change is stored, `200` with the reason for topics
-//! that change nothing, `401`/`400`/`413` with a JSON reason, `503` when the
-//! change could not be stored.
+//! that change nothing or whose delivery was already taken, `401`/`400`/`413`
+//! with a JSON reason, `503` when the change could not be stored.
 
-use super::{Parsed, WebhookError};
+use super::{Change, Parsed, WebhookError};
 use serde_json::{json, Value};
 
 /// Status and JSON body for the outcome of [`super::accept`]. A body answers
@@ -23,6 +23,24 @@ pub fn answer(outcome: &Result<Parsed, WebhookError>) -> (u16, Value) {
         Ok(Parsed::Ignored { reason }) => (200, json!({"status": "ignored", "reason": reason})),
         Err(e) => (e.status(), json!({"status": "rejected", "error": e.public_reason()})),
     }
+}
+
+/// Status and JSON body for a change whose delivery was already taken (the
+/// same tracking id: the same signed idempotency key, or the same topic and
+/// body): a `200`, so Contentful stops retrying, naming the change it is
+/// part of; nothing is stored again.
+pub fn taken(change: &Change) -> (u16, Value) {
+    (
+        200,
+        json!({
+            "status": "taken",
+            "reason": "this delivery was already taken in; it makes no second change",
+            "tracking_id": change.tracking_id,
+            "action": change.action,
+            "entity": change.kind,
+            "entry_id": change.id,
+        }),
+    )
 }
 
 /// Status and JSON body when a body could not store an accepted change (its
@@ -54,6 +72,18 @@ mod tests {
         assert!(!json.to_string().contains("31000"), "no detail that helps a forger");
         let (status, _) = answer(&Err(WebhookError::Malformed(ParseError::MissingTopic)));
         assert_eq!(status, 400);
+    }
+
+    #[test]
+    fn a_delivery_already_taken_is_a_200_naming_its_change() {
+        let body = br#"{"sys":{"type":"Entry","id":"e1","space":{"sys":{"id":"s"}}}}"#;
+        let Parsed::Change(change) = parse(Some("ContentManagement.Entry.publish"), body).unwrap() else {
+            panic!("a change");
+        };
+        let (status, json) = taken(&change);
+        assert_eq!((status, json["status"].as_str()), (200, Some("taken")));
+        assert_eq!(json["tracking_id"], change.tracking_id.as_str());
+        assert_eq!(json["entry_id"], "e1");
     }
 
     #[test]

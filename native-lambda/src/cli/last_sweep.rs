@@ -44,5 +44,12 @@ pub(super) async fn print_last_sweep(map: &SettingsMap, distribution_ids: &[Stri
             println!("  their invalidations: Step Functions execution {execution}");
         }
     }
+    if last.unreadable > 0 {
+        println!(
+            "  gone past, unreadable, not invalidated ({}): {}",
+            last.unreadable,
+            last.unreadable_items.join("; ")
+        );
+    }
     Ok(())
 }

@@ -12,6 +12,11 @@
 //! Faults: `sync` fails the next sync request, `sync-page` the next request
 //! for a page after the first of a sync (a sweep failing mid-way).
 //! `DELETE /__sandbox/entries/{id}` deletes an entry (a deletion the sweep sees).
+//! An entry is served as it is stored, however deep its fields nest: one
+//! published in process ([`super::contentful::ContentfulState::publish`])
+//! with a field past serde_json's recursion limit is served whole, as
+//! Contentful would serve it (the JSON upsert route, read by serde_json,
+//! refuses such a body).
 
 use super::contentful::{entry_json, error, refuse_access, take_fault, ContentfulState};
 use super::RequestLog;
