@@ -77,11 +77,13 @@ fn compact(mut batch: Batch) -> Batch {
         *first = shorten(std::mem::take(first));
     }
     batch.notes.truncate(NOTES_KEPT);
+    // Only a batch being verified needs the changed entries.
+    batch.revisions = Vec::new();
     batch
 }
 
 /// Roughly what a history entry takes when stored.
 fn stored_bytes(b: &Batch) -> usize {
     const FIXED: usize = 400;
-    FIXED + paths::bytes(&b.paths) + paths::bytes(&b.notes) + paths::bytes(&b.changes)
+    FIXED + paths::bytes(&b.paths) + paths::bytes(&b.notes) + paths::bytes(&b.changes) + b.receipt.bytes()
 }

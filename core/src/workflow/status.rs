@@ -68,6 +68,8 @@ pub enum Standing {
     Submitting,
     /// Its invalidation exists; polled until Completed.
     InProgress,
+    /// CloudFront reported it Completed; its pages are being requested through `SITE_URL`.
+    Verifying,
     /// CloudFront reported it Completed.
     Completed,
     /// It ended without being invalidated (see the reason).
@@ -83,6 +85,7 @@ impl std::fmt::Display for Standing {
             Standing::Queued => "queued",
             Standing::Submitting => "submitting",
             Standing::InProgress => "in_progress",
+            Standing::Verifying => "verifying",
             Standing::Completed => "completed",
             Standing::Failed => "failed",
         })
@@ -118,6 +121,9 @@ pub struct Tracked {
     /// Why it failed, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Each step from the webhook to the page a visitor gets, in order.
+    #[serde(default)]
+    pub receipt: Vec<super::receipt::ReceiptStep>,
 }
 
 impl From<&Batch> for BatchSummary {
