@@ -59,6 +59,7 @@ async fn sandbox() -> Sandbox {
         .filter(|e| e.id == "cta-button")
         .for_each(|e| e.revision = 4);
     say(format!("CloudFront stand-in on {}, Delivery API stand-in on {}", sb.cloudfront_url(), sb.contentful_url()));
+    say(format!("The site, as visitors reach it through the CDN stand-in: {}/home", sb.site_url()));
     sb
 }
 
