@@ -45,6 +45,12 @@ pub async fn visit(sb: &Sandbox, path: &str) -> Visit {
     Visit { status, x_cache, text: page_text(&body) }
 }
 
+/// The webhook body Contentful sends for `revision` of the demo's button
+/// with [`NEW_LABEL`].
+pub fn button_webhook(revision: u64) -> String {
+    crate::toolkit::publish_body("cta-button", "button", revision, json!({"label": {"en-US": NEW_LABEL}}))
+}
+
 /// Publishes `revision` of the demo's button with [`NEW_LABEL`] in the
 /// Delivery API stand-in; returns the webhook body Contentful would send.
 pub fn publish_button(sb: &Sandbox, revision: u64) -> String {
@@ -58,7 +64,7 @@ pub fn publish_button(sb: &Sandbox, revision: u64) -> String {
         created_at: None,
         updated_at: None,
     });
-    crate::toolkit::publish_body("cta-button", "button", revision, fields)
+    button_webhook(revision)
 }
 
 /// The steps of a receipt (`Tracked.receipt` as JSON), in order.

@@ -9,7 +9,7 @@ use invalidator_tests::asl::{
     entered, function, require_node_tools, run_state_machine, webhook_execution_input, SECRET,
 };
 use invalidator_tests::sandbox::{Config, Fixture, OriginSettings, Sandbox, REVISION_HEADER};
-use invalidator_tests::site_visit::{publish_button, visit, NEW_LABEL, OLD_LABEL, SITE_RULES};
+use invalidator_tests::site_visit::{button_webhook, publish_button, visit, NEW_LABEL, OLD_LABEL, SITE_RULES};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -44,9 +44,10 @@ fn settings(sb: &Sandbox, extra: &[(&str, &str)]) -> Vec<(String, String)> {
 /// Publishes the button's new label, delivers its webhook and runs the
 /// execution it starts to its end; the change's receipt as it ended.
 async fn publish_and_run(sb: &Sandbox, settings: &[(String, String)]) -> (Tracked, Vec<Value>) {
-    let body = publish_button(sb, 4);
-    let input = webhook_execution_input(settings, &body).await;
+    let input = webhook_execution_input(settings, &button_webhook(4)).await;
     let workflow = function("workflow", settings).await;
+    // Published now, as the execution starts: an origin's lag counts from here.
+    publish_button(sb, 4);
     let (ok, events) = run_state_machine(workflow.api.invoke_url(), input).await;
     assert!(ok, "{events:#?}");
     assert_eq!(entered(&events).last().map(String::as_str), Some("EndInvalidation"));
