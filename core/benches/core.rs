@@ -63,6 +63,7 @@ fn parents(n: usize) -> LinksPage {
             id: format!("page{i}"),
             content_type: Some("page".into()),
             fields: json!({"slug": {"en-US": format!("section{}/page-{i}", i % 40)}}).as_object().unwrap().clone(),
+            revision: None,
         })
         .collect();
     LinksPage { total: n as u64, skip: 0, items }

@@ -37,6 +37,10 @@ pub struct LinkedEntry {
     pub content_type: Option<String>,
     /// Its fields, every locale (`{"slug": {"en-US": "…"}}`).
     pub fields: Map<String, Value>,
+    /// Its `sys.revision`, when the Delivery API sends it: what a page
+    /// built from it names in the revision header (`VERIFY_REVISION_HEADER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u64>,
 }
 
 /// One page of a `links_to_*` query.
@@ -144,6 +148,8 @@ struct ItemSys {
     id: String,
     #[serde(rename = "contentType", default, deserialize_with = "lenient")]
     content_type: Option<Link>,
+    #[serde(default, deserialize_with = "lenient")]
+    revision: Option<u64>,
 }
 
 /// The freshness probe's answer: only each item's `sys.revision` is read.
@@ -210,6 +216,7 @@ pub fn read_links_page(response: &HttpResponse) -> Result<LinksPage, Failure> {
             id: item.sys.id,
             content_type: link_id(item.sys.content_type),
             fields: item.fields.unwrap_or_default(),
+            revision: item.sys.revision,
         })
         .collect();
     Ok(LinksPage { total: page.total, skip: page.skip.unwrap_or(0), items })
@@ -317,7 +324,10 @@ mod tests {
         let body = r#"{"total":1,"skip":"0","items":[{"sys":{"id":"p1","contentType":"page"},"fields":null}]}"#;
         let page = read_links_page(&response(200, body)).unwrap();
         assert_eq!(page.skip, 0);
-        assert_eq!(page.items, [LinkedEntry { id: "p1".into(), content_type: None, fields: Map::new() }]);
+        assert_eq!(
+            page.items,
+            [LinkedEntry { id: "p1".into(), content_type: None, fields: Map::new(), revision: None }]
+        );
         let f = read_links_page(&response(404, r#"{"message":7}"#)).unwrap_err();
         assert_eq!(f.reason, "Contentful Delivery API answered HTTP 404");
     }

@@ -31,6 +31,7 @@ fn parents(id: &str) -> Vec<LinkedEntry> {
             id: id.to_string(),
             content_type: Some(ct.to_string()),
             fields: json!({"slug": {"en-US": id}}).as_object().unwrap().clone(),
+            revision: None,
         })
         .collect()
 }
@@ -87,6 +88,22 @@ fn answer(command: &Command, pick: u8, ok_bias: u8) -> Event {
             result: if ok {
                 let status = if pick % 2 == 0 { InvalidationStatus::InProgress } else { InvalidationStatus::Completed };
                 Ok(Invalidation { id: format!("I{sequence}"), status, create_time: None })
+            } else {
+                Err(failure(pick))
+            },
+        },
+        Command::CheckPage { sequence, path } => Event::PageChecked {
+            sequence: *sequence,
+            path: path.clone(),
+            result: if ok {
+                let x_cache = if pick % 2 == 0 { "Miss from cloudfront" } else { "Hit from cloudfront" };
+                Ok(crate::site::PageSeen {
+                    status: 200,
+                    x_cache: Some(x_cache.into()),
+                    age: Some(600),
+                    revisions: None,
+                    location: None,
+                })
             } else {
                 Err(failure(pick))
             },

@@ -35,6 +35,7 @@ pub(super) fn entry(id: &str, content_type: &str, slug: &str) -> LinkedEntry {
         id: id.into(),
         content_type: Some(content_type.into()),
         fields: json!({"slug": {"en-US": slug}}).as_object().unwrap().clone(),
+        revision: None,
     }
 }
 

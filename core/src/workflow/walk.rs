@@ -31,6 +31,17 @@ pub(super) const LINKS_PER_ENTRY: u64 = 10;
 /// The gate asks again at most this often: it only waits for a CDN cache.
 const GATE_RETRY_MAX: Duration = Duration::from_secs(10);
 
+/// Whether the Delivery API's answer confirms a change: it serves revision
+/// `wants` or later, or (`None`, an unpublish) no longer serves it. Any
+/// failure counts as "not yet": whoever asks is bounded in time anyway.
+pub(super) fn serves(wants: Option<u64>, answer: &Result<Option<u64>, Failure>) -> bool {
+    match (wants, answer) {
+        (Some(want), Ok(Some(rev))) => *rev >= want,
+        (None, Ok(None)) => true,
+        _ => false,
+    }
+}
+
 /// A walk in progress.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Walk {
@@ -46,6 +57,9 @@ pub struct Walk {
     cut_short: Option<String>,
     /// Distributions the paths are for: they share the plan's byte budget.
     distributions: usize,
+    /// When the gate passed, and whether it gave up on some change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gate_passed: Option<(Timestamp, bool)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,6 +145,7 @@ impl Walk {
             notes: Vec::new(),
             cut_short,
             distributions,
+            gate_passed: None,
         }
     }
 
@@ -144,6 +159,12 @@ impl Walk {
             .walk_targets()
             .map(|t| LinkRequest { target: t.clone(), skip: 0, request: Outstanding::due(now) })
             .collect()
+    }
+
+    /// When the freshness gate passed, and whether it gave up waiting for
+    /// some change; `None` before, or when there is no gate.
+    pub fn gate_passed(&self) -> Option<(Timestamp, bool)> {
+        self.gate_passed
     }
 
     /// The changes walked from.
@@ -187,12 +208,7 @@ impl Walk {
         else {
             return;
         };
-        // Any failure counts as "not yet": the gate is bounded in time anyway.
-        let confirmed = match (check.wants_revision, result) {
-            (Some(want), Ok(Some(rev))) => rev >= want,
-            (None, Ok(None)) => true,
-            _ => false,
-        };
+        let confirmed = serves(check.wants_revision, &result);
         match &mut check.request {
             Some(_) if confirmed => check.request = None,
             Some(r) => {
@@ -315,6 +331,9 @@ impl Walk {
     fn poll_walk(&mut self, now: Timestamp, policy: &Policy) -> Poll {
         if let Stage::Gate { checks, deadline } = &mut self.stage {
             if now >= *deadline {
+                if checks.iter().any(|c| c.request.is_some()) {
+                    self.gate_passed = Some((now, true));
+                }
                 for c in checks.iter_mut().filter(|c| c.request.is_some()) {
                     let note = format!(
                         "the Delivery API did not confirm {:?} {} within FRESHNESS_MAX_WAIT_SECONDS ({} s); submitted anyway",
@@ -336,6 +355,7 @@ impl Walk {
                     .collect();
                 return if sends.is_empty() { Poll::Wait } else { Poll::Send(sends) };
             }
+            self.gate_passed.get_or_insert((now, false));
             let requests = Self::first_level(&self.changes, &self.cut_short, policy, now);
             self.stage = Stage::Links { depth: 0, requests, next_level: BTreeSet::new() };
         }

@@ -16,9 +16,10 @@
 // Handlers answer early with a ready `Response`: its size does not matter here.
 #![allow(clippy::result_large_err)]
 
+use super::clock::SandboxClock;
 use super::invalidation_batch;
 use super::sigv4_check::{self, Expected};
-use super::{log_line, now_millis, RequestLog};
+use super::{log_line, RequestLog};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -87,6 +88,8 @@ pub struct CloudFrontState {
     pub invalidations: Mutex<Vec<StoredInvalidation>>,
     pub faults: Mutex<VecDeque<Fault>>,
     pub log: RequestLog,
+    /// When an invalidation is created and completes (the CDN stand-in purges on the same time line).
+    pub clock: SandboxClock,
 }
 
 impl CloudFrontState {
@@ -95,7 +98,7 @@ impl CloudFrontState {
     /// as it needs (not for a guessed time), then lets it go.
     pub fn complete_now(&self, next: Duration) {
         *self.in_progress_for.lock().unwrap() = next;
-        let now = now_millis();
+        let now = self.clock.now_ms();
         for inv in self.invalidations.lock().unwrap().iter_mut() {
             inv.completes_ms = inv.completes_ms.min(now);
         }
@@ -231,7 +234,7 @@ fn create_inner(
     if let Err(refused) = check_tags_allowed(s, dist, &paths) {
         return refused;
     }
-    let now = now_millis();
+    let now = s.clock.now_ms();
     let mut all = s.invalidations.lock().unwrap();
     if let Some(existing) = all.iter().find(|i| i.distribution_id == dist && i.caller_reference == caller) {
         let mut a = existing.paths.clone();
@@ -304,7 +307,7 @@ async fn list(
         };
         let page = &newest_first[start..(start + max).min(newest_first.len())];
         let next = newest_first.get(start + max).map(|i| i.id.clone());
-        let now = now_millis();
+        let now = s.clock.now_ms();
         let items: String = page
             .iter()
             .map(|i| {
@@ -341,21 +344,20 @@ async fn status(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let answer =
-        (|| {
-            check_signature(&s, &method, &uri, &headers, b"")?;
-            check_distribution(&s, &dist)?;
-            if let Some(fault) = take_fault(&s, "get") {
-                return Err(fault);
-            }
-            let all = s.invalidations.lock().unwrap();
-            match all.iter().find(|i| i.distribution_id == dist && i.id == id) {
-                Some(inv) => Ok((StatusCode::OK, [("content-type", "text/xml")], invalidation_xml(inv, now_millis()))
-                    .into_response()),
-                None => Err(xml_error(StatusCode::NOT_FOUND, "NoSuchInvalidation", "no such invalidation")),
-            }
-        })()
-        .unwrap_or_else(|r| r);
+    let answer = (|| {
+        check_signature(&s, &method, &uri, &headers, b"")?;
+        check_distribution(&s, &dist)?;
+        if let Some(fault) = take_fault(&s, "get") {
+            return Err(fault);
+        }
+        let all = s.invalidations.lock().unwrap();
+        match all.iter().find(|i| i.distribution_id == dist && i.id == id) {
+            Some(inv) => Ok((StatusCode::OK, [("content-type", "text/xml")], invalidation_xml(inv, s.clock.now_ms()))
+                .into_response()),
+            None => Err(xml_error(StatusCode::NOT_FOUND, "NoSuchInvalidation", "no such invalidation")),
+        }
+    })()
+    .unwrap_or_else(|r| r);
     s.log.record("cloudfront", &method, &uri, answer.status().as_u16(), String::new());
     answer
 }

@@ -14,6 +14,7 @@
 //!
 //! [`delivery_query`]: super::delivery_query
 
+use super::clock::SandboxClock;
 use super::cloudfront::Fault;
 use super::delivery_query::{self, Shape};
 use super::RequestLog;
@@ -26,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FixtureEntry {
@@ -106,6 +108,21 @@ pub struct ContentfulState {
     pub graph: Mutex<Fixture>,
     pub faults: Mutex<VecDeque<Fault>>,
     pub log: RequestLog,
+    /// Each entry's last change through [`ContentfulState::publish`] or
+    /// [`ContentfulState::unpublish`]: one a known entry id, so bounded by the graph.
+    pub history: Mutex<BTreeMap<String, Superseded>>,
+    /// When a change happens (the origin stand-in lags on the same time line).
+    pub clock: SandboxClock,
+}
+
+/// What an entry was before its last publish or unpublish, and when that
+/// change happened: what an origin that lags the Delivery API still renders.
+#[derive(Debug, Clone)]
+pub struct Superseded {
+    /// The revision served before the change (`None`: it was not published).
+    pub previous: Option<FixtureEntry>,
+    /// When the change happened, on the sandbox clock (Unix milliseconds).
+    pub changed_ms: u64,
 }
 
 type Shared = Arc<ContentfulState>;
@@ -252,8 +269,35 @@ impl ContentfulState {
         entry.updated_at.get_or_insert_with(super::sync::stamp);
         let mut graph = self.graph.lock().unwrap();
         graph.deleted.retain(|d| d.id != entry.id);
-        graph.entries.retain(|e| e.id != entry.id);
+        let previous = graph.entries.iter().position(|e| e.id == entry.id).map(|at| graph.entries.remove(at));
+        self.remember(&entry.id, previous);
         graph.entries.push(entry);
+    }
+
+    fn remember(&self, id: &str, previous: Option<FixtureEntry>) {
+        let change = Superseded { previous, changed_ms: self.clock.now_ms() };
+        self.history.lock().unwrap().insert(id.to_string(), change);
+    }
+
+    /// Every entry as the Delivery API served it `lag` ago (for entries
+    /// changed less than `lag` ago, the revision before, if any): what an
+    /// origin inside Contentful's stale-while-revalidate window renders.
+    /// Links an unpublish removed stay removed.
+    pub fn entries_as_of(&self, lag: Duration) -> Vec<FixtureEntry> {
+        let now = self.clock.now_ms();
+        let graph = self.graph.lock().unwrap();
+        let history = self.history.lock().unwrap();
+        let recent = |id: &str| history.get(id).filter(|h| now < h.changed_ms.saturating_add(lag.as_millis() as u64));
+        let mut out: Vec<FixtureEntry> = Vec::with_capacity(graph.entries.len());
+        for e in &graph.entries {
+            match recent(&e.id) {
+                Some(change) => out.extend(change.previous.clone()),
+                None => out.push(e.clone()),
+            }
+        }
+        let unpublished = history.keys().filter(|id| !graph.entries.iter().any(|e| &e.id == *id));
+        out.extend(unpublished.filter_map(|id| recent(id)).filter_map(|h| h.previous.clone()));
+        out
     }
 
     /// Unpublishes (or deletes) entry `id`: the Delivery API serves it no
@@ -265,8 +309,14 @@ impl ContentfulState {
             return false;
         };
         let entry = graph.entries.remove(at);
+        self.remember(id, Some(entry.clone()));
+        // A parent's link stops resolving: what it served changes too, so a
+        // lagging origin still shows the child on the parent's page.
         for e in &mut graph.entries {
-            e.links.retain(|l| l != id);
+            if e.links.iter().any(|l| l == id) {
+                self.remember(&e.id, Some(e.clone()));
+                e.links.retain(|l| l != id);
+            }
         }
         graph.deleted.retain(|d| d.id != id);
         graph.deleted.push(super::sync::FixtureDeletion {

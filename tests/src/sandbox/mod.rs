@@ -1,13 +1,18 @@
-//! The local stand-ins for CloudFront, the Contentful Delivery API and Step
-//! Functions, used by the end-to-end tests and `make demo` (binary
-//! `invalidator-sandbox`). Each logs one line for every request it answers.
+//! The local stand-ins for CloudFront, the Contentful Delivery API, Step
+//! Functions and the site's CDN (a cache in front of an origin that renders
+//! pages from the Delivery API stand-in: [`cdn`], [`origin`]), used by the
+//! end-to-end tests and `make demo` (binary `invalidator-sandbox`). Each logs
+//! one line for every request it answers. They share one clock ([`clock`]).
 
+pub mod cdn;
+pub mod clock;
 pub mod cloudfront;
 pub mod contentful;
 pub mod delivery_query;
 pub mod dynamodb;
 pub mod invalidation_batch;
 pub mod invalidation_path;
+pub mod origin;
 pub mod secrets;
 pub mod sigv4_check;
 pub mod sqs;
@@ -21,8 +26,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub use cdn::CdnConfig;
+pub use clock::SandboxClock;
 pub use cloudfront::Fault;
 pub use contentful::{Fixture, FixtureEntry};
+pub use origin::{OriginSettings, REVISION_HEADER};
 
 pub fn now_millis() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
@@ -115,6 +123,11 @@ pub struct Config {
     pub cache_tag_distributions: Vec<String>,
     /// The state machines that exist at the Step Functions stand-in.
     pub state_machines: Vec<String>,
+    /// The CDN visitors reach (`SITE_URL`), and the origin behind it.
+    pub cdn: CdnConfig,
+    pub origin: OriginSettings,
+    /// The time every stand-in reads (real unless a test freezes it).
+    pub clock: SandboxClock,
 }
 
 impl Config {
@@ -135,12 +148,27 @@ impl Config {
             distributions: vec![DEMO_DISTRIBUTION.to_string()],
             cache_tag_distributions: Vec::new(),
             state_machines: vec![DEMO_STATE_MACHINE.to_string()],
+            cdn: CdnConfig::caching_optimized(DEMO_DISTRIBUTION),
+            origin: OriginSettings::default(),
+            clock: SandboxClock::real(),
         }
     }
 
     /// The same, serving `distributions` instead.
     pub fn with_distributions(mut self, distributions: &[&str]) -> Config {
         self.distributions = distributions.iter().map(|d| d.to_string()).collect();
+        self
+    }
+
+    /// The same, on `clock` (a test of the stand-ins freezes it: [`SandboxClock::frozen`]).
+    pub fn with_clock(mut self, clock: SandboxClock) -> Config {
+        self.clock = clock;
+        self
+    }
+
+    /// The same, with the origin answering as `origin` says.
+    pub fn with_origin(mut self, origin: OriginSettings) -> Config {
+        self.origin = origin;
         self
     }
 
@@ -156,9 +184,13 @@ pub struct Sandbox {
     pub cloudfront: SocketAddr,
     pub contentful: SocketAddr,
     pub stepfunctions: SocketAddr,
+    /// The CDN visitors reach: [`Sandbox::site_url`].
+    pub cdn: SocketAddr,
     pub cloudfront_state: Arc<cloudfront::CloudFrontState>,
     pub contentful_state: Arc<contentful::ContentfulState>,
     pub stepfunctions_state: Arc<stepfunctions::StepFunctionsState>,
+    pub cdn_state: Arc<cdn::CdnState>,
+    pub clock: SandboxClock,
 }
 
 impl Sandbox {
@@ -186,16 +218,26 @@ impl Sandbox {
             invalidations: Mutex::new(Vec::new()),
             faults: Mutex::new(cf_faults.into()),
             log: RequestLog::default(),
+            clock: config.clock.clone(),
         });
         let contentful_state = Arc::new(contentful::ContentfulState {
             token: config.delivery_token,
             graph: Mutex::new(config.fixture),
             faults: Mutex::new(cda_faults.into()),
             log: RequestLog::default(),
+            history: Mutex::new(Default::default()),
+            clock: config.clock.clone(),
         });
+        let origin = origin::Origin::new(contentful_state.clone(), config.origin);
+        let cdn_state =
+            Arc::new(cdn::CdnState::new(config.cdn.clone(), origin, cloudfront_state.clone(), config.clock.clone()));
         let cf = tokio::net::TcpListener::bind(("127.0.0.1", config.cloudfront_port)).await?;
         let cda = tokio::net::TcpListener::bind(("127.0.0.1", config.contentful_port)).await?;
         let sfn = tokio::net::TcpListener::bind(("127.0.0.1", config.stepfunctions_port)).await?;
+        let site = tokio::net::TcpListener::bind(("127.0.0.1", config.cdn.port)).await?;
+        let cdn_addr = site.local_addr()?;
+        let cdn_app = cdn::router(cdn_state.clone());
+        tokio::spawn(async move { axum::serve(site, cdn_app).await });
         let (cf_addr, cda_addr, sfn_addr) = (cf.local_addr()?, cda.local_addr()?, sfn.local_addr()?);
         let cf_app = cloudfront::router(cloudfront_state.clone());
         let cda_app = contentful::router(contentful_state.clone());
@@ -207,9 +249,12 @@ impl Sandbox {
             cloudfront: cf_addr,
             contentful: cda_addr,
             stepfunctions: sfn_addr,
+            cdn: cdn_addr,
             cloudfront_state,
             contentful_state,
             stepfunctions_state,
+            cdn_state,
+            clock: config.clock,
         })
     }
 
@@ -221,6 +266,20 @@ impl Sandbox {
     }
     pub fn stepfunctions_url(&self) -> String {
         format!("http://{}", self.stepfunctions)
+    }
+    /// The site as visitors reach it, through the CDN (what `SITE_URL` names).
+    pub fn site_url(&self) -> String {
+        format!("http://{}", self.cdn)
+    }
+    /// The settings that point a body's verification at the CDN: `SITE_URL`,
+    /// and `VERIFY_REVISION_HEADER` when the origin sends one.
+    pub fn site_settings(&self) -> Vec<(&'static str, String)> {
+        let header = self.origin().settings().revision_header;
+        std::iter::once(("SITE_URL", self.site_url())).chain(header.map(|h| ("VERIFY_REVISION_HEADER", h))).collect()
+    }
+    /// The origin behind the CDN: `sb.origin().configure(|o| o.lag = ...)`.
+    pub fn origin(&self) -> &origin::Origin {
+        &self.cdn_state.origin
     }
     /// The settings that point a body at these stand-ins, with their credentials.
     pub fn settings(&self, distribution: &str, webhook_secret: &str) -> Vec<(&'static str, String)> {
