@@ -5,6 +5,7 @@
 //! - `invalidate <path>... [--wait]`: create invalidations (and follow them);
 //! - `status <invalidation-id>`: one GetInvalidation (on the first distribution, or `--distribution`), the month's billed items there, and the last catch-up sweep;
 //!   `status <tracking-id> --worker <url>`: the change's state and receipt from the Worker's status page;
+//! - `watch <entry-id | tracking-id>`: follows a change through the Worker's status until it is live;
 //! - `verify-webhook <saved-request>`: says why a request fails verification;
 //! - `dead-letters <queue-url>`: what waits in the dead-letter queue, and how to redrive it;
 //! - `cache-tags <entry-id>... [--revisions]`: the cache tag header value for a page built from these entries
@@ -20,6 +21,8 @@ mod last_sweep;
 mod progress;
 mod receipt;
 pub mod saved_request;
+mod timeline;
+mod watch;
 
 use crate::env;
 use crate::http_client::{entropy, ReqwestClient, SystemClock};
@@ -71,6 +74,17 @@ enum Command {
         #[arg(long)]
         worker: Option<String>,
     },
+    /// Follow a change (an entry's newest, or by tracking id) until it is live; needs WORKER_URL and STATUS_TOKEN.
+    Watch {
+        /// An entry (or asset) id, or a webhook's tracking id.
+        id: String,
+        /// Seconds to follow before giving up (exit 1, saying where it stands).
+        #[arg(long, default_value_t = watch::DEFAULT_TIMEOUT_SECONDS)]
+        timeout: f64,
+        /// Seconds between two looks at the Worker (at least 0.1).
+        #[arg(long, default_value_t = watch::DEFAULT_INTERVAL_SECONDS)]
+        interval: f64,
+    },
     /// Check a saved webhook request (raw HTTP or JSON) against CONTENTFUL_WEBHOOK_SECRET.
     VerifyWebhook { saved_request: PathBuf },
     /// Count the changes in the dead-letter queue (the stack output ChangesDeadLetterQueueUrl), and say how to find why and redrive them.
@@ -112,6 +126,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Status { invalidation_id, distribution, worker: None } => {
             status(&map, invalidation_id, distribution).await
         }
+        Command::Watch { id, timeout, interval } => watch::watch(&map, id, timeout, interval).await,
         Command::VerifyWebhook { saved_request } => verify_webhook(&map, saved_request),
         Command::DeadLetters { queue_url } => dead_letters::dead_letters(&map, queue_url).await,
         Command::CacheTags { entry_ids, revisions } => cache_tags::cache_tags(&map, entry_ids, revisions).await,

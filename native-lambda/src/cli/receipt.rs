@@ -13,9 +13,7 @@ use invalidator_core::workflow::{ReceiptStep, Tracked};
 pub(super) fn print(steps: &[ReceiptStep]) {
     println!("receipt:");
     for s in steps {
-        let name = serde_json::to_value(s.step).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-        let detail = s.detail.as_deref().map(|d| format!("  {d}")).unwrap_or_default();
-        println!("  {name:<14} at {} ms (+{} ms){detail}", s.at.as_millis(), s.since_previous_ms);
+        println!("  {}", super::timeline::step_line(s));
     }
 }
 
