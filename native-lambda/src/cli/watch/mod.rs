@@ -56,7 +56,10 @@ pub async fn watch(map: &SettingsMap, id: String, timeout: f64, interval: f64) -
                 match v {
                     Verdict::Live => {
                         display.finish();
-                        println!("{id}: live after {}", super::timeline::duration(started.elapsed().as_millis() as u64));
+                        println!(
+                            "{id}: live after {}",
+                            super::timeline::duration(started.elapsed().as_millis() as u64)
+                        );
                         return Ok(());
                     }
                     Verdict::Ended(why) => {

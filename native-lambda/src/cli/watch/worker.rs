@@ -69,8 +69,9 @@ impl Worker {
     /// Where `id` (an entry id or a tracking id) stands now.
     pub async fn look(&self, id: &str) -> Result<Look, LookError> {
         if let Some(answer) = self.get(&format!("/entries/{id}"), &[400]).await? {
-            let answer: EntryAnswer = serde_json::from_value(answer)
-                .map_err(|e| LookError::Unavailable(format!("the Worker's /entries answer is not the expected JSON: {e}")))?;
+            let answer: EntryAnswer = serde_json::from_value(answer).map_err(|e| {
+                LookError::Unavailable(format!("the Worker's /entries answer is not the expected JSON: {e}"))
+            })?;
             if let Some(look) = newest_change(answer) {
                 return Ok(look);
             }
