@@ -2,7 +2,9 @@
 # screenshots: Debian's `chromium` package, installed once when
 # /usr/bin/chromium is missing. The version is pinned; Debian's security
 # archive keeps only the newest build, so when the pin is gone the newest
-# build is installed instead, and its version printed.
+# build is installed instead, and its version printed. Installed here on
+# 2026-12-04: 156.0.8078.114-1~deb12u1, in 26 s with `apt-get update`
+# (the 148 build that stale package lists named was already gone).
 CHROMIUM_VERSION := 156.0.8078.114-1~deb12u1
 CHROMIUM ?= /usr/bin/chromium
 

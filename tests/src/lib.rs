@@ -15,6 +15,7 @@ pub mod runtime_api;
 pub mod sandbox;
 pub mod site_visit;
 pub mod state_machine;
+pub mod sweeps;
 pub mod toolkit;
 pub mod virtual_time;
 pub mod wrangler;

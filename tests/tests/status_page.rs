@@ -9,6 +9,7 @@
 use invalidator_tests::browser::Browser;
 use invalidator_tests::loopback::client;
 use invalidator_tests::sandbox::{Config, Fixture, Sandbox};
+use invalidator_tests::sweeps::{publish_silently, sweep};
 use invalidator_tests::toolkit;
 use invalidator_tests::wrangler::{require_tools, WranglerDev};
 use serde_json::{json, Value};
@@ -31,6 +32,7 @@ fn vars(sb: &Sandbox) -> Vec<(&'static str, String)> {
                 r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{category}/{slug}"],"always":["/"]}"#.into(),
             ),
             ("TAG_RULES", r#"{"page":["page:{slug}"]}"#.into()),
+            ("SWEEP_INTERVAL_MINUTES", "1".into()),
             ("COLLECT_WINDOW_SECONDS", "1".into()),
             ("FRESHNESS_MAX_WAIT_SECONDS", "2".into()),
             ("POLL_FIRST_SECONDS", "0.5".into()),
@@ -88,6 +90,8 @@ async fn the_status_page_shows_each_change_its_paths_and_timeline_and_a_script_s
     let dir = tempfile::tempdir().unwrap();
     let (vars, path) = (vars(&sb), dir.path().to_path_buf());
     let w = tokio::task::spawn_blocking(move || WranglerDev::start(&path, &vars)).await.unwrap();
+    // The first sweep records where the space stands; the last one below finds a missed publish.
+    assert_eq!(sweep(&w, STATUS_TOKEN, DIST).await["first"], true);
 
     // A button two levels below two pages.
     publish(&w, "cta-button", "button", 3, json!({"label": {"en-US": "Shop now"}})).await;
@@ -158,6 +162,18 @@ async fn the_status_page_shows_each_change_its_paths_and_timeline_and_a_script_s
     let reason: Value = bad.json().await.unwrap();
     assert!(reason["error"].as_str().unwrap().contains("entry id"), "{reason}");
 
+    // A publish whose webhook was lost: the sweep finds it, and the page names it.
+    publish_silently(&sb, "home", 5, "home").await;
+    assert_eq!(sweep(&w, STATUS_TOKEN, DIST).await["missed"], 1);
+    completed_change(&w, "home").await;
+    let dom = tokio::task::spawn_blocking({
+        let (browser, url) = (Browser::require(), page_url(&w, STATUS_TOKEN, ""));
+        move || browser.dump_dom(&url)
+    })
+    .await
+    .unwrap();
+    positions(from(&dom, "Last sweep"), &["1 change(s) no webhook brought", "entry home publish revision 5"]);
+
     screenshots(browser, &w).await;
 }
 
@@ -169,8 +185,8 @@ async fn screenshots(browser: Browser, w: &WranglerDev) {
     let dir = out.unwrap_or_else(|| scratch.path().to_path_buf());
     let url = page_url(w, STATUS_TOKEN, "");
     tokio::task::spawn_blocking(move || {
-        browser.screenshot(&url, 1200, 960, &dir.join("status-desktop.png"));
-        browser.screenshot(&url, 390, 1200, &dir.join("status-phone.png"));
+        browser.screenshot(&url, 1200, 1180, &dir.join("status-desktop.png"));
+        browser.screenshot(&url, 390, 1560, &dir.join("status-phone.png"));
     })
     .await
     .unwrap();
