@@ -139,13 +139,22 @@ fn distribution(id: &str, d: &DistributionView, now: Timestamp) -> Markup {
             @if retry.is_empty() {
                 p.muted { "Nothing." }
             } @else {
-                @for r in &retry.retrying {
+                @for r in &retry.batches {
                     p { "Batch " (r.batch) ": " (r.attempts) " failed request(s) so far, retrying; " (items(&r.paths, r.path_count, 0)) }
                 }
-                @for reason in &retry.reasons { p.reason { (reason) } }
-                @if !retry.given_up.is_empty() {
-                    p { "Given up, not invalidated: " (items(&retry.given_up, retry.given_up.len(), 0)) }
+                @if let Some(w) = &retry.waiting {
+                    p {
+                        "Waiting to be invalidated again (" (w.reason) "), planned again " (w.retries) " time(s)"
+                        @if let Some(due) = w.due { ", next " (due.utc_text()) }
+                        @if let Some(end) = w.give_up_at { ", given up at " (end.utc_text()) }
+                        ": " (items(&w.paths, w.paths.len(), 0))
+                    }
                 }
+                @for g in &retry.given_up {
+                    p.reason { "Given up " (g.at.utc_text()) ": " (g.reason) }
+                    p { (items(&g.paths, g.path_count, 0)) }
+                }
+                @for reason in &retry.reasons { p.reason { (reason) } }
             }
         }
     }

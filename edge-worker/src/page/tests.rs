@@ -2,7 +2,9 @@ use super::view::{Billed, DistributionView, Search};
 use super::{page, part, refreshes, Part};
 use invalidator_core::time::Timestamp;
 use invalidator_core::webhook::{Action, EntityKind};
-use invalidator_core::workflow::{ChangeLabel, ChangeReport, Milestone, Phase, Standing, TimelineStep, Tracked};
+use invalidator_core::workflow::{
+    ChangeLabel, ChangeReport, GivenUp, Milestone, Phase, Retrying, Standing, TimelineStep, Tracked,
+};
 
 const NOW: Timestamp = Timestamp(1_796_409_903_000);
 
@@ -82,7 +84,7 @@ fn every_value_from_contentful_is_text_never_markup() {
     let found = change(evil, Standing::Completed, &["#page:<script>alert(1)</script>"]);
     let mut d = done(vec![found.clone()]);
     d.failures = vec![format!("batch 1: {evil}")];
-    d.not_invalidated = vec![format!("/{evil}")];
+    d.given_up = vec![GivenUp { reason: evil.into(), at: NOW, paths: vec![format!("/{evil}")], path_count: 1 }];
     let search = Search { entry_id: evil.into(), refused: None };
     let html = page(NOW, Some(&search), &parts(&d, &[found]));
     assert!(html.contains("Changes of entry"), "{html}");
@@ -124,4 +126,23 @@ fn a_search_says_when_no_change_is_known_or_the_id_cannot_be_one() {
     assert!(page(NOW, Some(&none), &parts(&d, &[])).contains("No change of this entry is known"));
     let bad = Search { entry_id: "a b".into(), refused: Some("an entry id is letters") };
     assert!(page(NOW, Some(&bad), &parts(&d, &[])).contains("an entry id is letters"));
+}
+
+#[test]
+fn paths_waiting_to_be_retried_and_given_up_show_with_their_reasons() {
+    let mut d = done(Vec::new());
+    d.retrying = Some(Retrying {
+        paths: vec!["/home".into()],
+        reason: "CloudFront answered 503".into(),
+        since: Some(NOW),
+        due: Some(NOW),
+        give_up_at: None,
+        retries: 2,
+    });
+    d.given_up = vec![GivenUp { reason: "AccessDenied".into(), at: NOW, paths: vec!["/x".into()], path_count: 1 }];
+    let html = render(&d);
+    let section = &html[html.find("Waiting to be retried or given up").expect("the section")..];
+    assert!(section.contains("CloudFront answered 503") && section.contains("planned again 2 time(s)"), "{section}");
+    assert!(section.contains("/home") && section.contains("AccessDenied") && section.contains("/x"), "{section}");
+    assert!(render(&done(Vec::new())).contains("Nothing."), "nothing waiting says so");
 }

@@ -5,7 +5,9 @@
 use invalidator_core::sweep::SweepReport;
 use invalidator_core::time::Timestamp;
 use invalidator_core::workflow::billing::FREE_ITEMS_PER_MONTH;
-use invalidator_core::workflow::{BatchSummary, ChangeReport, Phase, Standing, Workflow, RECENT_CHANGES_SHOWN};
+use invalidator_core::workflow::{
+    BatchSummary, ChangeReport, GivenUp, Phase, Retrying, Standing, Workflow, RECENT_CHANGES_SHOWN,
+};
 
 /// One distribution's status.
 #[derive(Debug, Clone, Default)]
@@ -16,8 +18,10 @@ pub struct DistributionView {
     pub waiting_changes: usize,
     /// Why the last run failed, when it did.
     pub failures: Vec<String>,
-    /// Paths the last run could not invalidate.
-    pub not_invalidated: Vec<String>,
+    /// Paths of failed batches waiting to be planned again.
+    pub retrying: Option<Retrying>,
+    /// Paths no retry will invalidate.
+    pub given_up: Vec<GivenUp>,
     /// Every batch kept, newest first.
     pub batches: Vec<BatchSummary>,
     /// The latest changes, newest first.
@@ -60,7 +64,8 @@ impl DistributionView {
             phase: Some(w.phase()),
             waiting_changes: inbox + w.pending().count,
             failures: w.failures().to_vec(),
-            not_invalidated: w.not_invalidated().iter().cloned().collect(),
+            retrying: w.retries().retrying(),
+            given_up: w.retries().given_up().to_vec(),
             batches: w.summaries(),
             changes: w.recent_changes(RECENT_CHANGES_SHOWN),
             billed_this_month: Some(Billed {
