@@ -37,7 +37,9 @@ pub struct LinkedEntry {
     pub content_type: Option<String>,
     /// Its fields, every locale (`{"slug": {"en-US": "…"}}`).
     pub fields: Map<String, Value>,
-    /// Its `sys.revision`: what the path memory may keep it as.
+    /// Its `sys.revision`, when the Delivery API sends it: what the path
+    /// memory may keep it as, and what a page built from it names in the
+    /// revision header (`VERIFY_REVISION_HEADER`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<u64>,
 }

@@ -227,6 +227,17 @@ async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Setup<'_, H, C>)
             );
             Event::InvalidationCreated { sequence, result: send(s, request, cloudfront::read_invalidation).await }
         }
+        Command::CheckPage { sequence, path } => {
+            let result = match &s.policy.verify.site_url {
+                Some(site) => {
+                    let header = s.policy.verify.revision_header.as_deref();
+                    let response = s.http.send(crate::site::page_request(site, &path)).await;
+                    response.map(|r| crate::site::PageSeen::read(&r, header)).map_err(Failure::from)
+                }
+                None => Err(Failure::permanent("SITE_URL is not set")),
+            };
+            Event::PageChecked { sequence, path, result }
+        }
         Command::GetInvalidation { sequence, distribution_id, invalidation_id } => {
             let request = cloudfront::get_invalidation(s.cloudfront, &distribution_id, &invalidation_id, s.clock.now());
             Event::InvalidationChecked { sequence, result: send(s, request, cloudfront::read_invalidation).await }

@@ -24,6 +24,12 @@ pub enum TransportError {
     Other(String),
 }
 
+/// Marks a request whose redirects the client must hand back instead of
+/// following (a visitor's page check sees a `301` as it is). Bodies look
+/// for it in the request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoRedirects;
+
 /// Sends one request and returns the whole response. Bodies implement it over
 /// `worker::Fetch` (edge) or an HTTP library (native, tests).
 #[allow(async_fn_in_trait)]

@@ -24,6 +24,7 @@ pub mod rules;
 pub mod secret;
 pub mod settings;
 pub mod sigv4;
+pub mod site;
 pub mod sweep;
 pub mod sync;
 pub mod tags;

@@ -65,6 +65,12 @@ pub const NAMES: &[&str] = &[
     "HISTORY_LIMIT",
     "SWEEP_INTERVAL_MINUTES",
     "PATH_MEMORY_ENTRIES",
+    // Verification
+    "SITE_URL",
+    "VERIFY_MAX_PATHS",
+    "VERIFY_RETRIES",
+    "VERIFY_RETRY_WAIT_SECONDS",
+    "VERIFY_REVISION_HEADER",
 ];
 
 /// A setting that is missing or cannot be used, by name.
@@ -358,7 +364,72 @@ pub struct Policy {
     pub plan_max_bytes: usize,
     /// Minutes between catch-up sweeps (see `crate::sweep`); 0 turns them off.
     pub sweep_interval_minutes: u32,
+    /// Whether and how completed batches are checked through the site.
+    pub verify: Verification,
 }
+
+/// How a completed batch's pages are checked as a visitor gets them
+/// (`SITE_URL`, `VERIFY_*`; see `crate::workflow::verify`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// `SITE_URL`: scheme and host the pages are requested through; `None`
+    /// turns verification off.
+    pub site_url: Option<String>,
+    /// `VERIFY_MAX_PATHS`: exact paths checked per batch, the first in order.
+    pub max_paths: usize,
+    /// `VERIFY_RETRIES`: times a stale page is invalidated again before it
+    /// is reported not verified.
+    pub retries: u32,
+    /// `VERIFY_RETRY_WAIT_SECONDS`: the wait after a stale check before the
+    /// Delivery API is asked again and the page invalidated again.
+    pub retry_wait: Duration,
+    /// `VERIFY_REVISION_HEADER`: the header an origin names the rendered
+    /// revisions in (`<entry-id>:<revision>,...`); `None`: not checked.
+    pub revision_header: Option<String>,
+}
+
+impl Verification {
+    /// Whether completed batches are verified at all.
+    pub fn enabled(&self) -> bool {
+        self.site_url.is_some()
+    }
+
+    /// Reads `SITE_URL` and the `VERIFY_*` settings.
+    pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
+        let site_url = match get(map, "SITE_URL") {
+            Some(_) => Some(endpoint(map, "SITE_URL", "")?),
+            None => None,
+        };
+        let revision_header = match get(map, "VERIFY_REVISION_HEADER") {
+            Some(h) if h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+                Some(h.to_ascii_lowercase())
+            }
+            Some(h) => {
+                return Err(bad(
+                    "VERIFY_REVISION_HEADER",
+                    format!("must be a header name of letters, digits, '-' or '_', got {h:?}"),
+                ))
+            }
+            None => None,
+        };
+        Ok(Verification {
+            site_url,
+            // 20: two alarms of checks on the Worker (see
+            // `verify::PAGES_PER_WAKE`), well inside the free plan's 50
+            // subrequests per alarm with room for the polls beside them.
+            max_paths: number(map, "VERIFY_MAX_PATHS", 20, 1, 1000)? as usize,
+            // Each retry waits and goes through CloudFront again (P95 under
+            // 25 s): 2 cover Contentful's stale window of about a minute.
+            retries: number(map, "VERIFY_RETRIES", 2, 0, MAX_VERIFY_RETRIES)? as u32,
+            retry_wait: seconds(map, "VERIFY_RETRY_WAIT_SECONDS", 10_000, 100, 3600)?,
+            revision_header,
+        })
+    }
+}
+
+/// At most this many re-invalidations of a page: each keeps a few steps on
+/// every change's receipt, which is bounded.
+pub const MAX_VERIFY_RETRIES: u64 = 5;
 
 impl Policy {
     /// What a plan for `distributions` distributions may cost: every
@@ -407,6 +478,7 @@ impl Policy {
             // A day at most: a sweep further apart than that is no catch-up.
             sweep_interval_minutes: number(map, "SWEEP_INTERVAL_MINUTES", 5, 0, 1440)? as u32,
             path_memory_entries: number(map, "PATH_MEMORY_ENTRIES", 10_000, 0, 1_000_000)? as usize,
+            verify: Verification::from_map(map)?,
         };
         if policy.walk_max_depth == 0 && policy.invalidate_by != crate::tags::InvalidateBy::Tags {
             return Err(bad("WALK_MAX_DEPTH", "0 (no walk) is only for INVALIDATE_BY=tags: paths need the walk"));
@@ -511,6 +583,21 @@ mod tests {
         assert_eq!(s.policy.poll_fast, Duration::from_secs(30));
         assert_eq!(s.policy.poll_max, Duration::from_secs(60));
         assert_eq!(s.policy.wildcard_budget, 15);
+        assert_eq!(s.policy.verify.site_url, None, "no SITE_URL, no verification");
+        assert_eq!(s.policy.verify.max_paths, 20);
+        assert_eq!(s.policy.verify.retries, 2);
+        assert_eq!(s.policy.verify.revision_header, None);
+    }
+
+    #[test]
+    fn verification_reads_the_site_and_its_header() {
+        let mut m = full();
+        m.insert("SITE_URL".into(), "https://www.example.com/".into());
+        m.insert("VERIFY_REVISION_HEADER".into(), "X-Content-Revisions".into());
+        let v = Settings::from_map(&m).unwrap().policy.verify;
+        assert_eq!(v.site_url.as_deref(), Some("https://www.example.com"));
+        assert_eq!(v.revision_header.as_deref(), Some("x-content-revisions"));
+        assert!(v.enabled());
     }
 
     #[test]
@@ -555,6 +642,11 @@ mod tests {
             ("INVALIDATE_BY", "cheapest"),
             ("WALK_MAX_DEPTH", "0"),
             ("CONTENTFUL_WEBHOOK_SECRET", "too-short-secret-value"),
+            ("SITE_URL", "www.example.com"),
+            ("SITE_URL", "https://www.example.com/blog"),
+            ("VERIFY_MAX_PATHS", "0"),
+            ("VERIFY_RETRIES", "6"),
+            ("VERIFY_REVISION_HEADER", "x revisions"),
         ];
         for (name, value) in cases {
             let mut m = full();

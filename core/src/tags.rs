@@ -187,6 +187,7 @@ impl TagRules {
             }
         }
         out.value = out.tags.join(",");
+        out.revisions = revision_header(entries);
         out
     }
 }
@@ -202,6 +203,24 @@ pub struct CacheTagHeader {
     pub dropped: Vec<String>,
     /// Tags that could not be made, and why.
     pub notes: Vec<String>,
+    /// The revision header's value (`VERIFY_REVISION_HEADER`): each entry's
+    /// `<entry-id>:<revision>`, comma-separated, those without a revision left out.
+    pub revisions: String,
+}
+
+/// The value an origin sends in `VERIFY_REVISION_HEADER` with a page built
+/// from `entries`: `<entry-id>:<revision>` for each, comma-separated, so that
+/// verification can tell a page rendered before the publish.
+pub fn revision_header(entries: &[LinkedEntry]) -> String {
+    let mut seen = Vec::new();
+    for e in entries {
+        if let Some(rev) = e.revision {
+            if !seen.iter().any(|(id, _)| *id == e.id) {
+                seen.push((e.id.as_str(), rev));
+            }
+        }
+    }
+    seen.iter().map(|(id, rev)| format!("{id}:{rev}")).collect::<Vec<_>>().join(",")
 }
 
 /// Renders `templates` over one entry's fields: one tag per locale.
@@ -324,10 +343,11 @@ mod tests {
             id: id.into(),
             content_type: Some(ct.into()),
             fields: fields(json!({"slug": slug})),
-            revision: None,
+            revision: Some(id.len() as u64),
         };
         let small = r.header_for_page(&[entry("home", "page", "home"), entry("btn", "button", "")]);
         assert_eq!(small.value, "entry:home,entry:btn,page:home");
+        assert_eq!(small.revisions, "home:4,btn:3", "VERIFY_REVISION_HEADER's value, in the order given");
         let mut many = vec![entry("home", "page", "home")];
         many.extend((0..60).map(|i| entry(&format!("s{i}"), "section", "")));
         let big = r.header_for_page(&many);

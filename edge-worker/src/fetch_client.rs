@@ -1,10 +1,10 @@
 //! The core's `HttpClient` over `worker::Fetch`, with a deadline per request.
 
 use futures::future::{select, Either};
-use invalidator_core::io::{HttpClient, HttpRequest, HttpResponse, TransportError};
+use invalidator_core::io::{HttpClient, HttpRequest, HttpResponse, NoRedirects, TransportError};
 use std::time::Duration;
 use worker::wasm_bindgen::JsValue;
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
 
 pub struct FetchClient {
     pub timeout: Duration,
@@ -12,6 +12,7 @@ pub struct FetchClient {
 
 impl HttpClient for FetchClient {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let as_is = request.extensions().get::<NoRedirects>().is_some();
         let (parts, body) = request.into_parts();
         let headers = Headers::new();
         for (name, value) in &parts.headers {
@@ -20,6 +21,9 @@ impl HttpClient for FetchClient {
         }
         let mut init = RequestInit::new();
         init.with_method(Method::from(parts.method.to_string())).with_headers(headers);
+        if as_is {
+            init.with_redirect(RequestRedirect::Manual);
+        }
         if !body.is_empty() {
             init.with_body(Some(JsValue::from(worker::js_sys::Uint8Array::from(body.as_slice()))));
         }

@@ -3,7 +3,7 @@
 //! [`Clock`] and [`Sleep`] over the system clock and tokio.
 
 use invalidator_core::driver::Sleep;
-use invalidator_core::io::{Clock, HttpClient, HttpRequest, HttpResponse, TransportError};
+use invalidator_core::io::{Clock, HttpClient, HttpRequest, HttpResponse, NoRedirects, TransportError};
 use invalidator_core::Timestamp;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,6 +14,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub struct ReqwestClient {
     proxied: reqwest::Client,
     direct: reqwest::Client,
+    /// For requests marked [`NoRedirects`] (a visitor's page check).
+    proxied_as_is: reqwest::Client,
+    direct_as_is: reqwest::Client,
     timeout: Duration,
 }
 
@@ -21,9 +24,12 @@ impl ReqwestClient {
     pub fn new(timeout: Duration) -> Self {
         let builder =
             || reqwest::Client::builder().connect_timeout(Duration::from_secs(5).min(timeout)).timeout(timeout);
+        let as_is = || builder().redirect(reqwest::redirect::Policy::none());
         let proxied = builder().build().expect("a TLS backend is compiled in");
         let direct = builder().no_proxy().build().expect("a TLS backend is compiled in");
-        ReqwestClient { proxied, direct, timeout }
+        let proxied_as_is = as_is().build().expect("a TLS backend is compiled in");
+        let direct_as_is = as_is().no_proxy().build().expect("a TLS backend is compiled in");
+        ReqwestClient { proxied, direct, proxied_as_is, direct_as_is, timeout }
     }
 }
 
@@ -42,8 +48,14 @@ impl Default for ReqwestClient {
 impl HttpClient for ReqwestClient {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let direct = request.uri().host().is_some_and(is_loopback);
+        let as_is = request.extensions().get::<NoRedirects>().is_some();
         let request = reqwest::Request::try_from(request).map_err(|e| TransportError::Other(e.to_string()))?;
-        let client = if direct { &self.direct } else { &self.proxied };
+        let client = match (direct, as_is) {
+            (true, false) => &self.direct,
+            (false, false) => &self.proxied,
+            (true, true) => &self.direct_as_is,
+            (false, true) => &self.proxied_as_is,
+        };
         let response = client.execute(request).await.map_err(|e| self.transport_error(e))?;
         let mut builder = http::Response::builder().status(response.status().as_u16());
         for (name, value) in response.headers() {

@@ -41,3 +41,14 @@ async fn cache_tags_prints_the_header_value_for_a_page_and_names_what_it_left_ou
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no-such-entry"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cache_tags_revisions_prints_the_revision_header_value_without_tag_rules() {
+    let sb = Sandbox::start(Config::local(fixture(), Duration::from_millis(500), vec![])).await.unwrap();
+    let served = |id: &str| fixture().entries.iter().find(|e| e.id == id).unwrap().revision;
+    let out = run(&sb, None, &["--revisions", "winter-sale", "hero-banner"]).await;
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let want = format!("winter-sale:{},hero-banner:{}", served("winter-sale"), served("hero-banner"));
+    assert_eq!(stdout.trim(), want);
+}

@@ -76,6 +76,13 @@ impl Batches {
         self.queue.drain(started..).collect()
     }
 
+    /// Puts planned batches before the others (a re-invalidation goes first).
+    pub fn prepend(&mut self, batches: Vec<Batch>) {
+        for b in batches.into_iter().rev() {
+            self.queue.push_front(b);
+        }
+    }
+
     /// Adds planned batches behind the others.
     pub fn extend(&mut self, batches: Vec<Batch>) {
         self.queue.extend(batches);
@@ -199,6 +206,10 @@ impl Batches {
             b.change_count = batch.change_count;
             b.labels = batch.labels.clone();
             b.notes = batch.notes.clone();
+            b.revisions = batch.revisions.clone();
+            b.receipt = batch.receipt.clone();
+            b.verify_round = batch.verify_round;
+            b.not_verified = batch.not_verified.clone();
             halves.push(b);
         }
         let line = format!(

@@ -77,6 +77,8 @@ fn compact(mut batch: Batch) -> Batch {
         *first = shorten(std::mem::take(first));
     }
     batch.notes.truncate(NOTES_KEPT);
+    // Only a batch being verified needs the changed entries.
+    batch.revisions = Vec::new();
     batch
 }
 
@@ -84,5 +86,5 @@ fn compact(mut batch: Batch) -> Batch {
 fn stored_bytes(b: &Batch) -> usize {
     const FIXED: usize = 400;
     let labels: usize = b.labels.iter().map(|l| l.stored_bytes()).sum();
-    FIXED + paths::bytes(&b.paths) + paths::bytes(&b.notes) + paths::bytes(&b.changes) + labels
+    FIXED + paths::bytes(&b.paths) + paths::bytes(&b.notes) + paths::bytes(&b.changes) + labels + b.receipt.bytes()
 }

@@ -50,11 +50,13 @@ pub mod label;
 mod outstanding;
 mod pending;
 pub mod plan;
+pub mod receipt;
 pub mod report;
 mod retries;
 mod status;
 pub mod timeline;
 mod types;
+pub mod verify;
 pub mod walk;
 
 pub use batches::Batches;
@@ -62,11 +64,13 @@ pub use history::History;
 pub use label::ChangeLabel;
 pub use outstanding::{Outstanding, Slot};
 pub use plan::plan;
+pub use receipt::{ReceiptStep, StepName};
 pub use report::{ChangeReport, RECENT_CHANGES_SHOWN};
 pub use retries::{GivenUp, Retries, Retrying};
 pub use status::{BatchSummary, Standing, Tracked, ENTRY_CHANGES_SHOWN};
 pub use timeline::{timeline, Milestone, TimelineStep};
 pub use types::{AwaitedRecall, Batch, BatchState, ChangedTarget, Command, Event, Pending, Phase};
+pub use verify::Verify;
 pub use walk::Walk;
 
 use crate::contentful::LinkTarget;
@@ -132,6 +136,9 @@ pub struct Workflow {
     /// Items CloudFront billed this month for the invalidations made here.
     #[serde(default)]
     billing: billing::Billing,
+    /// When each recent change was received: the first step of its receipt.
+    #[serde(default)]
+    received: receipt::Received,
     /// What the walk put back last ([`Workflow::restart_walk`]) had failed
     /// and since when: the next walk goes on from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -159,6 +166,9 @@ enum Stage {
     Walking { walk: Box<Walk>, waiting: Batches },
     /// Running the planned batches.
     Running { batches: Batches },
+    /// Requesting a completed batch's pages through `SITE_URL`; the other
+    /// batches wait behind it.
+    Verifying { verify: Box<Verify>, waiting: Batches },
     /// Every batch completed.
     Completed,
     /// Every batch ended, and at least one failed (see `failures`).
@@ -185,6 +195,12 @@ pub const TRANSITIONS: &[(Phase, Phase)] = &[
     (Phase::InProgress, Phase::Completed),
     (Phase::InProgress, Phase::Failed),
     (Phase::InProgress, Phase::Resolving),
+    (Phase::Submitting, Phase::Verifying),
+    (Phase::InProgress, Phase::Verifying),
+    (Phase::Verifying, Phase::Submitting),
+    (Phase::Verifying, Phase::Resolving),
+    (Phase::Verifying, Phase::Completed),
+    (Phase::Verifying, Phase::Failed),
 ];
 
 /// Advances `workflow` by `event` at `now`. Pure: the same inputs give the
@@ -221,6 +237,7 @@ impl Workflow {
             seen: VecDeque::new(),
             next_sequence: 1,
             billing: billing::Billing::default(),
+            received: receipt::Received::default(),
             resume: None,
             retries: Retries::default(),
         }
@@ -241,6 +258,7 @@ impl Workflow {
                 Some(BatchState::InProgress) => Phase::InProgress,
                 _ => Phase::Submitting,
             },
+            Stage::Verifying { .. } => Phase::Verifying,
             Stage::Completed => Phase::Completed,
             Stage::Failed => Phase::Failed,
         }
@@ -289,12 +307,13 @@ impl Workflow {
 
     /// Planned batches not finished yet, the current one first.
     pub fn batches(&self) -> impl DoubleEndedIterator<Item = &Batch> {
-        let batches = match &self.stage {
-            Stage::Walking { waiting, .. } => Some(waiting),
-            Stage::Running { batches } => Some(batches),
-            _ => None,
+        let (verifying, batches) = match &self.stage {
+            Stage::Walking { waiting, .. } => (None, Some(waiting)),
+            Stage::Running { batches } => (None, Some(batches)),
+            Stage::Verifying { verify, waiting } => (Some(verify.batch()), Some(waiting)),
+            _ => (None, None),
         };
-        batches.into_iter().flat_map(Batches::iter)
+        verifying.into_iter().chain(batches.into_iter().flat_map(Batches::iter))
     }
 
     /// Every batch known, oldest first: history, then current and queued.
@@ -397,13 +416,19 @@ impl Workflow {
                         walk.recover(now)
                     }
                     Stage::Running { batches } => batches.recover(now),
+                    Stage::Verifying { verify, .. } => verify.recover(now),
                     _ => {}
                 }
             }
             Event::Recalled { entry_id, result } => self.on_recalled(&entry_id, result, cx),
-            Event::RevisionFetched { target, result } => {
-                if let Stage::Walking { walk, .. } = &mut self.stage {
-                    walk.on_revision(&target, result, now, policy, &mut cx.draws);
+            Event::RevisionFetched { target, result } => match &mut self.stage {
+                Stage::Walking { walk, .. } => walk.on_revision(&target, result, now, policy, &mut cx.draws),
+                Stage::Verifying { verify, .. } => verify.on_revision(&target, result, now, policy),
+                _ => {}
+            },
+            Event::PageChecked { sequence, path, result } => {
+                if let Stage::Verifying { verify, .. } = &mut self.stage {
+                    verify.on_page(sequence, &path, result, now, policy);
                 }
             }
             Event::LinksFetched { target, skip, result } => {
@@ -557,6 +582,7 @@ impl Workflow {
             return false; // A redelivery: the first delivery is already in hand.
         }
         self.seen.push_back(tracking_id.clone());
+        self.received.add(&tracking_id, cx.now);
         while self.seen.len() > SEEN_LIMIT {
             self.seen.pop_front();
         }
@@ -576,7 +602,8 @@ impl Workflow {
     }
 
     /// Records an ended batch and moves on: new changes first, then the next batch.
-    fn end_batch(&mut self, batch: Batch, cx: &mut Context) {
+    fn end_batch(&mut self, mut batch: Batch, cx: &mut Context) {
+        receipt::seal(&mut batch);
         if let BatchState::Failed { reason } = &batch.state {
             let entropy = cx.draws.next_value();
             self.retries.on_failed(&batch.paths, batch.transient, reason, cx.now, cx.policy, entropy);
@@ -588,14 +615,63 @@ impl Workflow {
                 self.not_invalidated = crate::paths::collapse(std::mem::take(&mut self.not_invalidated), budget);
             }
         }
-        self.history.push(batch, cx.policy.history_limit);
+        let verified = batch.state == BatchState::Completed && cx.policy.verify.enabled();
         let (from, stage) = self.take_stage();
         let Stage::Running { batches } = stage else {
+            self.history.push(batch, cx.policy.history_limit);
             self.stage = stage;
             return;
         };
+        if verified {
+            match Verify::start(batch, cx.now, cx.policy) {
+                Ok(verify) => return self.enter_from(from, Stage::Verifying { verify, waiting: batches }),
+                Err(batch) => self.history.push(*batch, cx.policy.history_limit),
+            }
+        } else {
+            self.history.push(batch, cx.policy.history_limit);
+        }
         cx.go_on = !batches.is_empty() && self.pending.is_empty();
         self.after(from, batches, cx);
+    }
+
+    /// Records a verified batch and moves on; stale pages go again first,
+    /// in a batch planned for them that carries the receipt on.
+    fn finish_verify(&mut self, cx: &mut Context) {
+        let (from, stage) = self.take_stage();
+        let Stage::Verifying { verify, mut waiting } = stage else {
+            self.stage = stage;
+            return;
+        };
+        let verify::Finished { batch, again } = verify.finish(cx.now);
+        if !again.is_empty() {
+            let changes = Pending {
+                tracking: batch.changes.clone(),
+                count: batch.change_count,
+                paths: again.into_iter().collect(),
+                ..Pending::default()
+            };
+            let found = walk::Found { changes, paths: BTreeSet::new(), notes: Vec::new(), cut_short: None };
+            let nonce = format!("{}/again{}", batch.caller_reference, batch.verify_round + 1);
+            let numbering = plan::Numbering { first_sequence: self.next_sequence, nonce: &nonce, now: cx.now };
+            let planned = plan(found, Vec::new(), std::slice::from_ref(&batch.distribution_id), cx.policy, numbering);
+            self.next_sequence += planned.batches.len() as u64;
+            let mut again: Vec<Batch> = planned.batches;
+            for b in &mut again {
+                b.receipt = batch.receipt.clone();
+                b.revisions = batch.revisions.clone();
+                b.verify_round = batch.verify_round + 1;
+                b.not_verified = batch.not_verified.clone();
+            }
+            self.note(format!(
+                "batch {}: stale pages invalidated again in batch {}",
+                batch.sequence,
+                again.first().map_or(0, |b| b.sequence)
+            ));
+            waiting.prepend(again);
+        }
+        self.history.push(batch, cx.policy.history_limit);
+        cx.go_on = !waiting.is_empty() && self.pending.is_empty();
+        self.after(from, waiting, cx);
     }
 
     /// What comes after a plan or a batch: a walk of the changes that came
@@ -662,6 +738,11 @@ impl Workflow {
                         self.after(from, Batches::default(), cx);
                     }
                 },
+                Stage::Verifying { verify, .. } => match verify.poll(cx.now, cx.policy) {
+                    verify::Poll::Send(commands) => return cx.commands.extend(commands),
+                    verify::Poll::Wait => return,
+                    verify::Poll::Done => self.finish_verify(cx),
+                },
                 _ => return,
             }
         }
@@ -674,14 +755,28 @@ impl Workflow {
             self.stage = stage;
             return;
         };
+        let gate = walk.gate_passed();
         let found = walk.into_found();
+        let targets = found.changes.targets.clone();
         let queued = waiting.take_queued();
         // What makes this submission differ from any earlier one of the same
         // paths, fixed when its changes were taken in (see `Pending::nonce`).
         let nonce = format!("{:016x}-{}", found.changes.nonce, found.changes.tracking.join(","));
         let numbering = plan::Numbering { first_sequence: self.next_sequence, nonce: &nonce, now: cx.now };
-        let planned = plan(found, queued, &self.distributions, cx.policy, numbering);
+        let mut planned = plan(found, queued, &self.distributions, cx.policy, numbering);
         self.next_sequence += planned.batches.len() as u64;
+        for b in &mut planned.batches {
+            b.revisions = targets.iter().take(verify::TARGETS_KEPT).cloned().collect();
+            if let Some((at, gave_up)) = gate {
+                let detail = gave_up.then(|| {
+                    format!(
+                        "not confirmed within FRESHNESS_MAX_WAIT_SECONDS ({} s): submitted anyway",
+                        cx.policy.freshness_max_wait.as_secs_f64()
+                    )
+                });
+                b.receipt.mark(StepName::Fresh, at, detail);
+            }
+        }
         for line in planned.log {
             self.note(line);
         }
@@ -697,6 +792,7 @@ impl Workflow {
         let in_flight = match &self.stage {
             Stage::Walking { walk, .. } => walk.in_flight(),
             Stage::Running { batches } => batches.in_flight(),
+            Stage::Verifying { verify, .. } => verify.in_flight(),
             _ => false,
         };
         if in_flight {
@@ -709,6 +805,7 @@ impl Workflow {
             Stage::Collecting { until, quiet } => Some(closes(*until, *quiet)),
             Stage::Walking { walk, .. } => walk.next_timeout(),
             Stage::Running { batches } => batches.next_timeout(),
+            Stage::Verifying { verify, .. } => verify.next_timeout(),
             _ => None,
         };
         Next::WakeAt(at.unwrap_or(cx.now).max(cx.now))
@@ -717,6 +814,7 @@ impl Workflow {
     /// Where the change with `tracking_id` stands, if this workflow knows it.
     pub fn track(&self, tracking_id: &str) -> Option<Tracked> {
         let labelled = |labels: &[ChangeLabel]| labels.iter().find(|l| l.tracking_id == tracking_id).cloned();
+        let received = self.received.of(tracking_id);
         let simple = |standing, labels: &[ChangeLabel]| Tracked {
             tracking_id: tracking_id.to_string(),
             state: standing,
@@ -724,6 +822,7 @@ impl Workflow {
             invalidation_id: None,
             reason: None,
             label: labelled(labels),
+            receipt: receipt::steps(received, &[]),
         };
         if self.pending.holds(tracking_id) {
             return Some(simple(Standing::Accepted, &self.pending.labels));
@@ -734,9 +833,16 @@ impl Workflow {
         let batch =
             self.batches().rev().chain(self.history.iter().rev()).find(|b| b.changes.iter().any(|t| t == tracking_id));
         if let Some(b) = batch {
-            return Some(Tracked::in_batch(b, tracking_id, labelled(&b.labels)));
+            return Some(self.tracked_in(b, tracking_id, labelled(&b.labels)));
         }
         self.seen.iter().any(|t| t == tracking_id).then(|| simple(Standing::Seen, &[]))
+    }
+
+    /// How the change `tracking_id`, labelled `label`, stands in batch `b`,
+    /// with its receipt.
+    pub(crate) fn tracked_in(&self, b: &Batch, tracking_id: &str, label: Option<ChangeLabel>) -> Tracked {
+        let verifying = matches!(&self.stage, Stage::Verifying { verify, .. } if verify.batch().sequence == b.sequence);
+        Tracked::in_batch(b, tracking_id, label, self.received.of(tracking_id), verifying)
     }
 }
 
@@ -760,3 +866,5 @@ mod retries_tests;
 mod tags_tests;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod verify_tests;

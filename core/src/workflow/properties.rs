@@ -92,6 +92,22 @@ fn answer(command: &Command, pick: u8, ok_bias: u8) -> Event {
                 Err(failure(pick))
             },
         },
+        Command::CheckPage { sequence, path } => Event::PageChecked {
+            sequence: *sequence,
+            path: path.clone(),
+            result: if ok {
+                let x_cache = if pick % 2 == 0 { "Miss from cloudfront" } else { "Hit from cloudfront" };
+                Ok(crate::site::PageSeen {
+                    status: 200,
+                    x_cache: Some(x_cache.into()),
+                    age: Some(600),
+                    revisions: None,
+                    location: None,
+                })
+            } else {
+                Err(failure(pick))
+            },
+        },
         Command::GetInvalidation { sequence, .. } => Event::InvalidationChecked {
             sequence: *sequence,
             result: if ok {

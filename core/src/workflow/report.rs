@@ -89,7 +89,7 @@ impl Workflow {
                 if found.len() >= limit {
                     return found;
                 }
-                let tracked = Tracked::in_batch(b, id, label);
+                let tracked = self.tracked_in(b, id, label);
                 if keep(&tracked) && !found.iter().any(|r| r.change.tracking_id == id) {
                     found.push(ChangeReport::of(tracked, Some(b)));
                 }

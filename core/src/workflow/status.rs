@@ -74,6 +74,8 @@ pub enum Standing {
     Submitting,
     /// Its invalidation exists; polled until Completed.
     InProgress,
+    /// CloudFront reported it Completed; its pages are being requested through `SITE_URL`.
+    Verifying,
     /// CloudFront reported it Completed.
     Completed,
     /// It ended without being invalidated (see the reason).
@@ -89,6 +91,7 @@ impl std::fmt::Display for Standing {
             Standing::Queued => "queued",
             Standing::Submitting => "submitting",
             Standing::InProgress => "in_progress",
+            Standing::Verifying => "verifying",
             Standing::Completed => "completed",
             Standing::Failed => "failed",
         })
@@ -127,18 +130,30 @@ pub struct Tracked {
     /// The entry it changed, its content type and when it came in, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<ChangeLabel>,
+    /// Each step from the webhook to the page a visitor gets, in order.
+    #[serde(default)]
+    pub receipt: Vec<super::receipt::ReceiptStep>,
 }
 
 impl Tracked {
-    /// How the change `tracking_id`, labelled `label`, stands in batch `b`.
-    pub(super) fn in_batch(b: &Batch, tracking_id: &str, label: Option<ChangeLabel>) -> Tracked {
+    /// How the change `tracking_id`, labelled `label`, stands in batch `b`:
+    /// `verifying` while its pages are being checked, its receipt from when
+    /// it was `received`.
+    pub(super) fn in_batch(
+        b: &Batch,
+        tracking_id: &str,
+        label: Option<ChangeLabel>,
+        received: Option<Timestamp>,
+        verifying: bool,
+    ) -> Tracked {
         Tracked {
             tracking_id: tracking_id.to_string(),
-            state: Standing::of(&b.state),
+            state: if verifying { Standing::Verifying } else { Standing::of(&b.state) },
             batch: Some(b.sequence),
             invalidation_id: b.invalidation_id.clone(),
             reason: failure_reason(&b.state),
             label,
+            receipt: super::receipt::steps(received, &super::receipt::marks_of(b)),
         }
     }
 }
@@ -202,6 +217,7 @@ impl Workflow {
                 invalidation_id: None,
                 reason: None,
                 label: Some(l.clone()),
+                receipt: super::receipt::steps(self.received.of(&l.tracking_id), &[]),
             })
             .collect()
     }

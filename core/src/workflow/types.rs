@@ -3,6 +3,7 @@
 
 use super::label::ChangeLabel;
 use super::outstanding::Outstanding;
+use super::receipt::Receipt;
 use crate::cloudfront::Invalidation;
 use crate::contentful::{LinkTarget, LinksPage};
 use crate::retry::Failure;
@@ -26,6 +27,8 @@ pub enum Phase {
     Submitting,
     /// The current batch's invalidation exists; polling until Completed.
     InProgress,
+    /// A Completed batch's pages are requested through `SITE_URL`.
+    Verifying,
     /// Every batch is Completed.
     Completed,
     /// Every batch ended, at least one of them failed (see `failures`).
@@ -200,6 +203,23 @@ pub struct Batch {
     /// exhausted, its deadline passed): its paths are planned again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub transient: bool,
+    /// The changed entries it shows (the first few): what verification
+    /// compares the revision header with and asks the Delivery API about.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<ChangedTarget>,
+    /// Its changes' steps from the Delivery API on (see `receipt`).
+    #[serde(default, skip_serializing_if = "Receipt::is_empty")]
+    pub receipt: Receipt,
+    /// How many times its pages were invalidated again before it (0: the first batch).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub verify_round: u32,
+    /// Pages an earlier verification round could not verify, for the report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_verified: Vec<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Batch {
@@ -232,6 +252,10 @@ impl Batch {
             request: None,
             poll_interval_ms: 0,
             transient: false,
+            revisions: Vec::new(),
+            receipt: Receipt::default(),
+            verify_round: 0,
+            not_verified: Vec::new(),
         }
     }
 }
@@ -277,6 +301,15 @@ pub enum Event {
         entry_id: String,
         /// Its items as last planned before (empty: nothing remembered).
         result: Result<Vec<String>, Failure>,
+    },
+    /// The answer to [`Command::CheckPage`].
+    PageChecked {
+        /// The batch it was for.
+        sequence: u64,
+        /// The path asked for.
+        path: String,
+        /// What the page showed.
+        result: Result<crate::site::PageSeen, Failure>,
     },
     /// The answer to [`Command::CreateInvalidation`].
     InvalidationCreated {
@@ -330,6 +363,14 @@ pub enum Command {
         paths: Vec<String>,
         /// The batch's stored reference: a resend returns the same invalidation.
         caller_reference: String,
+    },
+    /// A visitor's GET of `path` through `SITE_URL` (see [`crate::site`]),
+    /// verifying batch `sequence`.
+    CheckPage {
+        /// The batch.
+        sequence: u64,
+        /// An exact path of it.
+        path: String,
     },
     /// CloudFront's GetInvalidation for batch `sequence`.
     GetInvalidation {

@@ -31,6 +31,17 @@ pub(super) const LINKS_PER_ENTRY: u64 = 10;
 /// The gate asks again at most this often: it only waits for a CDN cache.
 const GATE_RETRY_MAX: Duration = Duration::from_secs(10);
 
+/// Whether the Delivery API's answer confirms a change: it serves revision
+/// `wants` or later, or (`None`, an unpublish) no longer serves it. Any
+/// failure counts as "not yet": whoever asks is bounded in time anyway.
+pub(super) fn serves(wants: Option<u64>, answer: &Result<Option<u64>, Failure>) -> bool {
+    match (wants, answer) {
+        (Some(want), Ok(Some(rev))) => *rev >= want,
+        (None, Ok(None)) => true,
+        _ => false,
+    }
+}
+
 /// A walk in progress.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Walk {
@@ -46,6 +57,9 @@ pub struct Walk {
     cut_short: Option<String>,
     /// Distributions the paths are for: they share the plan's byte budget.
     distributions: usize,
+    /// When the gate passed, and whether it gave up on some change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gate_passed: Option<(Timestamp, bool)>,
     /// Failed requests of the walk put back before this one, taken up again
     /// as the walk reaches them (see [`Resume`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -179,6 +193,7 @@ impl Walk {
             notes: Vec::new(),
             cut_short,
             distributions,
+            gate_passed: None,
             carried,
         }
     }
@@ -208,6 +223,12 @@ impl Walk {
             failing.into_iter().map(|q| Carried { target: q.target.clone(), skip: q.skip, request: q.request });
         let failed = self.carried.iter().cloned().chain(now_failing).take(CARRIED_KEPT).collect();
         Resume { started_at: self.started_at, failed }
+    }
+
+    /// When the freshness gate passed, and whether it gave up waiting for
+    /// some change; `None` before, or when there is no gate.
+    pub fn gate_passed(&self) -> Option<(Timestamp, bool)> {
+        self.gate_passed
     }
 
     /// The changes walked from.
@@ -251,12 +272,7 @@ impl Walk {
         else {
             return;
         };
-        // Any failure counts as "not yet": the gate is bounded in time anyway.
-        let confirmed = match (check.wants_revision, result) {
-            (Some(want), Ok(Some(rev))) => rev >= want,
-            (None, Ok(None)) => true,
-            _ => false,
-        };
+        let confirmed = serves(check.wants_revision, &result);
         match &mut check.request {
             Some(_) if confirmed => check.request = None,
             Some(r) => {
@@ -379,6 +395,9 @@ impl Walk {
     fn poll_walk(&mut self, now: Timestamp, policy: &Policy) -> Poll {
         if let Stage::Gate { checks, deadline } = &mut self.stage {
             if now >= *deadline {
+                if checks.iter().any(|c| c.request.is_some()) {
+                    self.gate_passed = Some((now, true));
+                }
                 for c in checks.iter_mut().filter(|c| c.request.is_some()) {
                     let note = format!(
                         "the Delivery API did not confirm {:?} {} within FRESHNESS_MAX_WAIT_SECONDS ({} s); submitted anyway",
@@ -399,6 +418,9 @@ impl Walk {
                     })
                     .collect();
                 return if sends.is_empty() { Poll::Wait } else { Poll::Send(sends) };
+            }
+            if !checks.is_empty() {
+                self.gate_passed.get_or_insert((now, false));
             }
             let requests = Self::first_level(&self.changes, &self.cut_short, policy, now, &mut self.carried);
             self.stage = Stage::Links { depth: 0, requests, next_level: BTreeSet::new() };

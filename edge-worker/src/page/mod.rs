@@ -282,6 +282,7 @@ fn next_step(c: &ChangeReport) -> Option<&'static str> {
         Standing::Queued => "waiting its turn",
         Standing::Submitting => "being submitted to CloudFront",
         Standing::InProgress => "CloudFront is invalidating",
+        Standing::Verifying => "checking the pages a visitor gets",
         Standing::Completed | Standing::Failed | Standing::Seen => return None,
     })
 }

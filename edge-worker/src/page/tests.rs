@@ -35,6 +35,7 @@ fn change(entry_id: &str, state: Standing, paths: &[&str]) -> ChangeReport {
             invalidation_id: Some("I2J3".into()),
             reason: None,
             label: Some(label),
+            receipt: Vec::new(),
         },
         distribution_id: Some("EDEMO".into()),
         timeline,

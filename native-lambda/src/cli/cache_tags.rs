@@ -3,7 +3,9 @@
 //! entry first, then what it renders), by the same `TAG_RULES` the
 //! invalidations use; see `TagRules::header_for_page` for the 50-tag limit
 //! and which tags stay. The value goes to stdout; what was dropped or could
-//! not be made goes to stderr.
+//! not be made goes to stderr. With `--revisions`, the value of the
+//! revision header instead (`VERIFY_REVISION_HEADER`: `<entry-id>:<revision>`
+//! for each entry, comma-separated), which needs no `TAG_RULES`.
 
 use super::{failed, policy, usage, CliError};
 use crate::http_client::ReqwestClient;
@@ -11,9 +13,9 @@ use invalidator_core::contentful;
 use invalidator_core::io::HttpClient;
 use invalidator_core::settings::{ContentfulSettings, SettingsMap};
 
-pub(super) async fn cache_tags(map: &SettingsMap, ids: Vec<String>) -> Result<(), CliError> {
+pub(super) async fn cache_tags(map: &SettingsMap, ids: Vec<String>, revisions: bool) -> Result<(), CliError> {
     let policy = policy(map)?;
-    if policy.tags.is_empty() {
+    if policy.tags.is_empty() && !revisions {
         return Err(usage("setting TAG_RULES: is required for cache-tags (content type or \"*\" to tag templates)"));
     }
     let settings = ContentfulSettings::from_map(map).map_err(usage)?;
@@ -32,6 +34,10 @@ pub(super) async fn cache_tags(map: &SettingsMap, ids: Vec<String>) -> Result<()
         }
     }
     let header = policy.tags.header_for_page(&entries);
+    if revisions {
+        println!("{}", header.revisions);
+        return Ok(());
+    }
     for note in &header.notes {
         eprintln!("note: {note}");
     }

@@ -4,9 +4,12 @@
 //! - `resolve <entry-id>`: dry run: the walk, and the paths it would invalidate;
 //! - `invalidate <path>... [--wait]`: create invalidations (and follow them);
 //! - `status <invalidation-id>`: one GetInvalidation (on the first distribution, or `--distribution`), the month's billed items there, and the last catch-up sweep;
+//!   `status <tracking-id> --worker <url>`: the change's state and receipt from the Worker's status page;
+//! - `watch <entry-id | tracking-id>`: follows a change through the Worker's status until it is live;
 //! - `verify-webhook <saved-request>`: says why a request fails verification;
 //! - `dead-letters <queue-url>`: what waits in the dead-letter queue, and how to redrive it;
-//! - `cache-tags <entry-id>...`: the cache tag header value for a page built from these entries.
+//! - `cache-tags <entry-id>... [--revisions]`: the cache tag header value for a page built from these entries
+//!   (or, with `--revisions`, the `VERIFY_REVISION_HEADER` value).
 //!
 //! Errors are one line on stderr and a non-zero exit: 1 when the operation
 //! failed, 2 when the settings or arguments are wrong.
@@ -16,7 +19,10 @@ mod cache_tags;
 mod dead_letters;
 mod last_sweep;
 mod progress;
+mod receipt;
 pub mod saved_request;
+mod timeline;
+mod watch;
 
 use crate::env;
 use crate::http_client::{entropy, ReqwestClient, SystemClock};
@@ -57,12 +63,27 @@ enum Command {
         #[arg(long)]
         wait: bool,
     },
-    /// Show an invalidation's status.
+    /// Show an invalidation's status; with --worker, a change's state and receipt.
     Status {
+        /// CloudFront's invalidation id; with --worker, a webhook's tracking id.
         invalidation_id: String,
         /// The distribution (default: the first of CLOUDFRONT_DISTRIBUTION_ID).
         #[arg(long)]
         distribution: Option<String>,
+        /// The Worker's URL: print the change's receipt from its status page (STATUS_TOKEN authorizes).
+        #[arg(long)]
+        worker: Option<String>,
+    },
+    /// Follow a change (an entry's newest, or by tracking id) until it is live; needs WORKER_URL and STATUS_TOKEN.
+    Watch {
+        /// An entry (or asset) id, or a webhook's tracking id.
+        id: String,
+        /// Seconds to follow before giving up (exit 1, saying where it stands).
+        #[arg(long, default_value_t = watch::DEFAULT_TIMEOUT_SECONDS)]
+        timeout: f64,
+        /// Seconds between two looks at the Worker (at least 0.1).
+        #[arg(long, default_value_t = watch::DEFAULT_INTERVAL_SECONDS)]
+        interval: f64,
     },
     /// Check a saved webhook request (raw HTTP or JSON) against CONTENTFUL_WEBHOOK_SECRET.
     VerifyWebhook { saved_request: PathBuf },
@@ -72,6 +93,9 @@ enum Command {
     CacheTags {
         #[arg(required = true)]
         entry_ids: Vec<String>,
+        /// Print the VERIFY_REVISION_HEADER value instead (`<entry-id>:<revision>,...`).
+        #[arg(long)]
+        revisions: bool,
     },
 }
 
@@ -96,10 +120,16 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Resolve { id, asset } => resolve(&map, id, asset).await,
         Command::Invalidate { paths, wait } => invalidate(&map, paths, wait).await,
-        Command::Status { invalidation_id, distribution } => status(&map, invalidation_id, distribution).await,
+        Command::Status { invalidation_id, worker: Some(worker), .. } => {
+            receipt::from_worker(&map, &worker, &invalidation_id).await
+        }
+        Command::Status { invalidation_id, distribution, worker: None } => {
+            status(&map, invalidation_id, distribution).await
+        }
+        Command::Watch { id, timeout, interval } => watch::watch(&map, id, timeout, interval).await,
         Command::VerifyWebhook { saved_request } => verify_webhook(&map, saved_request),
         Command::DeadLetters { queue_url } => dead_letters::dead_letters(&map, queue_url).await,
-        Command::CacheTags { entry_ids } => cache_tags::cache_tags(&map, entry_ids).await,
+        Command::CacheTags { entry_ids, revisions } => cache_tags::cache_tags(&map, entry_ids, revisions).await,
     }
 }
 
@@ -199,7 +229,8 @@ async fn invalidate(map: &SettingsMap, paths: Vec<String>, wait: bool) -> Result
     let http = ReqwestClient::default();
     let services = services(&http, &cloudfront, None, &policy);
     let wf = Workflow::new(cloudfront.distribution_ids.clone());
-    let event = Event::PathsRequested { tracking_id: format!("cli-{}", SystemClock.now().as_millis()), paths };
+    let tracking_id = format!("cli-{}", SystemClock.now().as_millis());
+    let event = Event::PathsRequested { tracking_id: tracking_id.clone(), paths };
     let mut view = progress::Progress::new(SystemClock.now());
     let done = if wait {
         run_to_end(wf, event, &services, &SystemClock, entropy(), |wf, _| view.show(wf, SystemClock.now())).await
@@ -223,6 +254,11 @@ async fn invalidate(map: &SettingsMap, paths: Vec<String>, wait: bool) -> Result
         }
     };
     view.finish(&done);
+    if wait {
+        if let Some(tracked) = done.track(&tracking_id) {
+            receipt::print(&tracked.receipt);
+        }
+    }
     match done.phase() {
         Phase::Failed => Err(failed(done.failures().join("; "))),
         _ => Ok(()),
