@@ -32,7 +32,7 @@ clippy:
 TEST_LOG := target/test-output.log
 
 # Every test binary, TEST_JOBS (default 2) at a time: see tools/run_tests.py.
-unit: node-deps edge-build
+unit: node-deps edge-build browser
 	@mkdir -p target
 	set -o pipefail; CARGO=$(CARGO) python3 tools/run_tests.py 2>&1 | tee $(TEST_LOG)
 

@@ -35,7 +35,7 @@ $(TOOLS)/bin/worker-build-$(WORKER_BUILD_VERSION):
 
 tools: toolchain node-deps $(TOOLS)/bin/wasm-bindgen-$(WASM_BINDGEN_VERSION) $(TOOLS)/bin/worker-build-$(WORKER_BUILD_VERSION)
 
-EDGE_SOURCES := $(shell find core/src edge-worker/src -name '*.rs') Cargo.toml core/Cargo.toml edge-worker/Cargo.toml Cargo.lock
+EDGE_SOURCES := $(shell find core/src edge-worker/src -name '*.rs' -o -name '*.css') Cargo.toml core/Cargo.toml edge-worker/Cargo.toml Cargo.lock
 
 # The bundle wrangler serves: edge-worker/build/index.js and its wasm, rebuilt
 # only when a source changed.

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+const MS_PER_DAY: u64 = 86_400_000;
+
 /// An instant, in milliseconds since 1970-01-01T00:00:00Z.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -32,8 +34,42 @@ impl Timestamp {
     pub fn until(self, later: Timestamp) -> Duration {
         Duration::from_millis(later.0.saturating_sub(self.0))
     }
+    /// The UTC calendar date of this instant: (year, month 1-12, day 1-31).
+    pub fn utc_date(self) -> (i64, u32, u32) {
+        // Howard Hinnant's civil_from_days.
+        let days = (self.0 / MS_PER_DAY) as i64 + 719_468;
+        let era = days.div_euclid(146_097);
+        let doe = days - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        (yoe + era * 400 + i64::from(month <= 2), month, day)
+    }
+
+    /// This instant as people read it: `2026-12-04 18:45:03 UTC`.
+    pub fn utc_text(self) -> String {
+        let (year, month, day) = self.utc_date();
+        let secs = (self.0 % MS_PER_DAY) / 1000;
+        format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", secs / 3600, secs / 60 % 60, secs % 60)
+    }
+
     /// The same instant as a `SystemTime`, built without reading any clock.
     pub fn to_system_time(self) -> SystemTime {
         UNIX_EPOCH + Duration::from_millis(self.0)
+    }
+}
+
+#[cfg(test)]
+mod utc_tests {
+    use super::Timestamp;
+
+    #[test]
+    fn instants_read_as_utc_dates_and_times() {
+        assert_eq!(Timestamp(0).utc_text(), "1970-01-01 00:00:00 UTC");
+        // 2026-12-04T18:45:03.250Z, and the last second of a leap day.
+        assert_eq!(Timestamp(1_796_409_903_250).utc_text(), "2026-12-04 18:45:03 UTC");
+        assert_eq!(Timestamp::from_secs(951_868_799).utc_text(), "2000-02-29 23:59:59 UTC");
     }
 }

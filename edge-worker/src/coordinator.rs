@@ -15,6 +15,7 @@
 use crate::clock::{entropy, WorkerClock};
 use crate::fetch_client::FetchClient;
 use crate::memory::DurableMemory;
+use crate::page::DistributionView;
 use crate::settings;
 use crate::storage_cache::StorageCache;
 use crate::stored;
@@ -22,7 +23,7 @@ use invalidator_core::driver::{run, Setup, Stop, WORKER_CONNECTIONS};
 use invalidator_core::io::Clock;
 use invalidator_core::settings::Settings;
 use invalidator_core::webhook::Change;
-use invalidator_core::workflow::{step, Event, Workflow};
+use invalidator_core::workflow::{step, Event, Workflow, RECENT_CHANGES_SHOWN};
 use serde_json::json;
 use std::time::Duration;
 use worker::{durable_object, DurableObject, Env, ListOptions, Method, Request, Response, Result, State};
@@ -81,10 +82,34 @@ impl DurableObject for InvalidationCoordinator {
                     // What the stored workflow value takes, as JSON: bounded by design.
                     "stored_bytes": wf.as_ref().map_or(0, |w| serde_json::to_vec(w).map_or(0, |v| v.len())),
                     "batches": wf.as_ref().map(|w| w.summaries()).unwrap_or_default(),
+                    "changes": wf.as_ref().map(|w| w.recent_changes(RECENT_CHANGES_SHOWN)).unwrap_or_default(),
                     "billed_this_month": wf.as_ref().map(|w| billed_json(w.billed_this_month(WorkerClock.now()))),
                     "log": wf.as_ref().map(|w| w.log().collect::<Vec<_>>()).unwrap_or_default(),
                     "last_sweep": crate::sweep::status(&self.state.storage(), wf.as_ref()).await?,
                 }))
+            }
+            (Method::Get, "/status-part") => {
+                // This distribution's part of the status page, rendered here
+                // from the stored workflow (the Worker lays the parts out).
+                let wf = self.load().await?;
+                let sweep = crate::sweep::last_report(&self.state.storage()).await?;
+                let now = WorkerClock.now();
+                let view = DistributionView::of(wf.as_ref(), self.inbox().await?.len(), sweep, now);
+                let url = req.inner().url();
+                let entry = crate::request_target::query_param(&url, "entry");
+                let found = match (&wf, entry) {
+                    (Some(w), Some(entry)) => w.entry_report(&entry),
+                    _ => Vec::new(),
+                };
+                let distribution = crate::request_target::query_param(&url, "distribution").unwrap_or_default();
+                let part = crate::page::part(&distribution, &view, &found, now);
+                Response::from_json(&json!({"busy": part.busy, "section": part.section,
+                    "found": part.found, "found_count": part.found_count}))
+            }
+            (Method::Get, p) if p.starts_with("/entries/") => {
+                let entry_id = &p["/entries/".len()..];
+                let changes = self.load().await?.map(|w| w.entry_report(entry_id)).unwrap_or_default();
+                Response::from_json(&json!({ "changes": changes }))
             }
             (Method::Get, p) if p.starts_with("/invalidations/") => {
                 let id = &p["/invalidations/".len()..];

@@ -2,7 +2,8 @@
 //! and parses with the core, hands the change to the Durable Object of each
 //! distribution and answers once it is stored; the object's alarm drives the
 //! workflow. `GET /invalidations[/{id}]` (bearer `STATUS_TOKEN`) reads
-//! state; `GET /healthz` says whether the settings load. A cron trigger runs
+//! state, `GET /status` shows it to a person and `GET /entries/{id}` to a
+//! sidebar app ([`people`]); `GET /healthz` says whether the settings load. A cron trigger runs
 //! the catch-up sweep ([`sweep`]).
 
 mod auth;
@@ -11,6 +12,8 @@ mod coordinator;
 mod fetch_client;
 mod health;
 mod memory;
+mod page;
+mod people;
 mod request_target;
 mod routes;
 mod settings;
@@ -42,6 +45,8 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Route::Webhook => webhook::receive(req, &env).await,
         Route::Status => webhook::status(req, &env, None).await,
         Route::StatusOf(id) => webhook::status(req, &env, Some(id)).await,
+        Route::Page => people::status_page(req, &env).await,
+        Route::Entry(id) => people::entry(req, &env, id).await,
         Route::NotFound => json_response(404, &json!({"error": "no such route"})),
         Route::MethodNotAllowed(allowed) => {
             let mut r = json_response(405, &json!({"error": format!("this route takes {allowed}")}))?;

@@ -107,7 +107,7 @@ pub async fn record_taken(storage: &Storage, changes: &[Change]) -> worker::Resu
 /// The last sweep for the status page: its report, and where each missed
 /// change it fed stands (the batch and invalidation it joined).
 pub async fn status(storage: &Storage, workflow: Option<&Workflow>) -> worker::Result<Value> {
-    let Some(report) = stored::get::<SweepReport>(storage, LAST).await? else {
+    let Some(report) = last_report(storage).await? else {
         return Ok(Value::Null);
     };
     let invalidations: Vec<Value> = report
@@ -121,6 +121,11 @@ pub async fn status(storage: &Storage, workflow: Option<&Workflow>) -> worker::R
     let mut value = json!(report);
     value["invalidations"] = Value::Array(invalidations);
     Ok(value)
+}
+
+/// The last sweep's report, if a sweep ran.
+pub async fn last_report(storage: &Storage) -> worker::Result<Option<SweepReport>> {
+    stored::get::<SweepReport>(storage, LAST).await
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use worker::{Env, Method, Request, RequestInit, Response, Result};
 /// The settings, or the 500 an unauthenticated caller gets: a generic
 /// reason, with the detail (which setting, and why) in the log and on
 /// `/healthz` for the operator.
-fn load_settings(env: &Env) -> std::result::Result<Rc<Settings>, Response> {
+pub(crate) fn load_settings(env: &Env) -> std::result::Result<Rc<Settings>, Response> {
     settings::load(env).map_err(|e| {
         worker::console_error!("invalidator: {e}");
         let reason = "the service is misconfigured; its operator is told which setting in the logs and on /healthz";
@@ -126,7 +126,6 @@ pub async fn status(req: Request, env: &Env, id: Option<String>) -> Result<Respo
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    let namespace = env.durable_object(COORDINATOR)?;
     let path = match &id {
         Some(id) if id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
             format!("/invalidations/{id}")
@@ -136,12 +135,11 @@ pub async fn status(req: Request, env: &Env, id: Option<String>) -> Result<Respo
     };
     let mut per_distribution = serde_json::Map::new();
     let mut found = id.is_none();
-    for distribution in &settings.cloudfront.distribution_ids {
-        let stub = namespace.id_from_name(distribution)?.get_stub()?;
-        let mut answer = stub.fetch_with_str(&format!("https://coordinator{path}")).await?;
-        found |= answer.status_code() == 200;
-        let value: Value = answer.json().await.unwrap_or(Value::Null);
-        per_distribution.insert(distribution.clone(), value);
+    for (distribution, status, value) in
+        crate::people::ask_each(env, &settings.cloudfront.distribution_ids, |_| path.clone()).await?
+    {
+        found |= status == 200;
+        per_distribution.insert(distribution, value);
     }
     json_response(if found { 200 } else { 404 }, &Value::Object(per_distribution))
 }

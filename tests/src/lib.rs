@@ -5,6 +5,7 @@
 pub mod asl;
 pub mod big_graph;
 pub mod binaries;
+pub mod browser;
 pub mod cache_tags;
 pub mod event_source;
 pub mod loopback;
@@ -14,6 +15,7 @@ pub mod runtime_api;
 pub mod sandbox;
 pub mod site_visit;
 pub mod state_machine;
+pub mod sweeps;
 pub mod toolkit;
 pub mod virtual_time;
 pub mod wrangler;

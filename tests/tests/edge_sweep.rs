@@ -8,6 +8,7 @@
 use invalidator_core::paths::covers;
 use invalidator_tests::loopback::client;
 use invalidator_tests::sandbox::{Config, Fault, Fixture, Sandbox};
+use invalidator_tests::sweeps::{self, publish_silently};
 use invalidator_tests::toolkit;
 use invalidator_tests::wrangler::{require_tools, WranglerDev};
 use serde_json::{json, Value};
@@ -58,18 +59,7 @@ async fn status_page(w: &WranglerDev) -> Value {
 
 /// Fires the cron trigger and returns the sweep's report from the status page.
 async fn sweep(w: &WranglerDev) -> Value {
-    let before = status_page(w).await["last_sweep"]["at"].clone();
-    let r = client().get(w.url("/cdn-cgi/handler/scheduled?cron=*+*+*+*+*")).send().await.unwrap();
-    assert!(r.status().is_success(), "{:?}: {}", r.status(), r.text().await.unwrap_or_default());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let last = status_page(w).await["last_sweep"].clone();
-        if !last.is_null() && last["at"] != before {
-            return last;
-        }
-        assert!(Instant::now() < deadline, "no sweep reported in 30 s\nwrangler log:\n{}", w.log_text());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    sweeps::sweep(w, STATUS_TOKEN, DIST).await
 }
 
 /// Waits until the status page holds `count` batches, all completed.
@@ -85,13 +75,6 @@ async fn wait_completed(w: &WranglerDev, count: usize) -> Value {
         assert!(Instant::now() < deadline, "not completed in 60 s: {page:#}\nwrangler log:\n{}", w.log_text());
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-}
-
-/// Publishes `slug` as a new revision of page `id` in the stand-in, with no webhook.
-async fn publish_silently(sb: &Sandbox, id: &str, revision: u64, slug: &str) {
-    let entry = json!({"id": id, "contentType": "page", "revision": revision, "fields": {"slug": {"en-US": slug}}});
-    let r = client().post(format!("{}/__sandbox/entries", sb.contentful_url())).json(&entry).send().await.unwrap();
-    assert_eq!(r.status(), 204);
 }
 
 /// The Sync API requests the stand-in answered, as `(query, status)`.

@@ -204,6 +204,7 @@ impl Batches {
             *next_sequence += 1;
             b.changes = batch.changes.clone();
             b.change_count = batch.change_count;
+            b.labels = batch.labels.clone();
             b.notes = batch.notes.clone();
             b.revisions = batch.revisions.clone();
             b.receipt = batch.receipt.clone();

@@ -43,17 +43,10 @@ impl Billing {
     }
 }
 
-/// The UTC calendar month of `t` as `yyyymm` (Howard Hinnant's civil_from_days).
+/// The UTC calendar month of `t` as `yyyymm`.
 fn month_of(t: Timestamp) -> u32 {
-    let days = (t.as_millis() / 86_400_000) as i64 + 719_468;
-    let era = days.div_euclid(146_097);
-    let doe = days - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year * 100 + month) as u32
+    let (year, month, _) = t.utc_date();
+    (year * 100 + i64::from(month)) as u32
 }
 
 #[cfg(test)]

@@ -85,5 +85,6 @@ fn compact(mut batch: Batch) -> Batch {
 /// Roughly what a history entry takes when stored.
 fn stored_bytes(b: &Batch) -> usize {
     const FIXED: usize = 400;
-    FIXED + paths::bytes(&b.paths) + paths::bytes(&b.notes) + paths::bytes(&b.changes) + b.receipt.bytes()
+    let labels: usize = b.labels.iter().map(|l| l.stored_bytes()).sum();
+    FIXED + paths::bytes(&b.paths) + paths::bytes(&b.notes) + paths::bytes(&b.changes) + labels + b.receipt.bytes()
 }

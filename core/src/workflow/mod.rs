@@ -46,23 +46,29 @@
 pub mod batches;
 pub mod billing;
 mod history;
+pub mod label;
 mod outstanding;
 mod pending;
 pub mod plan;
 pub mod receipt;
+pub mod report;
 mod retries;
 mod status;
+pub mod timeline;
 mod types;
 pub mod verify;
 pub mod walk;
 
 pub use batches::Batches;
 pub use history::History;
+pub use label::ChangeLabel;
 pub use outstanding::{Outstanding, Slot};
 pub use plan::plan;
 pub use receipt::{ReceiptStep, StepName};
+pub use report::{ChangeReport, RECENT_CHANGES_SHOWN};
 pub use retries::{GivenUp, Retries, Retrying};
-pub use status::{BatchSummary, Standing, Tracked};
+pub use status::{BatchSummary, Standing, Tracked, ENTRY_CHANGES_SHOWN};
+pub use timeline::{timeline, Milestone, TimelineStep};
 pub use types::{AwaitedRecall, Batch, BatchState, ChangedTarget, Command, Event, Pending, Phase};
 pub use verify::Verify;
 pub use walk::Walk;
@@ -389,7 +395,7 @@ impl Workflow {
         match event {
             Event::ChangeAccepted { change } => self.accept_change(change, cx),
             Event::PathsRequested { tracking_id, paths } => {
-                self.accept(tracking_id, None, paths, Vec::new(), cx);
+                self.accept(tracking_id, None, None, paths, Vec::new(), cx);
             }
             Event::TimerFired if self.is_finished() => {
                 if self.retries.due().is_some_and(|at| at <= now) && self.plan_again(cx) {
@@ -466,6 +472,7 @@ impl Workflow {
 
     fn accept_change(&mut self, mut change: Change, cx: &mut Context) {
         let fields = change.fields.take().unwrap_or_default();
+        let label = Some(ChangeLabel::of(&change, cx.now));
         let entry = (change.kind == EntityKind::Entry)
             .then(|| crate::items::for_entry(cx.policy, change.content_type.as_deref(), &change.id, &fields));
         let target = ChangedTarget {
@@ -473,12 +480,12 @@ impl Workflow {
             wants_revision: change.action.is_publish().then_some(change.revision.unwrap_or(0)),
         };
         let Some(entry) = entry else {
-            self.accept(change.tracking_id, Some(target), Vec::new(), Vec::new(), cx);
+            self.accept(change.tracking_id, Some(target), label, Vec::new(), Vec::new(), cx);
             return;
         };
         if cx.policy.path_memory_entries == 0 {
             let notes = entry.wildcard_notes.iter().chain(&entry.notes).cloned().collect();
-            self.accept(change.tracking_id, Some(target), entry.all(), notes, cx);
+            self.accept(change.tracking_id, Some(target), label, entry.all(), notes, cx);
             return;
         }
         // Path memory: a publish keeps its items and recalls those of the
@@ -487,7 +494,7 @@ impl Workflow {
         // sends the recall.
         let remember = (change.action.is_publish() && entry.wildcards.is_empty())
             .then(|| Remember { revision: change.revision.unwrap_or(0), items: entry.exact.clone() });
-        if !self.accept(change.tracking_id, Some(target), entry.exact, entry.notes, cx) {
+        if !self.accept(change.tracking_id, Some(target), label, entry.exact, entry.notes, cx) {
             return;
         }
         let recall = AwaitedRecall {
@@ -519,6 +526,7 @@ impl Workflow {
         &mut self,
         tracking_id: String,
         target: Option<ChangedTarget>,
+        label: Option<ChangeLabel>,
         own_paths: Vec<String>,
         notes: Vec<String>,
         cx: &mut Context,
@@ -534,6 +542,7 @@ impl Workflow {
         let distributions = self.distributions.len();
         let entropy = cx.draws.next_value() ^ cx.now.as_millis();
         self.pending.add(tracking_id, target, own_paths, notes, cx.policy, distributions, entropy);
+        label::merge(&mut self.pending.labels, label);
         if self.is_finished() {
             self.failures.clear();
             self.not_invalidated.clear();
@@ -758,39 +767,35 @@ impl Workflow {
     /// Where the change with `tracking_id` stands, if this workflow knows it.
     pub fn track(&self, tracking_id: &str) -> Option<Tracked> {
         let received = self.received.of(tracking_id);
-        let simple = |standing| Tracked {
+        let labelled = |labels: &[ChangeLabel]| labels.iter().find(|l| l.tracking_id == tracking_id).cloned();
+        let simple = |standing, labels: &[ChangeLabel]| Tracked {
             tracking_id: tracking_id.to_string(),
             state: standing,
             batch: None,
             invalidation_id: None,
             reason: None,
             receipt: receipt::steps(received, &[]),
+            label: labelled(labels),
         };
         if self.pending.holds(tracking_id) {
-            return Some(simple(Standing::Accepted));
+            return Some(simple(Standing::Accepted, &self.pending.labels));
         }
-        if self.walk().is_some_and(|w| w.holds(tracking_id)) {
-            return Some(simple(Standing::Resolving));
+        if let Some(w) = self.walk().filter(|w| w.holds(tracking_id)) {
+            return Some(simple(Standing::Resolving, &w.changes().labels));
         }
         let batch =
             self.batches().rev().chain(self.history.iter().rev()).find(|b| b.changes.iter().any(|t| t == tracking_id));
         if let Some(b) = batch {
-            let reason = match &b.state {
-                BatchState::Failed { reason } => Some(reason.clone()),
-                _ => None,
-            };
             let verifying =
                 matches!(&self.stage, Stage::Verifying { verify, .. } if verify.batch().sequence == b.sequence);
-            return Some(Tracked {
-                tracking_id: tracking_id.to_string(),
-                state: if verifying { Standing::Verifying } else { Standing::of(&b.state) },
-                batch: Some(b.sequence),
-                invalidation_id: b.invalidation_id.clone(),
-                reason,
-                receipt: receipt::steps(received, &receipt::marks_of(b)),
-            });
+            let mut tracked = Tracked::in_batch(b, tracking_id, labelled(&b.labels));
+            if verifying {
+                tracked.state = Standing::Verifying;
+            }
+            tracked.receipt = receipt::steps(received, &receipt::marks_of(b));
+            return Some(tracked);
         }
-        self.seen.iter().any(|t| t == tracking_id).then(|| simple(Standing::Seen))
+        self.seen.iter().any(|t| t == tracking_id).then(|| simple(Standing::Seen, &[]))
     }
 }
 
@@ -802,6 +807,8 @@ mod memory_tests;
 mod no_loss_tests;
 #[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod report_tests;
 #[cfg(test)]
 mod restart_tests;
 #[cfg(test)]

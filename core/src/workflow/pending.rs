@@ -218,6 +218,7 @@ impl Pending {
                 self.tracking.push(t);
             }
         }
+        super::label::merge(&mut self.labels, other.labels);
         for t in other.targets {
             match self.targets.iter_mut().find(|k| k.target == t.target) {
                 Some(known) => known.wants_revision = t.wants_revision,

@@ -85,6 +85,7 @@ pub fn plan(found: Found, queued: Vec<Batch>, distributions: &[String], policy: 
         return Plan { batches: Vec::new(), log };
     }
     let mut tracking = changes.tracking;
+    let mut labels = changes.labels;
     let mut change_count = changes.count;
     let mut queued_count = 0;
     for b in queued {
@@ -97,6 +98,7 @@ pub fn plan(found: Found, queued: Vec<Batch>, distributions: &[String], policy: 
                 tracking.push(t);
             }
         }
+        super::label::merge(&mut labels, b.labels);
         for n in b.notes {
             push_note(&mut notes, n);
         }
@@ -134,6 +136,7 @@ pub fn plan(found: Found, queued: Vec<Batch>, distributions: &[String], policy: 
             sequence += 1;
             b.changes = tracking.clone();
             b.change_count = change_count;
+            b.labels = labels.clone();
             b.notes = notes.clone();
             batches.push(b);
         }

@@ -1,6 +1,7 @@
 //! What status pages and the CLI show of a workflow: one summary per batch,
 //! newest first. Holds no secret (the workflow never does).
 
+use super::label::ChangeLabel;
 use super::types::{Batch, BatchState};
 use super::Workflow;
 use crate::time::Timestamp;
@@ -8,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 /// Paths listed in a summary; the count is always complete.
 const PATHS_SHOWN: usize = 50;
+/// Changes of one entry a lookup by entry id lists: its latest.
+pub const ENTRY_CHANGES_SHOWN: usize = 10;
 
 /// One batch as status pages and the CLI show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +39,9 @@ pub struct BatchSummary {
     pub changes: Vec<String>,
     /// How many changes it serves.
     pub change_count: usize,
+    /// The first few of its changes as a person names them (entry, content type, when received).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<ChangeLabel>,
     /// Failed requests retried for this batch.
     pub attempts: u32,
     /// GetInvalidation requests made.
@@ -124,6 +130,31 @@ pub struct Tracked {
     /// Each step from the webhook to the page a visitor gets, in order.
     #[serde(default)]
     pub receipt: Vec<super::receipt::ReceiptStep>,
+    /// The entry it changed, its content type and when it came in, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<ChangeLabel>,
+}
+
+impl Tracked {
+    /// How the change `tracking_id`, labelled `label`, stands in batch `b`.
+    pub(super) fn in_batch(b: &Batch, tracking_id: &str, label: Option<ChangeLabel>) -> Tracked {
+        Tracked {
+            tracking_id: tracking_id.to_string(),
+            state: Standing::of(&b.state),
+            batch: Some(b.sequence),
+            invalidation_id: b.invalidation_id.clone(),
+            reason: failure_reason(&b.state),
+            label,
+            receipt: Vec::new(),
+        }
+    }
+}
+
+fn failure_reason(state: &BatchState) -> Option<String> {
+    match state {
+        BatchState::Failed { reason } => Some(reason.clone()),
+        _ => None,
+    }
 }
 
 impl From<&Batch> for BatchSummary {
@@ -132,10 +163,7 @@ impl From<&Batch> for BatchSummary {
             sequence: b.sequence,
             distribution_id: b.distribution_id.clone(),
             state: Standing::of(&b.state),
-            reason: match &b.state {
-                BatchState::Failed { reason } => Some(reason.clone()),
-                _ => None,
-            },
+            reason: failure_reason(&b.state),
             invalidation_id: b.invalidation_id.clone(),
             path_count: b.path_count,
             billed_items: b.path_count,
@@ -143,6 +171,7 @@ impl From<&Batch> for BatchSummary {
             paths: b.paths.iter().take(PATHS_SHOWN).cloned().collect(),
             changes: b.changes.clone(),
             change_count: b.change_count,
+            labels: b.labels.clone(),
             attempts: b.attempts,
             polls: b.polls,
             queued_at: b.queued_at,
@@ -162,5 +191,26 @@ impl Workflow {
     /// One batch by its sequence number.
     pub fn summary(&self, sequence: u64) -> Option<BatchSummary> {
         self.all_batches().find(|b| b.sequence == sequence).map(BatchSummary::from)
+    }
+}
+
+impl Workflow {
+    /// Changes taken in and not planned into a batch yet, labelled, oldest
+    /// first: those being walked (resolving), then those waiting (accepted).
+    pub fn waiting(&self) -> Vec<Tracked> {
+        let walked = self.walk().map(|w| w.changes().labels.as_slice()).unwrap_or_default();
+        let resolving = walked.iter().map(|l| (Standing::Resolving, l));
+        resolving
+            .chain(self.pending.labels.iter().map(|l| (Standing::Accepted, l)))
+            .map(|(state, l)| Tracked {
+                tracking_id: l.tracking_id.clone(),
+                state,
+                batch: None,
+                invalidation_id: None,
+                reason: None,
+                label: Some(l.clone()),
+                receipt: super::receipt::steps(self.received.of(&l.tracking_id), &[]),
+            })
+            .collect()
     }
 }

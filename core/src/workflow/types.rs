@@ -1,6 +1,7 @@
 //! The workflow's data: what a Durable Object stores and a Step Functions
 //! execution carries. Everything here is serde-serializable and small.
 
+use super::label::ChangeLabel;
 use super::outstanding::Outstanding;
 use super::receipt::Receipt;
 use crate::cloudfront::Invalidation;
@@ -53,6 +54,9 @@ pub struct ChangedTarget {
 pub struct Pending {
     /// Tracking ids of the changes, the first `TRACKING_KEPT`.
     pub tracking: Vec<String>,
+    /// The first few changes as a person names them (entry, content type, when received).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<ChangeLabel>,
     /// How many changes were folded in, all of them.
     pub count: usize,
     /// Entries and assets to confirm and walk from.
@@ -145,6 +149,9 @@ pub struct Batch {
     pub changes: Vec<String>,
     /// How many changes it serves, all of them.
     pub change_count: usize,
+    /// The first few of its changes as a person names them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<ChangeLabel>,
     /// What is worth an operator's eye.
     pub notes: Vec<String>,
     /// Where it stands.
@@ -215,6 +222,7 @@ impl Batch {
             paths,
             changes: Vec::new(),
             change_count: 0,
+            labels: Vec::new(),
             notes: Vec::new(),
             state: BatchState::Queued,
             invalidation_id: None,
