@@ -56,6 +56,7 @@ pub const NAMES: &[&str] = &[
     "RETRY_BASE_SECONDS",
     "RETRY_MAX_SECONDS",
     "BATCH_TIMEOUT_SECONDS",
+    "RETRY_FAILED_FOR_SECONDS",
     "HISTORY_LIMIT",
     "SWEEP_INTERVAL_MINUTES",
     "PATH_MEMORY_ENTRIES",
@@ -329,6 +330,10 @@ pub struct Policy {
     pub retry_max: Duration,
     /// How long one batch may take, retries and polling included, before it fails.
     pub batch_timeout: Duration,
+    /// How long the paths of a batch that failed for a transient reason are
+    /// planned again (with the next change, or on a long backoff) after they
+    /// first failed; then they are given up. 0: given up at once.
+    pub retry_failed_for: Duration,
     /// Finished batches kept for status pages.
     pub history_limit: usize,
     /// Entries whose last paths and tags are remembered per distribution
@@ -448,6 +453,8 @@ impl Policy {
             retry_base: seconds(map, "RETRY_BASE_SECONDS", 1_000, 10, 3600)?,
             retry_max: seconds(map, "RETRY_MAX_SECONDS", 60_000, 10, 3600)?,
             batch_timeout: seconds(map, "BATCH_TIMEOUT_SECONDS", 2_700_000, 1_000, 86_400)?,
+            // A week at most: past that, an operator must look anyway.
+            retry_failed_for: seconds(map, "RETRY_FAILED_FOR_SECONDS", 86_400_000, 0, 7 * 86_400)?,
             history_limit: number(map, "HISTORY_LIMIT", 50, 1, 10_000)? as usize,
             // A day at most: a sweep further apart than that is no catch-up.
             sweep_interval_minutes: number(map, "SWEEP_INTERVAL_MINUTES", 5, 0, 1440)? as u32,

@@ -75,6 +75,9 @@ impl DurableObject for InvalidationCoordinator {
                     "waiting_changes": self.inbox().await?.len() + wf.as_ref().map_or(0, |w| w.pending().count),
                     "failures": wf.as_ref().map(|w| w.failures().to_vec()),
                     "not_invalidated": wf.as_ref().map(|w| w.not_invalidated().clone()),
+                    // Failed paths kept past the run that failed them (core::workflow::Retries).
+                    "retrying": wf.as_ref().and_then(|w| w.retries().retrying()),
+                    "given_up": wf.as_ref().map(|w| w.retries().given_up().to_vec()).unwrap_or_default(),
                     // What the stored workflow value takes, as JSON: bounded by design.
                     "stored_bytes": wf.as_ref().map_or(0, |w| serde_json::to_vec(w).map_or(0, |v| v.len())),
                     "batches": wf.as_ref().map(|w| w.summaries()).unwrap_or_default(),

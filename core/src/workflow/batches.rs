@@ -170,7 +170,7 @@ impl Batches {
             Class::Permanent => Answer::Ended(Box::new(self.end(BatchState::Failed { reason: failure.reason }, now))),
             Class::Backoff if failures >= policy.retry_max_attempts => {
                 let reason = format!("gave up {doing} after {failures} attempts: {}", failure.reason);
-                Answer::Ended(Box::new(self.end(BatchState::Failed { reason }, now)))
+                Answer::Ended(Box::new(self.end_transient(reason, now)))
             }
             Class::Backoff | Class::Busy { .. } => {
                 let delay = retry::delay(&failure, growth, policy.retry_base, policy.retry_max, draws.next_value());
@@ -230,6 +230,14 @@ impl Batches {
         batch
     }
 
+    /// Ends the current batch failed for a reason that may pass: its paths
+    /// are planned again (see `Retries`).
+    fn end_transient(&mut self, reason: String, now: Timestamp) -> Batch {
+        let mut batch = self.end(BatchState::Failed { reason }, now);
+        batch.transient = true;
+        batch
+    }
+
     /// Starts the next batch when none is running, sends what is due, and
     /// ends a batch that ran out of time.
     pub fn poll(&mut self, now: Timestamp, policy: &Policy) -> Poll {
@@ -258,7 +266,7 @@ impl Batches {
                 ),
                 None => format!("not created within BATCH_TIMEOUT_SECONDS ({} s)", timeout.as_secs()),
             };
-            return Poll::Ended(Box::new(self.end(BatchState::Failed { reason }, now)));
+            return Poll::Ended(Box::new(self.end_transient(reason, now)));
         }
         request.send_if_due(now);
         // An invalidation made for the batch is polled; otherwise it is

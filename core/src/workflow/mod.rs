@@ -50,6 +50,7 @@ mod outstanding;
 mod pending;
 pub mod plan;
 pub mod receipt;
+mod retries;
 mod status;
 mod types;
 pub mod verify;
@@ -60,6 +61,7 @@ pub use history::History;
 pub use outstanding::{Outstanding, Slot};
 pub use plan::plan;
 pub use receipt::{ReceiptStep, StepName};
+pub use retries::{GivenUp, Retries, Retrying};
 pub use status::{BatchSummary, Standing, Tracked};
 pub use types::{AwaitedRecall, Batch, BatchState, ChangedTarget, Command, Event, Pending, Phase};
 pub use verify::Verify;
@@ -131,6 +133,14 @@ pub struct Workflow {
     /// When each recent change was received: the first step of its receipt.
     #[serde(default)]
     received: receipt::Received,
+    /// What the walk put back last ([`Workflow::restart_walk`]) had failed
+    /// and since when: the next walk goes on from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resume: Option<walk::Resume>,
+    /// Paths of failed batches: waiting to be planned again, or given up.
+    /// Kept past this run (a new change does not clear them).
+    #[serde(default)]
+    retries: Retries,
 }
 
 /// What the workflow is doing, each stage with its own data.
@@ -222,6 +232,8 @@ impl Workflow {
             next_sequence: 1,
             billing: billing::Billing::default(),
             received: receipt::Received::default(),
+            resume: None,
+            retries: Retries::default(),
         }
     }
 
@@ -276,6 +288,12 @@ impl Workflow {
         &self.not_invalidated
     }
 
+    /// Paths of failed batches waiting to be planned again, and those given
+    /// up, kept past the run that failed them.
+    pub fn retries(&self) -> &Retries {
+        &self.retries
+    }
+
     /// Recent decisions worth an operator's eye, newest last.
     pub fn log(&self) -> impl DoubleEndedIterator<Item = &String> {
         self.log.iter()
@@ -312,6 +330,7 @@ impl Workflow {
         let mut out: BTreeSet<&String> = BTreeSet::new();
         out.extend(self.batches().flat_map(|b| &b.paths));
         out.extend(&self.not_invalidated);
+        out.extend(self.retries.paths());
         out.extend(&self.pending.paths);
         out.into_iter().cloned().collect()
     }
@@ -320,13 +339,17 @@ impl Workflow {
     /// changes back as waiting, due at once: the next `TimerFired` walks
     /// again. For a body that must carry the workflow somewhere small (a Step
     /// Functions state) while the walk waits; the walk is a pure read, so
-    /// doing it again changes nothing but the requests it costs.
+    /// doing it again changes nothing but the requests it costs. Its start
+    /// time and its failed requests are kept ([`walk::Resume`]): the next
+    /// walk goes on counting, so a Delivery API that keeps failing ends it as
+    /// it ends a walk never put back.
     pub fn restart_walk(&mut self) {
         let (from, stage) = self.take_stage();
         let Stage::Walking { walk, waiting } = stage else {
             self.stage = stage;
             return;
         };
+        self.resume = Some(walk.resume());
         let waited = std::mem::replace(&mut self.pending, walk.into_changes());
         self.pending.absorb(waited);
         let next = if waiting.is_empty() {
@@ -368,6 +391,14 @@ impl Workflow {
             Event::ChangeAccepted { change } => self.accept_change(change, cx),
             Event::PathsRequested { tracking_id, paths } => {
                 self.accept(tracking_id, None, paths, Vec::new(), cx);
+            }
+            Event::TimerFired if self.is_finished() => {
+                if self.retries.due().is_some_and(|at| at <= now) && self.plan_again(cx) {
+                    // Failed paths waited long enough with no change to join: a run of their own.
+                    self.failures.clear();
+                    self.not_invalidated.clear();
+                    self.enter(Stage::Collecting { until: now, quiet: None });
+                }
             }
             Event::TimerFired => {
                 // A body runs every command to its answer before a timer, so a
@@ -519,6 +550,8 @@ impl Workflow {
     fn end_batch(&mut self, mut batch: Batch, cx: &mut Context) {
         receipt::seal(&mut batch);
         if let BatchState::Failed { reason } = &batch.state {
+            let entropy = cx.draws.next_value();
+            self.retries.on_failed(&batch.paths, batch.transient, reason, cx.now, cx.policy, entropy);
             let line = format!("batch {} for {}: {reason}", batch.sequence, batch.distribution_id);
             self.failures.push(pending::shorten(line));
             self.not_invalidated.extend(batch.paths.iter().cloned());
@@ -590,16 +623,39 @@ impl Workflow {
     /// meanwhile, else the next batch, else the end of the run.
     fn after(&mut self, from: Phase, batches: Batches, cx: &Context) {
         let next = if !self.pending.is_empty() {
-            let walk = Walk::start(std::mem::take(&mut self.pending), cx.policy, self.distributions.len(), cx.now);
-            Stage::Walking { walk: Box::new(walk), waiting: batches }
+            Stage::Walking { walk: Box::new(self.start_walk(cx)), waiting: batches }
         } else if !batches.is_empty() {
             Stage::Running { batches }
         } else if self.failures.is_empty() {
+            self.retries.settled();
             Stage::Completed
         } else {
             Stage::Failed
         };
         self.enter_from(from, next);
+    }
+
+    /// A walk of the waiting changes (and of the failed paths waiting to be
+    /// planned again), going on from the walk put back last.
+    fn start_walk(&mut self, cx: &Context) -> Walk {
+        self.plan_again(cx);
+        let changes = std::mem::take(&mut self.pending);
+        Walk::start(changes, cx.policy, self.distributions.len(), cx.now, self.resume.take())
+    }
+
+    /// Takes the failed paths waiting to be planned again in as a change of
+    /// their own; `false` when none wait (or they were just given up).
+    fn plan_again(&mut self, cx: &Context) -> bool {
+        let again = self.retries.take_waiting(cx.now, cx.policy);
+        if again.is_empty() {
+            return false;
+        }
+        let tracking_id = format!("retry-{}-{}", cx.now.as_millis(), again.len());
+        let note = format!("{} path(s) of failed batches planned again", again.len());
+        let (distributions, entropy) = (self.distributions.len(), cx.now.as_millis());
+        let again = again.into_iter().collect();
+        self.pending.add(tracking_id, None, again, vec![note], cx.policy, distributions, entropy);
+        true
     }
 
     /// Sends whatever is due, through as many stages as it takes.
@@ -610,8 +666,7 @@ impl Workflow {
             }
             match &mut self.stage {
                 Stage::Collecting { until, quiet } if closes(*until, *quiet) <= cx.now => {
-                    let walk =
-                        Walk::start(std::mem::take(&mut self.pending), cx.policy, self.distributions.len(), cx.now);
+                    let walk = self.start_walk(cx);
                     self.enter(Stage::Walking { walk: Box::new(walk), waiting: Batches::default() });
                 }
                 Stage::Walking { walk, .. } => match walk.poll(cx.now, cx.policy) {
@@ -677,7 +732,7 @@ impl Workflow {
     /// What happens after this step.
     fn next(&self, cx: &Context) -> Next {
         if self.is_finished() {
-            return Next::Finished;
+            return self.retries.due().map_or(Next::Finished, |at| Next::WakeAt(at.max(cx.now)));
         }
         let in_flight = match &self.stage {
             Stage::Walking { walk, .. } => walk.in_flight(),
@@ -748,6 +803,10 @@ mod memory_tests;
 mod no_loss_tests;
 #[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod restart_tests;
+#[cfg(test)]
+mod retries_tests;
 #[cfg(test)]
 mod tags_tests;
 #[cfg(test)]

@@ -176,6 +176,10 @@ pub struct Batch {
     pub request: Option<Outstanding>,
     /// The wait before the next status check.
     pub poll_interval_ms: u64,
+    /// It failed for a reason that may pass (retries of a 5xx or a timeout
+    /// exhausted, its deadline passed): its paths are planned again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub transient: bool,
     /// The changed entries it shows (the first few): what verification
     /// compares the revision header with and asks the Delivery API about.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -227,6 +231,7 @@ impl Batch {
             receipt: Receipt::default(),
             verify_round: 0,
             not_verified: Vec::new(),
+            transient: false,
         }
     }
 }

@@ -60,6 +60,46 @@ pub struct Walk {
     /// When the gate passed, and whether it gave up on some change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gate_passed: Option<(Timestamp, bool)>,
+    /// Failed requests of the walk put back before this one, taken up again
+    /// as the walk reaches them (see [`Resume`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    carried: Vec<Carried>,
+}
+
+/// Failed link requests a walk put back keeps: at most this many (each a few
+/// dozen bytes in a state Step Functions caps at 256 KiB). Past it, a request
+/// starts its count again; the walk's deadline still ends it.
+const CARRIED_KEPT: usize = 64;
+
+/// What a walk put back ([`super::Workflow::restart_walk`]) hands to the
+/// next walk of the same changes: when it started, and its failed requests
+/// with their failures in a row and when they are due. So a Delivery API that
+/// keeps failing ends the walk after `RETRY_MAX_ATTEMPTS` and by
+/// `BATCH_TIMEOUT_SECONDS`, as one walk that was never put back would.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    started_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    failed: Vec<Carried>,
+}
+
+/// A link request that failed, as a walk put back left it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Carried {
+    target: LinkTarget,
+    skip: u64,
+    request: Outstanding,
+}
+
+/// A request for a page of links, carrying the failures of the same request
+/// in a walk put back.
+fn link_request(carried: &mut Vec<Carried>, target: LinkTarget, skip: u64, now: Timestamp) -> LinkRequest {
+    let Some(i) = carried.iter().position(|c| c.target == target && c.skip == skip) else {
+        return LinkRequest { target, skip, request: Outstanding::due(now) };
+    };
+    let mut request = carried.swap_remove(i).request;
+    request.recover(now);
+    LinkRequest { target, skip, request }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,14 +153,22 @@ pub enum Poll {
 }
 
 impl Walk {
-    /// Starts walking from every waiting change.
-    pub fn start(changes: Pending, policy: &Policy, distributions: usize, now: Timestamp) -> Walk {
+    /// Starts walking from every waiting change, going on from `resume`
+    /// when a walk of them was put back.
+    pub fn start(
+        changes: Pending,
+        policy: &Policy,
+        distributions: usize,
+        now: Timestamp,
+        resume: Option<Resume>,
+    ) -> Walk {
         let visited = changes.walk_targets().filter(|t| t.kind == EntityKind::Entry).map(|t| t.id.clone()).collect();
         let cut_short = changes.overflow.clone();
+        let (started_at, mut carried) = resume.map_or((now, Vec::new()), |r| (r.started_at.min(now), r.failed));
         let stage = if policy.freshness_max_wait.is_zero() {
             Stage::Links {
                 depth: 0,
-                requests: Self::first_level(&changes, &cut_short, policy, now),
+                requests: Self::first_level(&changes, &cut_short, policy, now, &mut carried),
                 next_level: BTreeSet::new(),
             }
         } else {
@@ -137,7 +185,7 @@ impl Walk {
         };
         Walk {
             changes,
-            started_at: now,
+            started_at,
             stage,
             visited,
             links_seen: 0,
@@ -146,19 +194,35 @@ impl Walk {
             cut_short,
             distributions,
             gate_passed: None,
+            carried,
         }
     }
 
-    fn first_level(changes: &Pending, cut_short: &Option<String>, policy: &Policy, now: Timestamp) -> Vec<LinkRequest> {
+    fn first_level(
+        changes: &Pending,
+        cut_short: &Option<String>,
+        policy: &Policy,
+        now: Timestamp,
+        carried: &mut Vec<Carried>,
+    ) -> Vec<LinkRequest> {
         // WALK_MAX_DEPTH=0 (tags only, for an origin that tags each page with
         // every entry it renders): the changed entries' own tags are all.
         if cut_short.is_some() || policy.walk_max_depth == 0 {
             return Vec::new();
         }
-        changes
-            .walk_targets()
-            .map(|t| LinkRequest { target: t.clone(), skip: 0, request: Outstanding::due(now) })
-            .collect()
+        changes.walk_targets().map(|t| link_request(carried, t.clone(), 0, now)).collect()
+    }
+
+    /// What the next walk of these changes goes on from, once this one is put back.
+    pub fn resume(&self) -> Resume {
+        let failing = match &self.stage {
+            Stage::Links { requests, .. } => requests.iter().filter(|q| q.request.failures > 0).collect(),
+            Stage::Gate { .. } => Vec::new(),
+        };
+        let now_failing =
+            failing.into_iter().map(|q| Carried { target: q.target.clone(), skip: q.skip, request: q.request });
+        let failed = self.carried.iter().cloned().chain(now_failing).take(CARRIED_KEPT).collect();
+        Resume { started_at: self.started_at, failed }
     }
 
     /// When the freshness gate passed, and whether it gave up waiting for
@@ -283,7 +347,7 @@ impl Walk {
             return None;
         }
         if let Some(next) = page.next_skip(skip) {
-            requests.push(LinkRequest { target: target.clone(), skip: next, request: Outstanding::due(now) });
+            requests.push(link_request(&mut self.carried, target.clone(), next, now));
         }
         for entry in page.items {
             if !self.visited.insert(entry.id.clone()) {
@@ -356,7 +420,7 @@ impl Walk {
                 return if sends.is_empty() { Poll::Wait } else { Poll::Send(sends) };
             }
             self.gate_passed.get_or_insert((now, false));
-            let requests = Self::first_level(&self.changes, &self.cut_short, policy, now);
+            let requests = Self::first_level(&self.changes, &self.cut_short, policy, now, &mut self.carried);
             self.stage = Stage::Links { depth: 0, requests, next_level: BTreeSet::new() };
         }
         let Stage::Links { depth, requests, next_level } = &mut self.stage else {
@@ -400,11 +464,10 @@ impl Walk {
                 ));
                 return Poll::Done;
             }
-            requests.extend(next.into_iter().map(|id| LinkRequest {
-                target: LinkTarget { kind: EntityKind::Entry, id },
-                skip: 0,
-                request: Outstanding::due(now),
-            }));
+            let carried = &mut self.carried;
+            requests.extend(
+                next.into_iter().map(|id| link_request(carried, LinkTarget { kind: EntityKind::Entry, id }, 0, now)),
+            );
         }
     }
 
