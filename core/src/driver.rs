@@ -11,7 +11,7 @@ use crate::entropy::mix;
 use crate::io::{Clock, HttpClient};
 use crate::memory::PathMemory;
 use crate::retry::Failure;
-use crate::settings::{CloudFrontSettings, ContentfulSettings, Policy, Settings};
+use crate::settings::{CloudFrontSettings, ContentfulSettings, NotifySettings, Policy, Settings};
 use crate::time::Timestamp;
 use crate::workflow::{step, Command, Event, Next, Workflow};
 use futures::future::LocalBoxFuture;
@@ -44,6 +44,8 @@ pub struct Setup<'a, H, C> {
     /// The path memory of the distribution; `None` remembers nothing (every
     /// recall answers nothing remembered, so unpublishes use their wildcards).
     pub memory: Option<&'a dyn PathMemory>,
+    /// Where notifications go; `None` sends none.
+    pub notify: Option<&'a NotifySettings>,
 }
 
 impl<'a, H, C> Setup<'a, H, C> {
@@ -58,6 +60,7 @@ impl<'a, H, C> Setup<'a, H, C> {
             policy: &settings.policy,
             concurrency,
             memory: None,
+            notify: settings.notify.as_ref(),
         }
     }
 }
@@ -235,10 +238,35 @@ async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Setup<'_, H, C>)
             };
             Event::PageChecked { sequence, path, result }
         }
+        Command::Notify { id, notice } => {
+            let result = match s.notify {
+                Some(settings) => notify(s, settings, &notice).await,
+                // A body without NOTIFY_URL never queues one; one that lost it drops it.
+                None => Err(Failure::permanent("NOTIFY_URL is not set")),
+            };
+            Event::Notified { id, result }
+        }
         Command::GetInvalidation { sequence, distribution_id, invalidation_id } => {
             let request = cloudfront::get_invalidation(s.cloudfront, &distribution_id, &invalidation_id, s.clock.now());
             Event::InvalidationChecked { sequence, result: send(s, request, cloudfront::read_invalidation).await }
         }
+    }
+}
+
+/// Sends one notice; a 2xx is success. What fails says why, never the URL.
+async fn notify<H: HttpClient, C: Clock>(
+    s: &Setup<'_, H, C>,
+    settings: &NotifySettings,
+    notice: &crate::notify::Notice,
+) -> Result<(), Failure> {
+    let request = crate::notify::request(settings, notice, s.clock.now()).map_err(Failure::permanent)?;
+    let response =
+        s.http.send(request).await.map_err(|_| Failure::transient("the notification receiver did not answer"))?;
+    let status = response.status();
+    match status.as_u16() {
+        200..=299 => Ok(()),
+        429 | 500..=599 => Err(Failure::transient(format!("the notification receiver answered {status}"))),
+        _ => Err(Failure::permanent(format!("the notification receiver answered {status}"))),
     }
 }
 
