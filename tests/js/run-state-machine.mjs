@@ -49,7 +49,8 @@ const logging = (async () => {
 let end
 try {
   const result = await execution.result
-  end = { event: 'ExecutionSucceeded', route: result?.route }
+  // The workflow it ended with: what tests read receipts from.
+  end = { event: 'ExecutionSucceeded', route: result?.route, workflow: result?.workflow }
 } catch (e) {
   end = { event: 'ExecutionFailed', error: e.name, cause: e.cause ?? e.message }
   process.exitCode = 1

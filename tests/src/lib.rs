@@ -12,6 +12,7 @@ pub mod queue_stack;
 pub mod require;
 pub mod runtime_api;
 pub mod sandbox;
+pub mod site_visit;
 pub mod state_machine;
 pub mod toolkit;
 pub mod virtual_time;

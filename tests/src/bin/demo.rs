@@ -6,8 +6,10 @@
 //! queue at the SQS stand-in feeding the starter through an emulated event
 //! source mapping, the state machine in aws-local-stepfunctions); sends a publish, signed by Contentful's own
 //! toolkit, for an entry two levels below two pages; and shows the workflow
-//! until CloudFront reports Completed. Everything it starts is stopped at the
-//! end, and on Ctrl-C.
+//! until CloudFront reports Completed and the pages are verified through the
+//! CDN stand-in. It prints the page as a visitor sees it before the publish
+//! and after, next to the change's receipt. Everything it starts is stopped
+//! at the end, and on Ctrl-C.
 
 use invalidator_tests::runtime_api::RuntimeApi;
 use invalidator_tests::sandbox::{Config, Fixture, Sandbox};
@@ -19,7 +21,8 @@ use std::time::{Duration, Instant};
 
 const SECRET: &str = "demo5ecret-demo5ecret-demo5ecret-demo5ecret-demo5ecret-demo5ecre";
 const DIST: &str = "EDEMO123";
-const RULES: &str = r#"{"page":["/{slug}","/{slug}/*"],"post":["/blog/{category}/{slug}"],"always":["/"]}"#;
+/// The site's own rules: every planned path is a page the CDN stand-in serves.
+const RULES: &str = invalidator_tests::site_visit::SITE_RULES;
 
 fn say(line: impl AsRef<str>) {
     println!("\x1b[1m{}\x1b[0m", line.as_ref());
@@ -28,6 +31,7 @@ fn say(line: impl AsRef<str>) {
 fn settings(sb: &Sandbox) -> Vec<(&'static str, String)> {
     sb.settings(DIST, SECRET)
         .into_iter()
+        .chain(sb.site_settings())
         .chain([
             ("STATUS_TOKEN", "demo-status-token".into()),
             ("PATH_RULES", RULES.into()),
@@ -37,8 +41,10 @@ fn settings(sb: &Sandbox) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-fn signed_publish(path: &str) -> (Vec<(String, String)>, String) {
-    let body = toolkit::publish_body("cta-button", "button", 4, json!({"label": {"en-US": "Shop the sale"}}));
+/// Publishes the button's new label at the Delivery API stand-in, and signs
+/// the webhook Contentful sends for it.
+fn signed_publish(sb: &Sandbox, path: &str) -> (Vec<(String, String)>, String) {
+    let body = invalidator_tests::site_visit::publish_button(sb, 4);
     let headers = toolkit::sign_all(&[toolkit::publish(SECRET, path, body.clone())]).remove(0);
     (headers, body)
 }
@@ -47,17 +53,8 @@ async fn sandbox() -> Sandbox {
     let fixture =
         Fixture::from_json(&std::fs::read_to_string(repo_root().join("tests/fixtures/content-graph.json")).unwrap())
             .unwrap();
-    // The Delivery API serves the new revision, as after a real publish.
     let sb =
         Sandbox::start(Config::local(fixture, Duration::from_secs(12), vec![])).await.expect("the stand-ins start");
-    sb.contentful_state
-        .graph
-        .lock()
-        .unwrap()
-        .entries
-        .iter_mut()
-        .filter(|e| e.id == "cta-button")
-        .for_each(|e| e.revision = 4);
     say(format!("CloudFront stand-in on {}, Delivery API stand-in on {}", sb.cloudfront_url(), sb.contentful_url()));
     say(format!("The site, as visitors reach it through the CDN stand-in: {}/home", sb.site_url()));
     sb
@@ -80,7 +77,8 @@ async fn worker_demo() -> Result<(), String> {
     };
     say(format!("Worker ready on {} after {:.1} s", w.url(""), started.elapsed().as_secs_f64()));
     story();
-    let (headers, body) = signed_publish("/webhooks/contentful");
+    let before = show_page(&sb, "before the publish").await;
+    let (headers, body) = signed_publish(&sb, "/webhooks/contentful");
     let client = invalidator_tests::loopback::client();
     let mut req = client.post(w.url("/webhooks/contentful")).body(body);
     for (k, v) in &headers {
@@ -126,17 +124,56 @@ async fn worker_demo() -> Result<(), String> {
             println!("[{:5.1}s] {line}", t0.elapsed().as_secs_f64());
             last = line;
         }
-        if batch["state"] == "completed" {
-            say(format!("Completed after {:.1} s. Paths invalidated:", t0.elapsed().as_secs_f64()));
+        let tracking = answer["tracking_id"].as_str().unwrap_or_default();
+        let tracked: Value = client
+            .get(w.url(&format!("/invalidations/{tracking}")))
+            .bearer_auth("demo-status-token")
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        if invalidator_tests::site_visit::settled(&tracked) {
+            say(format!("Verified after {:.1} s. Paths invalidated:", t0.elapsed().as_secs_f64()));
             for p in batch["paths"].as_array().cloned().unwrap_or_default() {
                 println!("  {}", p.as_str().unwrap_or_default());
             }
+            let receipt: Vec<invalidator_core::workflow::ReceiptStep> =
+                serde_json::from_value(tracked["receipt"].clone()).map_err(|e| e.to_string())?;
+            side_by_side(&before, &show_page(&sb, "after, as the receipt says").await, &receipt);
             return Ok(());
         }
         if batch["state"] == "failed" || t0.elapsed() > Duration::from_secs(120) {
             return Err(format!("the demo did not complete: {page:#}\nwrangler log: {}", w.log.display()));
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// The demo's page as a visitor reads it through the CDN stand-in, printed.
+async fn show_page(sb: &Sandbox, when: &str) -> Vec<String> {
+    let page = invalidator_tests::site_visit::visit(sb, "/home").await;
+    let mut lines = vec![format!("GET /home {when}: {} ({})", page.status, page.x_cache)];
+    lines.extend(page.text.iter().map(|l| format!("  {l}")));
+    lines
+}
+
+/// The page before, the page after, and the receipt beside them.
+fn side_by_side(before: &[String], after: &[String], receipt: &[invalidator_core::workflow::ReceiptStep]) {
+    let receipt: Vec<String> = std::iter::once("receipt:".to_string())
+        .chain(receipt.iter().map(|s| {
+            let name = serde_json::to_value(s.step).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            format!("  {name:<14} +{:>6} ms  {}", s.since_previous_ms, s.detail.as_deref().unwrap_or(""))
+        }))
+        .collect();
+    let gap = String::new();
+    let pages: Vec<&String> = before.iter().chain(std::iter::once(&gap)).chain(after).collect();
+    let width = pages.iter().map(|l| l.chars().count()).max().unwrap_or(0) + 4;
+    for i in 0..pages.len().max(receipt.len()) {
+        let left = pages.get(i).map_or("", |l| l.as_str());
+        let right = receipt.get(i).map_or("", |l| l.as_str());
+        println!("{left:<width$}{right}");
     }
 }
 
@@ -238,7 +275,8 @@ async fn lambda_demo() -> Result<(), String> {
         timeout: Duration::from_secs(30),
     });
     story();
-    let (headers, body) = signed_publish("/");
+    let before = show_page(&sb, "before the publish").await;
+    let (headers, body) = signed_publish(&sb, "/");
     let headers: serde_json::Map<String, Value> = headers.into_iter().map(|(k, v)| (k, json!(v))).collect();
     let event = json!({"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": headers,
         "requestContext": {"http": {"method": "POST"}, "timeEpoch": 1_800_000_000_000_i64}, "body": body, "isBase64Encoded": false});
@@ -273,15 +311,17 @@ async fn lambda_demo() -> Result<(), String> {
     ));
     let (url, input) = (workflow_api.invoke_url(), start.input.clone());
     let t0 = Instant::now();
-    let ok = tokio::task::spawn_blocking(move || {
+    let run = tokio::task::spawn_blocking(move || {
         invalidator_tests::state_machine::run(&url, &input, RUN_BOUND, |e| show_event(e, t0.elapsed().as_secs_f64()))
     })
     .await
-    .map_err(|e| e.to_string())??
-    .succeeded;
-    if !ok {
+    .map_err(|e| e.to_string())??;
+    if !run.succeeded {
         return Err("the execution failed".into());
     }
+    let end = run.events.last().map(|e| e["workflow"].clone()).unwrap_or_default();
+    let workflow: invalidator_core::workflow::Workflow = serde_json::from_value(end).map_err(|e| e.to_string())?;
+    let tracked = workflow.history().iter().flat_map(|b| &b.changes).next().and_then(|id| workflow.track(id));
     let invalidations = sb.invalidations();
     say(format!(
         "EndInvalidation after {:.1} s. CloudFront stand-in holds {} invalidation(s):",
@@ -291,6 +331,8 @@ async fn lambda_demo() -> Result<(), String> {
     for inv in invalidations {
         println!("  {} on {}: {}", inv.id, inv.distribution_id, inv.paths.join(" "));
     }
+    let receipt = tracked.map(|t| t.receipt).unwrap_or_default();
+    side_by_side(&before, &show_page(&sb, "after, as the receipt says").await, &receipt);
     Ok(())
 }
 

@@ -14,6 +14,10 @@
 //! at or after the invalidation's completion: the moment the workflow learns
 //! it, read from the stand-in's request log, so measuring adds no requests.
 //!
+//! A third run verifies (`SITE_URL` at the CDN stand-in): it measures the
+//! time from the publish to the receipt's `verified`, what a visitor waits
+//! for, against CloudFront's own completion time of the same invalidation.
+//!
 //! Run with `cargo run --release -p invalidator-tests --bin fresh-bench -- [N]`.
 
 use invalidator_tests::sandbox::{Config, Fixture, Sandbox};
@@ -37,20 +41,103 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 async fn main() {
     let publishes = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20usize);
     let mut fixture = Fixture::from_json(include_str!("../../fixtures/content-graph.json")).unwrap();
-    for i in 0..2 * publishes {
+    for i in 0..3 * publishes {
         let card = json!({"id": format!("fresh-card-{i}"), "contentType": "card", "revision": 1});
         let page = json!({"id": format!("fresh-page-{i}"), "contentType": "page",
             "fields": {"slug": {"en-US": format!("fresh-{i}")}}, "links": [format!("fresh-card-{i}")]});
         fixture.entries.push(serde_json::from_value(card).unwrap());
         fixture.entries.push(serde_json::from_value(page).unwrap());
     }
-    let config = Config::local(fixture, Duration::from_secs(CLOUDFRONT_SECONDS), vec![]);
+    let mut config = Config::local(fixture, Duration::from_secs(CLOUDFRONT_SECONDS), vec![]);
+    config.cdn.distribution = DISTRIBUTION.into();
     let sb = Sandbox::start(config.with_distributions(&[DISTRIBUTION])).await.unwrap();
     let before_14 = [("COLLECT_QUIET_SECONDS", "2"), ("POLL_FIRST_SECONDS", "5"), ("POLL_FAST_SECONDS", "0")];
     for (label, extra, first) in [("defaults", &[][..], 0), ("before issue 14", &before_14[..], publishes)] {
         let overheads = measure(&sb, publishes, first, extra).await;
         report(label, &overheads);
     }
+    let (completed, verified) = measure_verified(&sb, publishes, 2 * publishes).await;
+    report_verified(&completed, &verified);
+}
+
+/// Sends `publishes` lone publishes (of entries `first..`) to a fresh Worker
+/// that verifies through the CDN stand-in; returns, for each, CloudFront's
+/// completion and the receipt's `verified`, in seconds after the publish.
+async fn measure_verified(sb: &Sandbox, publishes: usize, first: usize) -> (Vec<f64>, Vec<f64>) {
+    const STATUS_TOKEN: &str = "fresh-bench-status";
+    let dir = tempfile::tempdir().unwrap();
+    let vars: Vec<(&'static str, String)> = sb
+        .settings(DISTRIBUTION, SECRET)
+        .into_iter()
+        .chain(sb.site_settings())
+        .chain([("PATH_RULES", r#"{"page":["/{slug}"]}"#.into()), ("STATUS_TOKEN", STATUS_TOKEN.into())])
+        .collect();
+    let wrangler = {
+        let dir = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || WranglerDev::start(&dir, &vars)).await.unwrap()
+    };
+    let client = invalidator_tests::loopback::client();
+    let (mut completed, mut verified) = (Vec::new(), Vec::new());
+    for i in first..first + publishes {
+        let body = toolkit::publish_body(&format!("fresh-card-{i}"), "card", 1, json!({}));
+        let request = toolkit::publish(SECRET, "/webhooks/contentful", body.clone());
+        let headers = toolkit::sign_all(std::slice::from_ref(&request)).remove(0);
+        let before = sb.invalidations().len();
+        let sent_ms = invalidator_tests::sandbox::now_millis();
+        let mut r = client.post(wrangler.url("/webhooks/contentful")).body(body);
+        for (k, v) in &headers {
+            r = r.header(k, v);
+        }
+        let answer: serde_json::Value = r.send().await.unwrap().json().await.unwrap();
+        let id = answer["tracking_id"].as_str().expect("publish accepted").to_string();
+        let started = Instant::now();
+        let tracked = loop {
+            assert!(started.elapsed() < GIVE_UP, "publish {i} not verified within {GIVE_UP:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let t: serde_json::Value = client
+                .get(wrangler.url(&format!("/invalidations/{id}")))
+                .bearer_auth(STATUS_TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if invalidator_tests::site_visit::settled(&t) {
+                break t;
+            }
+        };
+        let last = tracked["receipt"].as_array().and_then(|r| r.last().cloned()).unwrap_or_default();
+        assert_eq!(last["step"], "verified", "publish {i}: {tracked}");
+        let inv = sb.invalidations().get(before).cloned().expect("an invalidation was made");
+        completed.push((inv.completes_ms - sent_ms) as f64 / 1000.0);
+        verified.push((last["at"].as_u64().unwrap() - sent_ms) as f64 / 1000.0);
+        eprintln!(
+            "publish {i}: Completed {:.2} s, verified live {:.2} s after the publish",
+            completed.last().unwrap(),
+            verified.last().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    (completed, verified)
+}
+
+fn report_verified(completed: &[f64], verified: &[f64]) {
+    let sorted = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let (c, v) = (sorted(completed), sorted(verified));
+    println!(
+        "verified live: {} lone publishes, CloudFront completing {CLOUDFRONT_SECONDS} s after submit: \
+         publish to CloudFront's Completed p50 {:.2} s, p95 {:.2} s; publish to verified live p50 {:.2} s, p95 {:.2} s",
+        c.len(),
+        percentile(&c, 0.5),
+        percentile(&c, 0.95),
+        percentile(&v, 0.5),
+        percentile(&v, 0.95),
+    );
 }
 
 /// Sends `publishes` lone publishes (of entries `first..`) one after

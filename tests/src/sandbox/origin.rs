@@ -299,8 +299,12 @@ impl Site<'_> {
     /// One entry and, nested, what it links to; each id once a page.
     fn entry(&self, e: &FixtureEntry, seen: &mut BTreeSet<String>, shown: &mut Vec<Shown>) -> Markup {
         seen.insert(e.id.clone());
-        let entry =
-            LinkedEntry { id: e.id.clone(), content_type: Some(e.content_type.clone()), fields: e.fields.clone() };
+        let entry = LinkedEntry {
+            id: e.id.clone(),
+            content_type: Some(e.content_type.clone()),
+            fields: e.fields.clone(),
+            revision: Some(e.revision),
+        };
         shown.push(Shown { id: e.id.clone(), revision: e.revision, entry: Some(entry) });
         let fields = localized(&e.fields, self.locale, self.default_locale);
         let mut children = Vec::new();
