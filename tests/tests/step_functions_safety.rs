@@ -301,3 +301,62 @@ async fn two_publishes_of_one_entry_are_two_invalidations() {
     );
     assert_eq!(invalidations[0].paths, invalidations[1].paths);
 }
+
+/// Longer than a walk whose default retries all fail takes (their backoffs
+/// add up to at most about 127 s), far shorter than a walk that never ends.
+const FAILING_WALK_BOUND: Duration = Duration::from_secs(400);
+/// Faults queued for the links queries: more than any walk asks.
+const LINKS_FAULTS: usize = 200;
+
+/// The Delivery API answers every links query with a 503.
+fn every_links_query_fails(sb: &Sandbox) {
+    let fault = Fault { on: "links".into(), answer: "503".into() };
+    sb.contentful_state.faults.lock().unwrap().extend(std::iter::repeat_n(fault, LINKS_FAULTS));
+}
+
+fn failed_links_queries(sb: &Sandbox) -> usize {
+    sb.contentful_state.log.all().iter().filter(|l| l.target.contains("links_to_entry") && l.status == 503).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_walk_whose_every_links_query_fails_ends_within_a_bounded_number_of_tasks_invalidating_everything() {
+    require_node_tools();
+    let sb = sandbox(small_graph()).await;
+    every_links_query_fails(&sb);
+    // Default retry settings; a task budget short enough that the walk is put
+    // back (restart_walk) between its retries, again and again.
+    let settings = settings(&sb, SMALL_RULES, &[("TASK_WAIT_BUDGET_SECONDS", "5")]);
+    let input = webhook_execution_input(&settings, &publish("cta-button", "button", 3)).await;
+    let workflow = function("workflow", &settings).await;
+    let url = workflow.api.invoke_url();
+    let started = std::time::Instant::now();
+    let run = tokio::task::spawn_blocking(move || {
+        invalidator_tests::state_machine::run(&url, &input.to_string(), FAILING_WALK_BOUND, |e| {
+            if e["event"] == "StateExited" {
+                eprintln!(
+                    "{:>6.1} s {} {} {}",
+                    started.elapsed().as_secs_f64(),
+                    e["state"],
+                    e["route"],
+                    e["wait_seconds"]
+                );
+            }
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap_or_else(|e| panic!("the walk never ended: {}", &e[..e.len().min(3000)]));
+    let path = entered(&run.events);
+    assert!(run.succeeded, "{path:?}");
+    assert_eq!(path.last().map(String::as_str), Some("EndInvalidation"), "{path:?}");
+    let tasks = path.iter().filter(|s| *s == "Linked-Resource-Cache-Invalidation" || *s == "Check-Invalidation-Status");
+    let tasks = tasks.count();
+    let restarts = path.iter().filter(|s| *s == "Wait-For-1-Min").count();
+    assert!(tasks <= 20, "{tasks} tasks: {path:?}");
+    assert!(restarts >= 2, "the walk was put back between its retries: {path:?}");
+    // RETRY_MAX_ATTEMPTS (8) failed reads, as on the Worker, then `/*`.
+    assert_eq!(failed_links_queries(&sb), 8);
+    let invalidations = sb.invalidations();
+    assert_eq!(invalidations.len(), 1, "{invalidations:?}");
+    assert!(invalidations[0].paths.contains(&"/*".to_string()), "{:?}", invalidations[0].paths);
+}

@@ -213,6 +213,9 @@ async fn invalidate(map: &SettingsMap, paths: Vec<String>, wait: bool) -> Result
     let cloudfront = CloudFrontSettings::from_map(map).map_err(usage)?;
     let mut policy = policy(map)?;
     policy.collect_window = Duration::ZERO;
+    // The operator is waiting for the answer: a failed batch is reported at
+    // once (and run again by hand), never retried for RETRY_FAILED_FOR_SECONDS.
+    policy.retry_failed_for = Duration::ZERO;
     if let Some(empty) = paths.iter().find(|p| p.trim().is_empty()) {
         return Err(usage(format!("{empty:?} is not a path")));
     }
