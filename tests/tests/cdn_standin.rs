@@ -10,7 +10,9 @@ use invalidator_core::io::{Clock, HttpClient};
 use invalidator_core::settings::{CloudFrontSettings, SettingsMap};
 use invalidator_core::tags::TagRules;
 use invalidator_lambda::http_client::{ReqwestClient, SystemClock};
+use invalidator_tests::sandbox::cdn::{ttl, CdnConfig};
 use invalidator_tests::sandbox::origin::{page_text, OriginTags};
+use invalidator_tests::sandbox::visitor::{self, Visit};
 use invalidator_tests::sandbox::{
     Config, Fixture, FixtureEntry, OriginSettings, Sandbox, SandboxClock, DEMO_DISTRIBUTION, REVISION_HEADER,
 };
@@ -32,35 +34,18 @@ async fn site(origin: OriginSettings) -> Sandbox {
     Sandbox::start(config().with_origin(origin)).await.unwrap()
 }
 
-/// What a visitor got.
-struct Visit {
-    status: u16,
-    x_cache: String,
-    age: Option<u64>,
-    revisions: Option<String>,
-    body: String,
-}
-
 async fn visit_with(sb: &Sandbox, method: reqwest::Method, path: &str, encoding: Option<&str>) -> Visit {
-    let mut request = reqwest::Client::new().request(method, format!("{}{path}", sb.site_url()));
-    if let Some(encoding) = encoding {
-        request = request.header("accept-encoding", encoding);
-    }
-    let r = request.send().await.unwrap();
-    let header = |name: &str| r.headers().get(name).map(|v| v.to_str().unwrap().to_string());
-    let (x_cache, age, revisions) = (header("x-cache").unwrap_or_default(), header("age"), header(REVISION_HEADER));
-    Visit {
-        status: r.status().as_u16(),
-        x_cache,
-        age: age.map(|a| a.parse().unwrap()),
-        revisions,
-        body: r.text().await.unwrap(),
-    }
+    visitor::request(&sb.site_url(), method, path, encoding).await.unwrap()
 }
 
 /// A GET as the invalidator's verification sends it.
 async fn visit(sb: &Sandbox, path: &str) -> Visit {
-    visit_with(sb, reqwest::Method::GET, path, Some("br, gzip")).await
+    visitor::visit(&sb.site_url(), path).await.unwrap()
+}
+
+/// The revision header's value.
+fn revisions(v: &Visit) -> Option<&str> {
+    v.header(REVISION_HEADER)
 }
 
 /// CreateInvalidation of `items` on `dist`, through the stand-in's signed API.
@@ -106,6 +91,8 @@ async fn a_miss_then_a_hit_with_its_age() {
     let second = visit(&sb, "/home").await;
     assert_x_cache(&second, "Hit", "second visit");
     assert_eq!(second.age, Some(5));
+    assert!(second.shows("Shop now"));
+    assert_eq!(second.to_string(), "200 Hit from cloudfront, Age 5 | home · Home · Hero · Shop now · Footer");
     assert_eq!(second.body, first.body);
     assert_eq!(sb.cdn_state.origin_requests_for("/home"), 1, "the hit did not reach the origin");
 }
@@ -160,12 +147,14 @@ async fn wildcards_purge_what_they_cover_and_other_distributions_nothing() {
 }
 
 #[tokio::test]
-async fn a_path_matches_its_encoded_and_decoded_forms() {
+async fn a_path_matches_as_encoded_whatever_the_case_of_its_escapes() {
     let sb = site(OriginSettings::default()).await;
     assert_eq!(visit(&sb, "/blog/news/snow%20%c3%a9%20report").await.status, 200);
-    invalidate(&sb, DEMO_DISTRIBUTION, &["/blog/news/snow%20%C3%A9%20report"]).await;
+    assert_eq!(visit(&sb, "/winter-sale").await.status, 200);
+    invalidate(&sb, DEMO_DISTRIBUTION, &["/blog/news/snow%20%C3%A9%20report", "/winter%2Dsale"]).await;
     sb.clock.advance(IN_PROGRESS);
     assert_x_cache(&visit(&sb, "/blog/news/snow%20%c3%a9%20report").await, "Miss", "lower-case escapes, same path");
+    assert_x_cache(&visit(&sb, "/winter-sale").await, "Hit", "an over-encoded path invalidates nothing");
 }
 
 #[tokio::test]
@@ -173,9 +162,8 @@ async fn tags_purge_every_page_that_carries_them() {
     let rules = TagRules::parse(r#"{"*":["entry:{sys.id}"]}"#).unwrap();
     let origin = OriginSettings { tags: Some(OriginTags { header: TAG_HEADER.into(), rules }), ..Default::default() };
     let sb = Sandbox::start(config().with_cache_tags(&[DEMO_DISTRIBUTION]).with_origin(origin)).await.unwrap();
-    let r = reqwest::get(format!("{}/winter-sale", sb.site_url())).await.unwrap();
-    let tags = r.headers()[TAG_HEADER].to_str().unwrap().to_string();
-    assert_eq!(tags, "entry:winter-sale,entry:hero-banner,entry:cta-button");
+    let tagged = visit_with(&sb, reqwest::Method::GET, "/winter-sale", None).await;
+    assert_eq!(tagged.header(TAG_HEADER), Some("entry:winter-sale,entry:hero-banner,entry:cta-button"));
     for path in ["/home", "/winter-sale", "/blog/news/snow%20%C3%A9%20report"] {
         assert_x_cache(&visit(&sb, path).await, "Miss", path);
     }
@@ -222,14 +210,14 @@ async fn a_lagging_origin_renders_the_revision_before_within_the_lag() {
     publish_button(&sb, 4, "Shop the sale");
     let stale = visit(&sb, "/home").await;
     assert!(stale.body.contains("Shop now") && !stale.body.contains("Shop the sale"), "{}", stale.body);
-    assert!(stale.revisions.as_deref().unwrap().contains("cta-button:3"), "{:?}", stale.revisions);
+    assert!(revisions(&stale).unwrap().contains("cta-button:3"), "{:?}", revisions(&stale));
     sb.clock.advance(lag - Duration::from_secs(1));
     assert!(visit(&sb, "/home").await.body.contains("Shop now"), "still within the lag");
     sb.clock.advance(Duration::from_secs(1));
     let fresh = visit(&sb, "/home").await;
     assert_x_cache(&fresh, "Miss", "past the lag, the page changed");
     assert!(fresh.body.contains("Shop the sale"), "{}", fresh.body);
-    assert!(fresh.revisions.as_deref().unwrap().contains("cta-button:4"), "{:?}", fresh.revisions);
+    assert!(revisions(&fresh).unwrap().contains("cta-button:4"), "{:?}", revisions(&fresh));
 
     sb.origin().configure(|o| o.lag = Duration::ZERO);
     publish_button(&sb, 5, "Last call");
@@ -260,11 +248,11 @@ async fn what_is_not_published_is_404_and_cached_as_an_error() {
 async fn the_revision_header_names_every_entry_and_asset_on_the_page() {
     let sb = site(OriginSettings { revision_header: Some(REVISION_HEADER.into()), ..Default::default() }).await;
     let home = visit(&sb, "/home").await;
-    assert_eq!(home.revisions.as_deref(), Some("home:4,hero-banner:7,cta-button:3,hero-image:2,footer:1"));
+    assert_eq!(revisions(&home), Some("home:4,hero-banner:7,cta-button:3,hero-image:2,footer:1"));
     let named = [("SITE_URL", sb.site_url()), ("VERIFY_REVISION_HEADER", REVISION_HEADER.to_string())];
     assert_eq!(sb.site_settings(), named);
     let plain = site(OriginSettings::default()).await;
-    assert_eq!(visit(&plain, "/home").await.revisions, None, "sent only when configured");
+    assert_eq!(revisions(&visit(&plain, "/home").await), None, "sent only when configured");
     assert_eq!(plain.site_settings(), [("SITE_URL", plain.site_url())]);
 }
 
@@ -296,6 +284,18 @@ async fn a_path_given_by_hand_is_served_only_as_written() {
     invalidate(&sb, DEMO_DISTRIBUTION, &["/about"]).await;
     sb.clock.advance(IN_PROGRESS);
     assert_x_cache(&visit(&sb, "/about/").await, "Hit", "invalidating /about leaves /about/ cached");
+}
+
+#[tokio::test]
+async fn the_root_shows_the_home_page_and_is_its_own_object() {
+    let sb = site(OriginSettings::default()).await;
+    let root = visit(&sb, "/").await;
+    assert!(root.status == 200 && root.shows("Shop now"), "{root}");
+    visit(&sb, "/home").await;
+    invalidate(&sb, DEMO_DISTRIBUTION, &["/"]).await;
+    sb.clock.advance(IN_PROGRESS);
+    assert_x_cache(&visit(&sb, "/").await, "Miss", "/ purged");
+    assert_x_cache(&visit(&sb, "/home").await, "Hit", "/ is not /*");
 }
 
 #[tokio::test]
@@ -366,4 +366,102 @@ async fn with_the_query_in_the_key_each_query_is_an_object_and_a_wildcard_purges
     for target in ["/home?a=1", "/home?a=2"] {
         assert_x_cache(&visit(&sb, target).await, "Miss", target);
     }
+}
+
+#[tokio::test]
+async fn an_expired_page_is_served_as_it_was_while_the_origin_fails() {
+    let sb = site(OriginSettings { max_age: Some(10), ..Default::default() }).await;
+    let first = visit(&sb, "/home").await;
+    sb.origin().configure(|o| o.fail_with = Some(502));
+    sb.clock.advance(Duration::from_secs(15));
+    let stale = visit(&sb, "/home").await;
+    assert_eq!((stale.status, stale.age), (200, Some(15)), "the expired page, not the 502");
+    assert_x_cache(&stale, "Hit", "served from the cache");
+    assert_eq!(stale.body, first.body);
+    sb.origin().configure(|o| o.fail_with = None);
+    assert_x_cache(&visit(&sb, "/home").await, "RefreshHit", "the origin answers again");
+}
+
+#[test]
+fn ttls_follow_cloudfront_for_pages_and_errors() {
+    let c = CdnConfig::caching_optimized(DEMO_DISTRIBUTION);
+    let secs = Duration::from_secs;
+    assert_eq!(ttl(&c, 200, Some("max-age=60")), secs(60));
+    assert_eq!(ttl(&c, 200, Some("public, s-maxage=30, max-age=60")), secs(30), "s-maxage first");
+    assert_eq!(ttl(&c, 200, None), secs(86_400), "the default TTL");
+    assert_eq!(ttl(&c, 200, Some("max-age=0")), secs(1), "the minimum TTL");
+    assert_eq!(ttl(&c, 200, Some("no-store")), secs(1), "a minimum over 0 caches no-store");
+    assert_eq!(ttl(&c, 200, Some("max-age=99999999")), secs(31_536_000), "the maximum TTL");
+    let no_minimum = CdnConfig { min_ttl: Duration::ZERO, ..c.clone() };
+    assert_eq!(ttl(&no_minimum, 200, Some("private, max-age=60")), Duration::ZERO);
+    assert_eq!(ttl(&c, 404, None), secs(10), "the error caching minimum TTL");
+    assert_eq!(ttl(&c, 404, Some("max-age=60")), secs(60), "the larger of the two");
+    assert_eq!(ttl(&c, 503, Some("max-age=1")), secs(10), "the larger of the two");
+    assert_eq!(ttl(&c, 404, Some("no-cache")), Duration::ZERO, "404 honours no-cache");
+    assert_eq!(ttl(&c, 503, Some("no-cache")), secs(10), "503 does not");
+    assert_eq!(ttl(&c, 416, None), Duration::ZERO, "416 is never cached");
+    assert_eq!(ttl(&c, 429, None), Duration::ZERO, "nor what CloudFront does not list");
+}
+
+/// `invalidator-sandbox` with `args`, run where `make demo` runs it (the repository's root).
+fn sandbox_command(args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_invalidator-sandbox"));
+    command.args(args).current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    command
+}
+
+/// `invalidator-sandbox` with `args` started, and the site's URL it printed.
+fn sandbox_binary(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = sandbox_command(args).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let site = lines
+        .find_map(|l| l.unwrap().strip_prefix("cdn listening on ")?.split(' ').next().map(str::to_string))
+        .expect("the sandbox prints the CDN's URL");
+    // Keep reading its request log so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, site)
+}
+
+#[tokio::test]
+async fn the_sandbox_binary_serves_the_site_as_its_flags_say() {
+    let (mut child, site) = sandbox_binary(&["--max-age", "7", "--revision-header", REVISION_HEADER]);
+    let page = visitor::visit(&site, "/home").await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let page = page.unwrap();
+    assert_eq!((page.status, page.header("cache-control")), (200, Some("max-age=7")), "{page}");
+    assert_eq!(revisions(&page), Some("home:4,hero-banner:7,cta-button:3,hero-image:2,footer:1"));
+    assert!(page.shows("Shop now"), "{page}");
+}
+
+#[test]
+fn the_sandbox_binary_refuses_bad_site_flags_by_name() {
+    for (args, named) in
+        [(["--site-rules", "{"], "--site-rules"), (["--origin-lag-seconds", "NaN"], "--origin-lag-seconds")]
+    {
+        let out = sandbox_command(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn a_republish_that_changes_no_text_is_revalidated_as_a_new_page() {
+    let origin =
+        OriginSettings { max_age: Some(10), revision_header: Some(REVISION_HEADER.into()), ..Default::default() };
+    let sb = site(origin).await;
+    let first = visit(&sb, "/home").await;
+    sb.origin().configure(|o| o.max_age = Some(20));
+    sb.clock.advance(Duration::from_secs(10));
+    let refreshed = visit(&sb, "/home").await;
+    assert_x_cache(&refreshed, "RefreshHit", "nothing changed");
+    assert_eq!(refreshed.header("cache-control"), Some("max-age=20"), "the 304's headers are kept");
+    publish_button(&sb, 4, "Shop now");
+    sb.clock.advance(Duration::from_secs(20));
+    let republished = visit(&sb, "/home").await;
+    assert_x_cache(&republished, "Miss", "a new revision is a new page");
+    assert_eq!(republished.text(), first.text(), "the same text");
+    assert!(revisions(&republished).unwrap().contains("cta-button:4"), "{:?}", revisions(&republished));
 }

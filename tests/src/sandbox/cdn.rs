@@ -10,13 +10,14 @@
 //!   `br` when the viewer accepts br, else `gzip` when it accepts gzip,
 //!   else none (`q=0` refuses). Each is a separate object: one request warms
 //!   one variant. Bodies are sent uncompressed whatever the variant.
-//! - **TTL**: `s-maxage`, else `max-age`, else [`CdnConfig::default_ttl`],
-//!   held between [`CdnConfig::min_ttl`] and [`CdnConfig::max_ttl`]
-//!   (`CachingOptimized`: 1 s, 1 day, 1 year; a `MinTTL` over 0 caches even
-//!   `no-store`, as CloudFront does; with 0, `no-store`, `no-cache` and
-//!   `private` are not cached). An error status from the origin is cached
-//!   for [`CdnConfig::error_ttl`] (CloudFront's error caching minimum TTL,
-//!   10 s by default).
+//! - **TTL** ([`ttl`]): `s-maxage`, else `max-age`, else
+//!   [`CdnConfig::default_ttl`], held between [`CdnConfig::min_ttl`] and
+//!   [`CdnConfig::max_ttl`] (`CachingOptimized`: 1 s, 1 day, 1 year; a
+//!   `MinTTL` over 0 caches even `no-store`, as CloudFront does). An error
+//!   CloudFront caches (404, 503, ...) is kept for at least
+//!   [`CdnConfig::error_ttl`] (the error caching minimum TTL, 10 s by
+//!   default). An expired page whose origin now fails with a 5xx is served
+//!   as it was (`Hit`, its `Age` growing), as CloudFront does.
 //! - **Answers**: `X-Cache: Miss from cloudfront` (fetched now), `Hit from
 //!   cloudfront` with `Age` (whole seconds since fetched), `RefreshHit from
 //!   cloudfront` (expired, revalidated by the origin with `If-None-Match`:
@@ -30,7 +31,8 @@
 //!   before the invalidation completed, from the moment it completes (its
 //!   `completes_ms`, which `complete_now` moves; until then the object is
 //!   still served). A path matches an object's path (with its query when
-//!   the key has one), both percent-decoded; a path ending in `*` every
+//!   the key has one), both as encoded (only the case of `%XX` escapes is
+//!   ignored: an over-encoded `%2D` does not match `-`); a path ending in `*` every
 //!   object whose path starts with what comes before; `#tag` every object
 //!   whose origin answer carried that tag in the origin's tag header (case
 //!   insensitive, at most CloudFront's 50 a object). Each variant of a path
@@ -52,21 +54,22 @@
 //!     .with_origin(OriginSettings { max_age: Some(60), lag: Duration::from_secs(30),
 //!         revision_header: Some(REVISION_HEADER.into()), ..Default::default() });
 //! let sb = Sandbox::start(config).await?;
-//! GET {sb.site_url()}/home                          // X-Cache, Age, X-Entry-Revisions, the page
+//! visitor::visit(&sb.site_url(), "/home").await?     // X-Cache, Age, headers, the page's text
 //! sb.origin().configure(|o| o.lag = Duration::ZERO); // change the origin at any time
 //! sb.cdn_state.origin_requests_for("/home")         // how often the origin was asked
 //! sb.clock.advance(Duration::from_secs(10))         // frozen clock only matters for tests
-//! origin::page_text(&body)                          // the lines a visitor reads
+//! origin::page_text(&body)                          // the lines a visitor reads (Visit::text)
 //! ```
 
 use super::clock::SandboxClock;
 use super::cloudfront::CloudFrontState;
-use super::origin::{decoded, Origin, OriginResponse};
+use super::origin::{Origin, OriginResponse};
 use super::{Logged, RequestLog};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::Router;
+use invalidator_core::tags::MAX_TAGS_PER_OBJECT;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -74,9 +77,6 @@ use std::time::Duration;
 
 /// Objects kept at most (a test site has a handful of pages).
 pub const MAX_OBJECTS: usize = 10_000;
-
-/// CloudFront keeps at most 50 cache tags an object and drops the rest.
-const MAX_TAGS_PER_OBJECT: usize = 50;
 
 /// How the CDN caches; the origin's own settings are [`super::origin::OriginSettings`].
 #[derive(Debug, Clone)]
@@ -134,6 +134,40 @@ impl Variant {
             Variant::Gzip
         } else {
             Variant::Identity
+        }
+    }
+}
+
+/// What `X-Cache` says about an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XCache {
+    /// Served from the cache, unexpired.
+    Hit,
+    /// Fetched from the origin now.
+    Miss,
+    /// Expired, and the origin said it has not changed (`304`).
+    RefreshHit,
+    /// An error status, from the origin or the cache, or a refused method.
+    Error,
+}
+
+impl XCache {
+    /// The header's value, as CloudFront writes it.
+    pub fn header_value(self) -> &'static str {
+        match self {
+            XCache::Hit => "Hit from cloudfront",
+            XCache::Miss => "Miss from cloudfront",
+            XCache::RefreshHit => "RefreshHit from cloudfront",
+            XCache::Error => "Error from cloudfront",
+        }
+    }
+
+    /// `Hit` or `Miss` as fetched, `Error` when the answer is one.
+    fn of(status: u16, fetched: bool) -> XCache {
+        match (status >= 400, fetched) {
+            (true, _) => XCache::Error,
+            (false, true) => XCache::Miss,
+            (false, false) => XCache::Hit,
         }
     }
 }
@@ -197,30 +231,13 @@ impl CdnState {
     }
 
     fn ttl_ms(&self, answer: &OriginResponse) -> u64 {
-        let c = &self.config;
-        if answer.status >= 400 {
-            return c.error_ttl.as_millis() as u64;
-        }
-        let directives: Vec<String> = answer
-            .header("cache-control")
-            .unwrap_or_default()
-            .split(',')
-            .map(|d| d.trim().to_ascii_lowercase())
-            .collect();
-        let seconds =
-            |name: &str| directives.iter().find_map(|d| d.strip_prefix(name)?.strip_prefix('=')?.parse::<u64>().ok());
-        let forbidden = directives.iter().any(|d| matches!(d.as_str(), "no-store" | "no-cache" | "private"));
-        if forbidden && c.min_ttl.is_zero() {
-            return 0;
-        }
-        let asked = seconds("s-maxage").or_else(|| seconds("max-age")).map(Duration::from_secs);
-        asked.unwrap_or(c.default_ttl).clamp(c.min_ttl, c.max_ttl).as_millis() as u64
+        ttl(&self.config, answer.status, answer.header("cache-control")).as_millis() as u64
     }
 
     /// Whether a completed invalidation of this distribution removed `object`.
     fn purged(&self, key: &Key, object: &Cached, now: u64) -> bool {
         let all = self.cloudfront.invalidations.lock().unwrap();
-        let url = decoded(&key.url);
+        let url = escapes_upper(&key.url);
         all.iter()
             .filter(|i| i.distribution_id == self.config.distribution)
             .filter(|i| i.completes_ms <= now && object.fetched_ms < i.completes_ms)
@@ -228,8 +245,8 @@ impl CdnState {
             .any(|item| match item.strip_prefix('#') {
                 Some(tag) => object.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)),
                 None => match item.strip_suffix('*') {
-                    Some(prefix) => url.starts_with(&decoded(prefix)),
-                    None => url == decoded(item),
+                    Some(prefix) => url.starts_with(&escapes_upper(prefix)),
+                    None => url == escapes_upper(item),
                 },
             })
     }
@@ -244,7 +261,7 @@ impl CdnState {
     }
 
     /// Answers one visitor request: the cache's whole decision.
-    fn visit(&self, key: Key, target: &str) -> (OriginResponse, &'static str, Option<u64>) {
+    fn visit(&self, key: Key, target: &str) -> (OriginResponse, XCache, Option<u64>) {
         let now = self.clock.now_ms();
         let mut cache = self.cache.lock().unwrap();
         if cache.get(&key).is_some_and(|object| self.purged(&key, object, now)) {
@@ -254,16 +271,22 @@ impl CdnState {
         if let Some(object) = cache.get_mut(&key) {
             let age = now.saturating_sub(object.fetched_ms) / 1000;
             if now < object.fetched_ms + object.ttl_ms {
-                let kind = if object.answer.status >= 400 { "Error" } else { "Hit" };
-                return (object.answer.clone(), kind, Some(age));
+                return (object.answer.clone(), XCache::of(object.answer.status, false), Some(age));
             }
             let etag = object.answer.header("etag").map(str::to_string);
             if let (Some(etag), true) = (etag, object.answer.status < 400) {
                 let revalidated = self.origin.respond(target, Some(&etag));
                 if revalidated.status == 304 {
+                    // A 304's headers replace the stored ones (RFC 9111, 4.3.4); the body stays.
                     object.fetched_ms = now;
                     object.ttl_ms = self.ttl_ms(&revalidated);
-                    return (object.answer.clone(), "RefreshHit", None);
+                    object.tags = self.tags_of(&revalidated);
+                    object.answer.headers = revalidated.headers;
+                    return (object.answer.clone(), XCache::RefreshHit, None);
+                }
+                if revalidated.status >= 500 {
+                    // CloudFront keeps serving the expired object while the origin fails.
+                    return (object.answer.clone(), XCache::Hit, Some(age));
                 }
                 fetched = Some(revalidated);
             }
@@ -278,10 +301,57 @@ impl CdnState {
             let tags = self.tags_of(&answer);
             cache.insert(key, Cached { answer: answer.clone(), fetched_ms: now, ttl_ms, tags });
         }
-        let kind = if answer.status >= 400 { "Error" } else { "Miss" };
-        (answer, kind, None)
+        let x_cache = XCache::of(answer.status, true);
+        (answer, x_cache, None)
     }
 }
+
+/// `path` with the hex digits of each `%XX` upper-cased, and nothing else
+/// changed: CloudFront matches an invalidation path to a URL as encoded, so
+/// `%c3%a9` is `%C3%A9` but `%2D` is not `-` (its guide: encode nothing
+/// but unsafe and non-ASCII characters, "or CloudFront will not invalidate").
+fn escapes_upper(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let escape = rest.get(at..at + 3).filter(|e| e[1..].bytes().all(|b| b.is_ascii_hexdigit()));
+        let taken = escape.map_or("%".to_string(), str::to_ascii_uppercase);
+        rest = &rest[at + taken.len()..];
+        out.push_str(&taken);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// How long CloudFront keeps an origin's answer with `status` and
+/// `cache_control` (zero: not at all). A success: `s-maxage`, else `max-age`,
+/// else the default TTL, held between the minimum and maximum TTL;
+/// `no-store`, `no-cache` or `private`: the minimum TTL (with 0, not
+/// cached). An error CloudFront caches
+/// ([`CACHED_ERRORS`]): the larger of the error caching minimum TTL and the
+/// header's `s-maxage`/`max-age` (at most the maximum TTL); `no-store`,
+/// `no-cache` and `private` keep only 404, 410, 414 and 501 out of the cache.
+/// Any other status is not cached.
+pub fn ttl(config: &CdnConfig, status: u16, cache_control: Option<&str>) -> Duration {
+    let directives: Vec<String> =
+        cache_control.unwrap_or_default().split(',').map(|d| d.trim().to_ascii_lowercase()).collect();
+    let seconds =
+        |name: &str| directives.iter().find_map(|d| d.strip_prefix(name)?.strip_prefix('=')?.parse::<u64>().ok());
+    let asked = seconds("s-maxage").or_else(|| seconds("max-age")).map(Duration::from_secs);
+    let forbidden = directives.iter().any(|d| matches!(d.as_str(), "no-store" | "no-cache" | "private"));
+    match status {
+        200..=399 if forbidden => config.min_ttl,
+        200..=399 => asked.unwrap_or(config.default_ttl).clamp(config.min_ttl, config.max_ttl),
+        404 | 410 | 414 | 501 if forbidden => Duration::ZERO,
+        s if CACHED_ERRORS.contains(&s) => asked.unwrap_or_default().min(config.max_ttl).max(config.error_ttl),
+        _ => Duration::ZERO,
+    }
+}
+
+/// The 4xx and 5xx statuses CloudFront caches (its developer guide,
+/// "HTTP 4xx and 5xx status codes that CloudFront caches"; 416 is not cached).
+pub const CACHED_ERRORS: [u16; 12] = [400, 403, 404, 405, 410, 414, 500, 501, 502, 503, 504, 505];
 
 type Shared = Arc<CdnState>;
 
@@ -307,16 +377,16 @@ async fn serve(
     } else {
         let body =
             "This distribution is not configured to allow the HTTP request method that was used for this request.";
-        (403, vec![("Content-Type".into(), "text/plain".into())], body.to_string(), "Error", None)
+        (403, vec![("Content-Type".into(), "text/plain".into())], body.to_string(), XCache::Error, None)
     };
-    out_headers.push(("X-Cache".into(), format!("{x_cache} from cloudfront")));
+    out_headers.push(("X-Cache".into(), x_cache.header_value().into()));
     if let Some(age) = age {
         out_headers.push(("Age".into(), age.to_string()));
     }
     out_headers.push(("Via".into(), "1.1 sandbox.cloudfront.net (CloudFront)".into()));
     out_headers.push(("X-Amz-Cf-Pop".into(), "SBX1-P1".into()));
     out_headers.push(("X-Amz-Cf-Id".into(), format!("sandbox-{id}")));
-    s.log.record("cdn", &method, &uri, status, format!("{x_cache} from cloudfront"));
+    s.log.record("cdn", &method, &uri, status, x_cache.header_value().into());
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
     for (name, value) in out_headers {

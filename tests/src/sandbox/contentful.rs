@@ -109,7 +109,7 @@ pub struct ContentfulState {
     pub faults: Mutex<VecDeque<Fault>>,
     pub log: RequestLog,
     /// Each entry's last change through [`ContentfulState::publish`] or
-    /// [`ContentfulState::unpublish`]: one a known entry id, so bounded by the graph.
+    /// [`ContentfulState::unpublish`]: one per entry id ever published, so bounded by the graph.
     pub history: Mutex<BTreeMap<String, Superseded>>,
     /// When a change happens (the origin stand-in lags on the same time line).
     pub clock: SandboxClock,

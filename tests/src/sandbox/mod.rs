@@ -18,6 +18,7 @@ pub mod sigv4_check;
 pub mod sqs;
 pub mod stepfunctions;
 pub mod sync;
+pub mod visitor;
 
 use axum::http::{Method, Uri};
 use serde::Serialize;

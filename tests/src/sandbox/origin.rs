@@ -48,6 +48,10 @@ use std::time::Duration;
 /// the demo's `PATH_RULES`).
 pub const SITE_PATH_RULES: &str = r#"{"page":["/{slug}"],"post":["/blog/{category}/{slug}"]}"#;
 
+/// The entry the site's root (`/`) shows unless a test says otherwise: the
+/// demo graph's home page (the demo's rules invalidate `/` on every change).
+pub const ROOT_ENTRY: &str = "home";
+
 /// How long a page may be cached unless a test says otherwise.
 pub const DEFAULT_MAX_AGE_SECONDS: u64 = 300;
 
@@ -83,7 +87,7 @@ pub struct OriginSettings {
 }
 
 impl Default for OriginSettings {
-    /// [`SITE_PATH_RULES`], [`DEFAULT_MAX_AGE_SECONDS`], no lag, no revision or tag header.
+    /// [`SITE_PATH_RULES`], `/` showing [`ROOT_ENTRY`], [`DEFAULT_MAX_AGE_SECONDS`], no lag, no revision or tag header.
     fn default() -> Self {
         OriginSettings {
             max_age: Some(DEFAULT_MAX_AGE_SECONDS),
@@ -91,7 +95,7 @@ impl Default for OriginSettings {
             revision_header: None,
             tags: None,
             path_rules: PathRules::parse(SITE_PATH_RULES).expect("the site's rules parse"),
-            pages: BTreeMap::new(),
+            pages: BTreeMap::from([("/".to_string(), ROOT_ENTRY.to_string())]),
             fail_with: None,
         }
     }
@@ -179,6 +183,7 @@ impl Origin {
         let site = Site { entries: &entries, assets: &assets, locale: &locale, default_locale: &default_locale };
         let mut shown = Vec::new();
         let body = site.page(root, &mut shown).into_string();
+        let revisions: Vec<String> = shown.iter().map(|s| format!("{}:{}", s.id, s.revision)).collect();
         let etag = etag(&body);
         let mut headers = vec![("Content-Type".to_string(), "text/html; charset=utf-8".to_string())];
         if let Some(seconds) = settings.max_age {
@@ -186,8 +191,7 @@ impl Origin {
         }
         headers.push(("ETag".into(), etag.clone()));
         if let Some(name) = &settings.revision_header {
-            let value: Vec<String> = shown.iter().map(|s| format!("{}:{}", s.id, s.revision)).collect();
-            headers.push((name.clone(), value.join(",")));
+            headers.push((name.clone(), revisions.join(",")));
         }
         if let Some(tags) = &settings.tags {
             let linked: Vec<LinkedEntry> = shown.iter().filter_map(|s| s.entry.clone()).collect();
@@ -214,6 +218,8 @@ fn failure(status: u16) -> OriginResponse {
     OriginResponse { status, headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())], body }
 }
 
+/// A strong validator over the body, which holds each entry's revision
+/// (`data-revision`): a republish that changes no text is still a new page.
 fn etag(body: &str) -> String {
     let digest = hex::encode(Sha256::digest(body.as_bytes()));
     format!("\"{}\"", &digest[..16])
@@ -230,7 +236,7 @@ fn locales(entries: &[FixtureEntry], default_locale: &str) -> Vec<String> {
 }
 
 /// A path as compared: percent-decoded, so that `/snow%20%C3%A9` is `/snow é`.
-pub(super) fn decoded(path: &str) -> String {
+fn decoded(path: &str) -> String {
     percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned()
 }
 
