@@ -401,6 +401,14 @@ impl Workflow {
         }
     }
 
+    /// Queues a notice whose cause is outside the workflow (the catch-up
+    /// sweep): sent with the next step, once per key, retried as every notice.
+    pub fn take_notice(&mut self, notice: crate::notify::Notice, policy: &Policy, now: Timestamp) {
+        if let Some(line) = self.notices.push(notice, policy, now) {
+            self.note(line);
+        }
+    }
+
     /// Notifications waiting to be sent, and how many were dropped.
     pub fn notices(&self) -> &Notices {
         &self.notices

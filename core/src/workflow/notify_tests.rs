@@ -175,3 +175,29 @@ fn a_workflow_stored_before_notifications_existed_is_read() {
     let read: Workflow = serde_json::from_value(json).unwrap();
     assert_eq!(read.notices().dropped(), 0);
 }
+
+#[test]
+fn a_sweep_that_found_missed_changes_is_notified_through_the_workflow_once() {
+    let mut report = crate::sweep::SweepReport {
+        at: Timestamp::from_secs(1_800_000_000),
+        first: false,
+        complete: true,
+        requests: 1,
+        items: 3,
+        missed: 2,
+        missed_changes: vec!["entry a publish revision 3".into(), "entry b publish revision 1".into()],
+        tracking_ids: vec!["sweep-a".into(), "sweep-b".into()],
+        error: None,
+    };
+    let notice = report.notice().unwrap();
+    assert_eq!(notice.kind, Kind::SweepMissed);
+    assert!(notice.summary.contains("2 change(s) no webhook brought"), "{notice:?}");
+    let mut sim = Sim::new(policy(&[URL]));
+    sim.wf.take_notice(notice.clone(), &sim.policy, sim.now);
+    sim.wf.take_notice(notice, &sim.policy, sim.now);
+    let sent = notices(&sim.fire(Event::TimerFired));
+    assert_eq!(sent.len(), 1, "once per sweep run: {sent:?}");
+    assert_eq!(sent[0].1.changes, ["entry a publish revision 3", "entry b publish revision 1"]);
+    report.missed = 0;
+    assert!(report.notice().is_none(), "nothing missed, nothing to tell");
+}
