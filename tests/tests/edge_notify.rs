@@ -23,7 +23,9 @@ async fn publish(w: &WranglerDev, id: &str, content_type: &str, revision: u64) {
     for (k, v) in headers {
         req = req.header(k, v);
     }
-    assert_eq!(req.send().await.unwrap().status(), 202);
+    let answer = req.send().await.unwrap();
+    let status = answer.status();
+    assert_eq!(status, 202, "{}\n{}", answer.text().await.unwrap_or_default(), w.log_text());
 }
 
 async fn status(w: &WranglerDev) -> Value {
@@ -72,7 +74,8 @@ async fn a_batch_refused_for_good_sends_one_slack_message_with_the_reason_and_pa
         ("NOTIFY_SECRET", NOTIFY_SECRET.into()),
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let w = tokio::task::spawn_blocking(move || WranglerDev::start(dir.path(), &vars)).await.unwrap();
+    let path = dir.path().to_path_buf();
+    let w = tokio::task::spawn_blocking(move || WranglerDev::start(&path, &vars)).await.unwrap();
 
     publish(&w, "cta-button", "button", 3).await;
     let failed = wait_for(&w, |s| s["phase"] == "failed" && settled(s)).await;
