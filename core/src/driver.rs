@@ -13,6 +13,7 @@ use crate::memory::PathMemory;
 use crate::retry::Failure;
 use crate::settings::{CloudFrontSettings, ContentfulSettings, NotifySettings, Policy, Settings};
 use crate::time::Timestamp;
+use crate::workflow::notices::NOTIFY_ATTEMPTS;
 use crate::workflow::{step, Command, Event, Next, Workflow};
 use futures::future::LocalBoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -240,7 +241,7 @@ async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Setup<'_, H, C>)
         }
         Command::Notify { id, notice } => {
             let result = match s.notify {
-                Some(settings) => notify(s, settings, &notice).await,
+                Some(settings) => notify(s.http, s.clock, settings, &notice).await,
                 // A body without NOTIFY_URL never queues one; one that lost it drops it.
                 None => Err(Failure::permanent("NOTIFY_URL is not set")),
             };
@@ -253,15 +254,43 @@ async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Setup<'_, H, C>)
     }
 }
 
+/// Sends `notice` outside any workflow (a body's own moment: a change about
+/// to be dead-lettered), tried as the workflow tries its notices:
+/// [`NOTIFY_ATTEMPTS`] times with backoff, a 4xx not again. `Err` says why
+/// it was dropped (never the URL).
+pub async fn send_notice<H: HttpClient, C: Clock, S: Sleep>(
+    http: &H,
+    clock: &C,
+    sleeper: &S,
+    settings: &NotifySettings,
+    policy: &Policy,
+    notice: &crate::notify::Notice,
+    entropy: u64,
+) -> Result<(), String> {
+    let mut attempt = 1;
+    loop {
+        let Err(failure) = notify(http, clock, settings, notice).await else {
+            return Ok(());
+        };
+        if attempt >= NOTIFY_ATTEMPTS || failure.class == crate::retry::Class::Permanent {
+            return Err(format!("dropped after {attempt} tries: {}", failure.reason));
+        }
+        let jitter = mix(entropy ^ u64::from(attempt));
+        sleeper.sleep(crate::retry::delay(&failure, attempt, policy.retry_base, policy.retry_max, jitter)).await;
+        attempt += 1;
+    }
+}
+
 /// Sends one notice; a 2xx is success. What fails says why, never the URL.
 async fn notify<H: HttpClient, C: Clock>(
-    s: &Setup<'_, H, C>,
+    http: &H,
+    clock: &C,
     settings: &NotifySettings,
     notice: &crate::notify::Notice,
 ) -> Result<(), Failure> {
-    let request = crate::notify::request(settings, notice, s.clock.now()).map_err(Failure::permanent)?;
+    let request = crate::notify::request(settings, notice, clock.now()).map_err(Failure::permanent)?;
     let response =
-        s.http.send(request).await.map_err(|_| Failure::transient("the notification receiver did not answer"))?;
+        http.send(request).await.map_err(|_| Failure::transient("the notification receiver did not answer"))?;
     let status = response.status();
     match status.as_u16() {
         200..=299 => Ok(()),

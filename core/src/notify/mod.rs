@@ -14,4 +14,4 @@ mod message;
 mod notice;
 
 pub use message::{request, sign, SIGNATURE_HEADER};
-pub use notice::{sweep_missed, Kind, Notice, PATHS_SHOWN};
+pub use notice::{dead_lettered, sweep_missed, Kind, Notice, PATHS_SHOWN};

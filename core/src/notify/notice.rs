@@ -122,6 +122,20 @@ pub fn sweep_missed(entries: &[String], count: usize, position: &str, now: Times
     Some(Notice::new(Kind::SweepMissed, key, summary, now).with_changes(entries))
 }
 
+/// The notice of a queued change that failed its last receive
+/// (`receives` of `maxReceiveCount`): SQS moves it to the dead-letter queue
+/// next. `entry` names the change when its message could be read.
+pub fn dead_lettered(message_id: &str, entry: Option<&str>, reason: &str, receives: u32, now: Timestamp) -> Notice {
+    let what = entry.map_or_else(|| format!("message {message_id}"), |e| format!("the change of {e}"));
+    let summary = format!(
+        "{what} could not be started after {receives} receives and goes to the dead-letter queue: see `invalidator dead-letters`"
+    );
+    let changes: Vec<String> = entry.into_iter().map(String::from).collect();
+    Notice::new(Kind::DeadLettered, format!("dead-letter:{message_id}"), summary, now)
+        .with_reason(reason)
+        .with_changes(&changes)
+}
+
 /// Cuts `text` to [`TEXT_MAX`] bytes at a character boundary.
 fn clip(mut text: String) -> String {
     if text.len() > TEXT_MAX {
