@@ -109,6 +109,17 @@ async fn the_page_shows_the_new_text_once_the_receipt_says_verified() {
     let after = visit(&sb, "/home").await;
     assert!(after.shows(NEW_LABEL) && !after.shows(OLD_LABEL), "{after:?}");
     assert!(after.x_cache.starts_with("Hit"), "the verification warmed the cache: {after:?}");
+
+    // The operator reads the same receipt from the Worker's status page.
+    let mut cli = assert_cmd::Command::new(invalidator_tests::binaries::binary("invalidator-lambda", "invalidator"));
+    cli.env_clear().env("STATUS_TOKEN", STATUS_TOKEN).args(["status", &id, "--worker", &w.url("")]);
+    let out = tokio::task::spawn_blocking(move || cli.output().unwrap()).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("receipt:") && stdout.contains("verified") && stdout.contains("4 page(s) fresh"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

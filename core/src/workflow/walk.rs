@@ -419,7 +419,9 @@ impl Walk {
                     .collect();
                 return if sends.is_empty() { Poll::Wait } else { Poll::Send(sends) };
             }
-            self.gate_passed.get_or_insert((now, false));
+            if !checks.is_empty() {
+                self.gate_passed.get_or_insert((now, false));
+            }
             let requests = Self::first_level(&self.changes, &self.cut_short, policy, now, &mut self.carried);
             self.stage = Stage::Links { depth: 0, requests, next_level: BTreeSet::new() };
         }

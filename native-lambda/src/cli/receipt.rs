@@ -40,12 +40,15 @@ pub(super) async fn from_worker(map: &SettingsMap, worker: &str, id: &str) -> Re
             body.chars().take(300).collect::<String>()
         )));
     }
-    let tracked: Tracked = serde_json::from_slice(response.body())
+    // The Worker answers for each distribution it invalidates.
+    let by_distribution: std::collections::BTreeMap<String, Tracked> = serde_json::from_slice(response.body())
         .map_err(|e| failed(format!("the Worker's answer for {id} is not a tracked change: {e}")))?;
-    println!("{} {}", tracked.tracking_id, tracked.state);
-    if let Some(reason) = &tracked.reason {
-        println!("reason: {reason}");
+    for (distribution, tracked) in by_distribution {
+        println!("{} on {distribution}: {}", tracked.tracking_id, tracked.state);
+        if let Some(reason) = &tracked.reason {
+            println!("reason: {reason}");
+        }
+        print(&tracked.receipt);
     }
-    print(&tracked.receipt);
     Ok(())
 }
