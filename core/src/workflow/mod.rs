@@ -339,7 +339,6 @@ impl Workflow {
         let mut out: BTreeSet<&String> = BTreeSet::new();
         out.extend(self.batches().flat_map(|b| &b.paths));
         out.extend(&self.not_invalidated);
-        out.extend(self.retries.paths());
         out.extend(&self.pending.paths);
         out.into_iter().cloned().collect()
     }

@@ -174,11 +174,6 @@ impl Retries {
         self.due.filter(|_| !self.waiting.is_empty())
     }
 
-    /// Every path waiting or given up: what is not invalidated.
-    pub fn paths(&self) -> impl Iterator<Item = &String> {
-        self.waiting.iter().chain(self.given_up.iter().flat_map(|g| &g.paths))
-    }
-
     /// The paths waiting to be retried, for status pages; `None` when none wait.
     pub fn retrying(&self) -> Option<Retrying> {
         (!self.waiting.is_empty()).then(|| Retrying {
