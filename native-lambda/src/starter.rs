@@ -100,13 +100,13 @@ impl StarterFunction {
                 tracing::error!("a record without a messageId cannot be reported or retried: skipped");
                 continue;
             };
-            let receives: u32 =
-                record.attributes.get("ApproximateReceiveCount").and_then(|r| r.parse().ok()).unwrap_or(0);
+            let receives_text = record.attributes.get("ApproximateReceiveCount").cloned().unwrap_or_default();
+            let receives: u32 = receives_text.parse().unwrap_or(0);
             match serde_json::from_str::<Change>(record.body.as_deref().unwrap_or_default()) {
                 Ok(change) => taken.push(Queued { message_id, change, receives }),
                 Err(e) => {
                     let reason = format!("the message is not a change: {e}");
-                    tracing::error!(%message_id, receives, %reason, "change not started");
+                    tracing::error!(%message_id, receives = receives_text.as_str(), %reason, "change not started");
                     self.dead_letter_notice(&message_id, None, &reason, receives, http, clock).await;
                     answer.add_failure(message_id);
                 }
