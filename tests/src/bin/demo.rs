@@ -125,15 +125,16 @@ async fn worker_demo() -> Result<(), String> {
             last = line;
         }
         let tracking = answer["tracking_id"].as_str().unwrap_or_default();
-        let tracked: Value = client
+        let tracked = client
             .get(w.url(&format!("/invalidations/{tracking}")))
             .bearer_auth("demo-status-token")
             .send()
             .await
             .map_err(|e| e.to_string())?
-            .json()
+            .json::<Value>()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?[DIST]
+            .clone();
         if invalidator_tests::site_visit::settled(&tracked) {
             say(format!("Verified after {:.1} s. Paths invalidated:", t0.elapsed().as_secs_f64()));
             for p in batch["paths"].as_array().cloned().unwrap_or_default() {
