@@ -11,8 +11,9 @@ use crate::entropy::mix;
 use crate::io::{Clock, HttpClient};
 use crate::memory::PathMemory;
 use crate::retry::Failure;
-use crate::settings::{CloudFrontSettings, ContentfulSettings, Policy, Settings};
+use crate::settings::{CloudFrontSettings, ContentfulSettings, NotifySettings, Policy, Settings};
 use crate::time::Timestamp;
+use crate::workflow::notices::NOTIFY_ATTEMPTS;
 use crate::workflow::{step, Command, Event, Next, Workflow};
 use futures::future::LocalBoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -44,6 +45,8 @@ pub struct Setup<'a, H, C> {
     /// The path memory of the distribution; `None` remembers nothing (every
     /// recall answers nothing remembered, so unpublishes use their wildcards).
     pub memory: Option<&'a dyn PathMemory>,
+    /// Where notifications go; `None` sends none.
+    pub notify: Option<&'a NotifySettings>,
 }
 
 impl<'a, H, C> Setup<'a, H, C> {
@@ -58,6 +61,7 @@ impl<'a, H, C> Setup<'a, H, C> {
             policy: &settings.policy,
             concurrency,
             memory: None,
+            notify: settings.notify.as_ref(),
         }
     }
 }
@@ -238,6 +242,14 @@ async fn execute<H: HttpClient, C: Clock>(command: Command, s: &Setup<'_, H, C>)
             };
             Event::PageChecked { sequence, path, result }
         }
+        Command::Notify { id, notice } => {
+            let result = match s.notify {
+                Some(settings) => notify(s.http, s.clock, settings, &notice).await,
+                // A body without NOTIFY_URL never queues one; one that lost it drops it.
+                None => Err(Failure::permanent("NOTIFY_URL is not set")),
+            };
+            Event::Notified { id, result }
+        }
         Command::GetInvalidation { sequence, distribution_id, invalidation_id } => {
             let request = cloudfront::get_invalidation(s.cloudfront, &distribution_id, &invalidation_id, s.clock.now());
             Event::InvalidationChecked { sequence, result: send(s, request, cloudfront::read_invalidation).await }
@@ -257,6 +269,51 @@ async fn observe_entries(policy: &Policy, memory: &dyn PathMemory, page: &conten
     let seen = crate::observed::dedupe(seen, policy.path_memory_entries);
     if !seen.is_empty() {
         let _ = memory.observe(seen).await;
+    }
+}
+
+/// Sends `notice` outside any workflow (a body's own moment: a change about
+/// to be dead-lettered), tried as the workflow tries its notices:
+/// [`NOTIFY_ATTEMPTS`] times with backoff, a 4xx not again. `Err` says why
+/// it was dropped (never the URL).
+pub async fn send_notice<H: HttpClient, C: Clock, S: Sleep>(
+    http: &H,
+    clock: &C,
+    sleeper: &S,
+    settings: &NotifySettings,
+    policy: &Policy,
+    notice: &crate::notify::Notice,
+    entropy: u64,
+) -> Result<(), String> {
+    let mut attempt = 1;
+    loop {
+        let Err(failure) = notify(http, clock, settings, notice).await else {
+            return Ok(());
+        };
+        if attempt >= NOTIFY_ATTEMPTS || failure.class == crate::retry::Class::Permanent {
+            return Err(format!("dropped after {attempt} tries: {}", failure.reason));
+        }
+        let jitter = mix(entropy ^ u64::from(attempt));
+        sleeper.sleep(crate::retry::delay(&failure, attempt, policy.retry_base, policy.retry_max, jitter)).await;
+        attempt += 1;
+    }
+}
+
+/// Sends one notice; a 2xx is success. What fails says why, never the URL.
+async fn notify<H: HttpClient, C: Clock>(
+    http: &H,
+    clock: &C,
+    settings: &NotifySettings,
+    notice: &crate::notify::Notice,
+) -> Result<(), Failure> {
+    let request = crate::notify::request(settings, notice, clock.now()).map_err(Failure::permanent)?;
+    let response =
+        http.send(request).await.map_err(|_| Failure::transient("the notification receiver did not answer"))?;
+    let status = response.status();
+    match status.as_u16() {
+        200..=299 => Ok(()),
+        429 | 500..=599 => Err(Failure::transient(format!("the notification receiver answered {status}"))),
+        _ => Err(Failure::permanent(format!("the notification receiver answered {status}"))),
     }
 }
 

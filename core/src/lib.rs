@@ -16,6 +16,7 @@ pub mod time;
 
 pub use time::Timestamp;
 pub mod memory;
+pub mod notify;
 pub mod observed;
 pub mod paths;
 pub mod retry;

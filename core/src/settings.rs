@@ -71,6 +71,12 @@ pub const NAMES: &[&str] = &[
     "VERIFY_RETRIES",
     "VERIFY_RETRY_WAIT_SECONDS",
     "VERIFY_REVISION_HEADER",
+    // Notifications
+    "NOTIFY_URL",
+    "NOTIFY_FORMAT",
+    "NOTIFY_SECRET",
+    "NOTIFY_ON",
+    "BILLING_ALERT_ITEMS",
 ];
 
 /// A setting that is missing or cannot be used, by name.
@@ -366,6 +372,86 @@ pub struct Policy {
     pub sweep_interval_minutes: u32,
     /// Whether and how completed batches are checked through the site.
     pub verify: Verification,
+    /// When to notify (`NOTIFY_URL` set, `NOTIFY_ON`, `BILLING_ALERT_ITEMS`).
+    pub notify: NotifyPolicy,
+}
+
+/// When the workflow notifies: what it decides with, nothing secret (where
+/// and how to send is [`NotifySettings`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyPolicy {
+    /// `NOTIFY_URL` is set: causes are notified.
+    pub enabled: bool,
+    /// `NOTIFY_ON=completed`: also one message per change verified live.
+    pub on_completed: bool,
+    /// `BILLING_ALERT_ITEMS`: the month's billed items past which one alert goes.
+    pub billing_alert_items: u64,
+}
+
+impl NotifyPolicy {
+    /// Reads `NOTIFY_ON` and `BILLING_ALERT_ITEMS`; enabled when `NOTIFY_URL` is set.
+    pub fn from_map(map: &SettingsMap) -> Result<Self, SettingsError> {
+        let on_completed = match get(map, "NOTIFY_ON") {
+            None => false,
+            Some("completed") => true,
+            Some(v) => return Err(bad("NOTIFY_ON", format!("must be completed (or unset), got {v:?}"))),
+        };
+        Ok(NotifyPolicy {
+            enabled: get(map, "NOTIFY_URL").is_some(),
+            on_completed,
+            billing_alert_items: number(
+                map,
+                "BILLING_ALERT_ITEMS",
+                crate::workflow::billing::FREE_ITEMS_PER_MONTH,
+                1,
+                u64::MAX / 2,
+            )?,
+        })
+    }
+}
+
+/// How a notification's body is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyFormat {
+    /// Slack's incoming webhook: `{"text": ..., "blocks": [...]}`.
+    Slack,
+    /// A plain JSON event (see `crate::notify`).
+    Json,
+}
+
+/// Where and how notifications are sent (`NOTIFY_URL`, `NOTIFY_FORMAT`,
+/// `NOTIFY_SECRET`). The URL is a secret too: an incoming-webhook URL is its
+/// own credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifySettings {
+    /// `NOTIFY_URL`.
+    pub url: Secret,
+    /// `NOTIFY_FORMAT`, `slack` by default.
+    pub format: NotifyFormat,
+    /// `NOTIFY_SECRET`: signs every body (`X-Invalidator-Signature`).
+    pub secret: Option<Secret>,
+}
+
+impl NotifySettings {
+    /// `None` when `NOTIFY_URL` is unset: no notifications.
+    pub fn from_map(map: &SettingsMap) -> Result<Option<Self>, SettingsError> {
+        let format = match get(map, "NOTIFY_FORMAT") {
+            None | Some("slack") => NotifyFormat::Slack,
+            Some("json") => NotifyFormat::Json,
+            Some(v) => return Err(bad("NOTIFY_FORMAT", format!("must be slack or json, got {v:?}"))),
+        };
+        let secret = get(map, "NOTIFY_SECRET").map(Secret::new);
+        let Some(url) = get(map, "NOTIFY_URL") else {
+            return Ok(None);
+        };
+        let valid = (url.starts_with("https://") || url.starts_with("http://"))
+            && url.parse::<http::Uri>().is_ok_and(|u| u.host().is_some());
+        if !valid {
+            // The URL is a credential: the error does not repeat it.
+            return Err(bad("NOTIFY_URL", "must be an http:// or https:// URL with a host"));
+        }
+        Ok(Some(NotifySettings { url: Secret::new(url), format, secret }))
+    }
 }
 
 /// How a completed batch's pages are checked as a visitor gets them
@@ -479,6 +565,7 @@ impl Policy {
             sweep_interval_minutes: number(map, "SWEEP_INTERVAL_MINUTES", 5, 0, 1440)? as u32,
             path_memory_entries: number(map, "PATH_MEMORY_ENTRIES", 10_000, 0, 1_000_000)? as usize,
             verify: Verification::from_map(map)?,
+            notify: NotifyPolicy::from_map(map)?,
         };
         if policy.walk_max_depth == 0 && policy.invalidate_by != crate::tags::InvalidateBy::Tags {
             return Err(bad("WALK_MAX_DEPTH", "0 (no walk) is only for INVALIDATE_BY=tags: paths need the walk"));
@@ -529,6 +616,8 @@ pub struct Settings {
     pub webhook: WebhookSettings,
     /// What the workflow decides with.
     pub policy: Policy,
+    /// Where notifications go; `None` when `NOTIFY_URL` is unset.
+    pub notify: Option<NotifySettings>,
 }
 
 impl Settings {
@@ -539,6 +628,7 @@ impl Settings {
             contentful: ContentfulSettings::from_map(map)?,
             webhook: WebhookSettings::from_map(map)?,
             policy: Policy::from_map(map)?,
+            notify: NotifySettings::from_map(map)?,
         })
     }
 }

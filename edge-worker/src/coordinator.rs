@@ -95,6 +95,11 @@ impl DurableObject for InvalidationCoordinator {
                     // Failed paths kept past the run that failed them (core::workflow::Retries).
                     "retrying": wf.as_ref().and_then(|w| w.retries().retrying()),
                     "given_up": wf.as_ref().map(|w| w.retries().given_up().to_vec()).unwrap_or_default(),
+                    // Notifications owed and those dropped (core::workflow::notices).
+                    "notifications": wf.as_ref().map(|w| json!({
+                        "waiting": w.notices().waiting().count(),
+                        "dropped": w.notices().dropped(),
+                    })),
                     // What the stored workflow value takes, as JSON: bounded by design.
                     "stored_bytes": wf.as_ref().map_or(0, |w| serde_json::to_vec(w).map_or(0, |v| v.len())),
                     "batches": wf.as_ref().map(|w| w.summaries()).unwrap_or_default(),

@@ -16,7 +16,8 @@ use invalidator_core::Timestamp;
 use serde_json::{json, Value};
 
 /// The settings that may come from a store.
-pub const SECRET_SETTINGS: [&str; 2] = ["CONTENTFUL_DELIVERY_TOKEN", "CONTENTFUL_WEBHOOK_SECRET"];
+pub const SECRET_SETTINGS: [&str; 4] =
+    ["CONTENTFUL_DELIVERY_TOKEN", "CONTENTFUL_WEBHOOK_SECRET", "NOTIFY_URL", "NOTIFY_SECRET"];
 
 /// Where a secret setting is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,6 +15,10 @@
 //!   queue's `maxReceiveCount` receives SQS moves them to the dead-letter
 //!   queue. Each failure is logged with its message id, receive count and
 //!   reason, which is how a message in the dead-letter queue is explained.
+//! - A change that fails on its last receive (`ApproximateReceiveCount` at
+//!   `MAX_RECEIVE_COUNT`, the queue's `maxReceiveCount`) is about to be moved
+//!   to the dead-letter queue: with `NOTIFY_URL` set it is notified then, with
+//!   the core's `notify::dead_lettered`, sent by `driver::send_notice`.
 //! - With `PATH_MEMORY_TABLE` set, the changes whose execution started are
 //!   recorded as taken in the catch-up sweep's record ([`crate::sweep_store`]),
 //!   so the sweep does not invalidate a webhook's change again; and a change
@@ -30,8 +34,10 @@ use crate::sweep::SweepStore;
 use crate::sweep_store::{partition, record_taken, DynamoSweepStore};
 use crate::task::{TaskState, STATE_MAX_BYTES};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use invalidator_core::driver::{send_notice, Sleep};
 use invalidator_core::io::{Clock, HttpClient};
-use invalidator_core::settings::{CloudFrontSettings, Policy, SettingsError, SettingsMap};
+use invalidator_core::notify;
+use invalidator_core::settings::{CloudFrontSettings, NotifySettings, Policy, SettingsError, SettingsMap};
 use invalidator_core::webhook::Change;
 use invalidator_core::Timestamp;
 use serde_json::json;
@@ -45,12 +51,21 @@ pub struct StarterFunction {
     pub stepfunctions: StepFunctionsSettings,
     /// The table the sweep's record is in (`PATH_MEMORY_TABLE`), if any.
     pub sweep_table: Option<DynamoDbSettings>,
+    /// Where notifications go (`NOTIFY_URL`), if anywhere.
+    pub notify: Option<NotifySettings>,
+    /// `MAX_RECEIVE_COUNT`: the queue's `maxReceiveCount` (the SAM template's 5).
+    pub max_receive_count: u32,
 }
+
+/// The SAM template's `maxReceiveCount` for the changes queue.
+const DEFAULT_MAX_RECEIVE_COUNT: u32 = 5;
 
 /// One change taken from the queue.
 struct Queued {
     message_id: String,
     change: Change,
+    /// Its `ApproximateReceiveCount`, this receive included.
+    receives: u32,
 }
 
 impl StarterFunction {
@@ -62,11 +77,26 @@ impl StarterFunction {
             distributions: CloudFrontSettings::from_map(map)?.distribution_ids,
             stepfunctions: StepFunctionsSettings::from_map(map)?,
             sweep_table: DynamoDbSettings::from_map(map)?,
+            notify: NotifySettings::from_map(map)?,
+            max_receive_count: match map.get("MAX_RECEIVE_COUNT").map(|v| v.trim()).filter(|v| !v.is_empty()) {
+                None => DEFAULT_MAX_RECEIVE_COUNT,
+                Some(v) => v.parse().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| SettingsError {
+                    name: "MAX_RECEIVE_COUNT",
+                    problem: format!(
+                        "must be a whole number between 1 and 1000 (the queue's maxReceiveCount), got {v:?}"
+                    ),
+                })?,
+            },
         })
     }
 
     /// Starts the batch's execution(s); the messages that must come back.
-    pub async fn handle<H: HttpClient, C: Clock>(&self, event: SqsEvent, http: &H, clock: &C) -> SqsBatchResponse {
+    pub async fn handle<H: HttpClient, C: Clock + Sleep>(
+        &self,
+        event: SqsEvent,
+        http: &H,
+        clock: &C,
+    ) -> SqsBatchResponse {
         let mut answer = SqsBatchResponse::default();
         let mut taken = Vec::new();
         for record in event.records {
@@ -74,12 +104,14 @@ impl StarterFunction {
                 tracing::error!("a record without a messageId cannot be reported or retried: skipped");
                 continue;
             };
-            let receives = record.attributes.get("ApproximateReceiveCount").cloned().unwrap_or_default();
+            let receives_text = record.attributes.get("ApproximateReceiveCount").cloned().unwrap_or_default();
+            let receives: u32 = receives_text.parse().unwrap_or(0);
             match serde_json::from_str::<Change>(record.body.as_deref().unwrap_or_default()) {
-                Ok(change) => taken.push(Queued { message_id, change }),
+                Ok(change) => taken.push(Queued { message_id, change, receives }),
                 Err(e) => {
                     let reason = format!("the message is not a change: {e}");
-                    tracing::error!(%message_id, receives, %reason, "change not started");
+                    tracing::error!(%message_id, receives = receives_text.as_str(), %reason, "change not started");
+                    self.dead_letter_notice(&message_id, None, &reason, receives, http, clock).await;
                     answer.add_failure(message_id);
                 }
             }
@@ -98,6 +130,8 @@ impl StarterFunction {
                 Err(reason) => {
                     for q in &part {
                         tracing::error!(message_id = %q.message_id, execution = %name, %reason, "change not started");
+                        let entry = Some(q.change.id.as_str());
+                        self.dead_letter_notice(&q.message_id, entry, &reason, q.receives, http, clock).await;
                     }
                     answer.set_failures(ids);
                 }
@@ -138,6 +172,26 @@ impl StarterFunction {
                 !before
             })
             .collect()
+    }
+
+    /// Notifies a change that failed its last receive (SQS moves it to the
+    /// dead-letter queue next); nothing for an earlier receive.
+    async fn dead_letter_notice<H: HttpClient, C: Clock + Sleep>(
+        &self,
+        message_id: &str,
+        entry: Option<&str>,
+        reason: &str,
+        receives: u32,
+        http: &H,
+        clock: &C,
+    ) {
+        let Some(settings) = self.notify.as_ref().filter(|_| receives >= self.max_receive_count) else {
+            return;
+        };
+        let notice = notify::dead_lettered(message_id, entry, reason, receives, clock.now());
+        if let Err(e) = send_notice(http, clock, clock, settings, &self.policy, &notice, entropy()).await {
+            tracing::warn!(%message_id, error = %e, "dead-letter notification not sent");
+        }
     }
 
     /// Records the started changes in the sweep's record. Not a failure of
@@ -224,6 +278,7 @@ mod tests {
         (0..n)
             .map(|i| Queued {
                 message_id: format!("m{i}"),
+                receives: 1,
                 change: ChangeBuilder::publish(&format!("entry-{i}"))
                     .content_type("page")
                     .slug(&format!("{}-{i}", "s".repeat(slug_bytes)))
@@ -263,5 +318,62 @@ mod tests {
         assert_eq!(name, execution_name(&["a", "b"]));
         assert_ne!(name, execution_name(&["a", "b", "c"]));
         assert_eq!(name.len(), 64);
+    }
+
+    /// Step Functions answers 500 to every StartExecution; the receiver 200.
+    struct StartsFail {
+        sent: std::cell::RefCell<Vec<invalidator_core::io::HttpRequest>>,
+    }
+
+    impl HttpClient for StartsFail {
+        async fn send(
+            &self,
+            request: invalidator_core::io::HttpRequest,
+        ) -> Result<invalidator_core::io::HttpResponse, invalidator_core::io::TransportError> {
+            let status = if request.uri().path() == "/hook" { 200 } else { 500 };
+            self.sent.borrow_mut().push(request);
+            Ok(http::Response::builder().status(status).body(b"{}".to_vec()).unwrap())
+        }
+    }
+
+    struct Still;
+    impl Clock for Still {
+        fn now(&self) -> Timestamp {
+            Timestamp::from_secs(1_800_000_000)
+        }
+    }
+    impl Sleep for Still {
+        async fn sleep(&self, _: Duration) {}
+    }
+
+    fn one_change(receives: &str) -> SqsEvent {
+        let change = ChangeBuilder::publish("hero").content_type("page").slug("hero").revision(2).build();
+        let mut message = aws_lambda_events::event::sqs::SqsMessage::default();
+        message.message_id = Some("msg-1".into());
+        message.body = Some(serde_json::to_string(&change).unwrap());
+        message.attributes.insert("ApproximateReceiveCount".into(), receives.into());
+        let mut event = SqsEvent::default();
+        event.records.push(message);
+        event
+    }
+
+    #[tokio::test]
+    async fn a_change_failing_its_last_receive_is_notified_as_dead_lettered_once() {
+        let f = starter(&[("NOTIFY_URL", "http://127.0.0.1:9/hook"), ("NOTIFY_FORMAT", "json")]);
+        let http = StartsFail { sent: Default::default() };
+        for receives in ["1", "4"] {
+            let answer = f.handle(one_change(receives), &http, &Still).await;
+            assert_eq!(answer.batch_item_failures.len(), 1, "the change comes back");
+        }
+        let hooks = |http: &StartsFail| http.sent.borrow().iter().filter(|r| r.uri().path() == "/hook").count();
+        assert_eq!(hooks(&http), 0, "not notified before its last receive");
+        f.handle(one_change("5"), &http, &Still).await;
+        assert_eq!(hooks(&http), 1);
+        let sent = http.sent.borrow();
+        let hook = sent.iter().find(|r| r.uri().path() == "/hook").unwrap();
+        let body: serde_json::Value = serde_json::from_slice(hook.body()).unwrap();
+        assert_eq!(body["event"]["kind"], "dead_lettered", "{body}");
+        assert_eq!(body["event"]["changes"], json!(["hero"]));
+        assert!(body["event"]["reason"].as_str().unwrap().contains("500"), "{body}");
     }
 }

@@ -103,7 +103,7 @@ impl SweepFunction {
         let mut report = outcome.report.clone();
         let started = match outcome.changes.is_empty() {
             true => Ok(None),
-            false => self.start(&outcome.changes, http, clock).await.map(Some),
+            false => self.start(&outcome.changes, report.notice(), http, clock).await.map(Some),
         };
         let advanced = match (&report.error, started) {
             (Some(reason), _) => {
@@ -169,10 +169,22 @@ impl SweepFunction {
     /// already (what the queue's window would collect), and the execution
     /// named from their tracking ids makes a sweep run again start nothing
     /// new; through the queue they would wait one window more.
-    async fn start<H: HttpClient, C: Clock>(&self, changes: &[Change], http: &H, clock: &C) -> Result<String, String> {
+    /// The execution carries the sweep's `notice` (deliveries are failing)
+    /// in its workflow, whose first task sends it like any notification.
+    async fn start<H: HttpClient, C: Clock>(
+        &self,
+        changes: &[Change],
+        notice: Option<invalidator_core::notify::Notice>,
+        http: &H,
+        clock: &C,
+    ) -> Result<String, String> {
         let s = &self.settings;
         let now = clock.now();
-        let state = execution_input(&s.cloudfront.distribution_ids, &s.policy, changes.iter().cloned(), now, entropy());
+        let mut state =
+            execution_input(&s.cloudfront.distribution_ids, &s.policy, changes.iter().cloned(), now, entropy());
+        if let Some(notice) = notice {
+            state.workflow.take_notice(notice, &s.policy, now);
+        }
         let name = execution_name(changes);
         let request = start_execution(&self.stepfunctions, &name, &json!(state), now).map_err(|e| e.to_string())?;
         let answer = http.send(request).await.map_err(|e| e.to_string())?;

@@ -9,6 +9,7 @@ pub mod browser;
 pub mod cache_tags;
 pub mod event_source;
 pub mod loopback;
+pub mod notify_receiver;
 pub mod queue_stack;
 pub mod require;
 pub mod runtime_api;

@@ -224,3 +224,37 @@ async fn a_start_execution_signed_with_another_key_is_refused() {
     let refused = sb.stepfunctions_requests();
     assert_eq!((refused[0].status, refused[0].detail.as_str()), (403, "SignatureDoesNotMatch"), "{refused:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_refused_for_good_sends_exactly_one_signed_notification_with_the_reason_and_paths() {
+    use invalidator_tests::notify_receiver::Receiver;
+    const NOTIFY_SECRET: &str = "notify-secret-for-the-test";
+    require_node_tools();
+    let receiver = Receiver::start().await;
+    let sb = sandbox(Fault::parse_list("create:AccessDenied").unwrap()).await;
+    let input = webhook_to_execution_input(&sb).await;
+    let mut settings = settings(&sb);
+    for (k, v) in
+        [("NOTIFY_URL", receiver.url()), ("NOTIFY_FORMAT", "json".into()), ("NOTIFY_SECRET", NOTIFY_SECRET.into())]
+    {
+        settings.push((k.into(), v));
+    }
+    let workflow = function("workflow", &settings).await;
+    let (ok, events) = run_state_machine(workflow.api.invoke_url(), input).await;
+    assert!(!ok, "{events:#?}");
+    assert_eq!(entered(&events).last().map(String::as_str), Some("InvalidationFailed"));
+    let received = receiver.received().await;
+    assert_eq!(received.len(), 1, "exactly one notification: {received:#?}");
+    let n = &received[0];
+    assert!(n.signed_with(NOTIFY_SECRET), "signature {:?} does not verify", n.signature);
+    assert!(!n.signed_with("another-secret"));
+    let event = &n.body["event"];
+    assert_eq!(event["kind"], "batch_failed", "{event}");
+    assert_eq!(event["distribution_id"], "EDEMO123");
+    assert!(event["reason"].as_str().unwrap().contains("AccessDenied"), "{event}");
+    let paths: Vec<&str> = event["paths"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(paths.contains(&"/winter-sale") && paths.contains(&"/home"), "{paths:?}");
+    assert_eq!(event["path_count"].as_u64(), Some(paths.len() as u64));
+    let raw = String::from_utf8_lossy(&n.raw);
+    assert!(!raw.contains(NOTIFY_SECRET) && !raw.contains(&receiver.url()), "no secret in the body: {raw}");
+}

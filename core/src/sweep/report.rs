@@ -100,6 +100,16 @@ impl SweepReport {
         self.error = Some(reason);
     }
 
+    /// The notification of the changes it found that no webhook brought
+    /// (see [`crate::notify::sweep_missed`]); `None` when it found none or failed.
+    pub fn notice(&self) -> Option<crate::notify::Notice> {
+        if self.error.is_some() || self.first {
+            return None;
+        }
+        let position = self.at.as_millis().to_string();
+        crate::notify::sweep_missed(&self.missed_changes, self.missed as usize, &position, self.at)
+    }
+
     /// The warning to log when the sweep found changes no webhook brought
     /// (webhook deliveries are failing), or items it could not read.
     pub fn warning(&self) -> Option<String> {

@@ -45,8 +45,10 @@
 
 pub mod batches;
 pub mod billing;
+mod causes;
 mod history;
 pub mod label;
+pub mod notices;
 mod outstanding;
 mod pending;
 pub mod plan;
@@ -62,6 +64,7 @@ pub mod walk;
 pub use batches::Batches;
 pub use history::History;
 pub use label::ChangeLabel;
+pub use notices::Notices;
 pub use outstanding::{Outstanding, Slot};
 pub use plan::plan;
 pub use receipt::{ReceiptStep, StepName};
@@ -147,6 +150,9 @@ pub struct Workflow {
     /// Kept past this run (a new change does not clear them).
     #[serde(default)]
     retries: Retries,
+    /// Notifications owed (see [`notices`]).
+    #[serde(default)]
+    notices: Notices,
 }
 
 /// What the workflow is doing, each stage with its own data.
@@ -209,6 +215,8 @@ pub fn step(workflow: &mut Workflow, policy: &Policy, event: Event, now: Timesta
     let mut cx = Context { policy, now, draws: Draws::new(entropy), commands: Vec::new(), go_on: false };
     workflow.handle(event, &mut cx);
     workflow.advance(&mut cx);
+    workflow.notify_given_up(&cx);
+    workflow.notices.poll(now, &mut cx.commands);
     let next = workflow.next(&cx);
     Step { commands: cx.commands, next }
 }
@@ -240,6 +248,7 @@ impl Workflow {
             received: receipt::Received::default(),
             resume: None,
             retries: Retries::default(),
+            notices: Notices::default(),
         }
     }
 
@@ -383,6 +392,33 @@ impl Workflow {
         debug_assert!(from == to || TRANSITIONS.contains(&(from, to)), "{from:?} -> {to:?} is not in TRANSITIONS");
     }
 
+    /// Queues `notice` (once per cause; see [`notices`]).
+    fn notify(&mut self, notice: crate::notify::Notice, cx: &Context) {
+        if let Some(line) = self.notices.push(notice, cx.policy, cx.now) {
+            self.note(line);
+        }
+    }
+
+    /// Notifies the paths the retries gave up in this step, if any.
+    fn notify_given_up(&mut self, cx: &Context) {
+        if let Some(g) = self.retries.take_just_given_up() {
+            self.notify(causes::given_up(&g), cx);
+        }
+    }
+
+    /// Queues a notice whose cause is outside the workflow (the catch-up
+    /// sweep): sent with the next step, once per key, retried as every notice.
+    pub fn take_notice(&mut self, notice: crate::notify::Notice, policy: &Policy, now: Timestamp) {
+        if let Some(line) = self.notices.push(notice, policy, now) {
+            self.note(line);
+        }
+    }
+
+    /// Notifications waiting to be sent, and how many were dropped.
+    pub fn notices(&self) -> &Notices {
+        &self.notices
+    }
+
     fn note(&mut self, line: String) {
         self.log.push_back(pending::shorten(line));
         while self.log.len() > LOG_LIMIT {
@@ -397,7 +433,14 @@ impl Workflow {
             Event::PathsRequested { tracking_id, paths } => {
                 self.accept(tracking_id, None, None, paths, Vec::new(), cx);
             }
+            Event::Notified { id, result } => {
+                let entropy = cx.draws.next_value();
+                if let Some(line) = self.notices.on_answer(id, result, now, policy, entropy) {
+                    self.note(line);
+                }
+            }
             Event::TimerFired if self.is_finished() => {
+                self.notices.recover(now);
                 if self.retries.due().is_some_and(|at| at <= now) && self.plan_again(cx) {
                     // Failed paths waited long enough with no change to join: a run of their own.
                     self.failures.clear();
@@ -408,6 +451,7 @@ impl Workflow {
             Event::TimerFired => {
                 // A body runs every command to its answer before a timer, so a
                 // recall still in flight lost its answer (a restart): ask again.
+                self.notices.recover(now);
                 let distributions = self.distributions.len();
                 self.pending.recover_recalls(policy, distributions);
                 match &mut self.stage {
@@ -458,8 +502,12 @@ impl Workflow {
             let waiting = b.request.is_some_and(|r| r.is_sent()) && b.state == BatchState::Submitting;
             created && waiting && result.is_ok() && b.sequence == sequence && b.invalidation_id.is_none()
         });
+        let mut crossed = None;
         if let Some(b) = billed {
+            let before = self.billing.this_month(cx.now).items;
             self.billing.add(cx.now, b.path_count as u64);
+            let threshold = cx.policy.notify.billing_alert_items;
+            crossed = causes::billing_crossed(before, self.billing, threshold, cx.now);
         }
         let answer =
             batches.on_answer(sequence, created, result, cx.now, cx.policy, &mut cx.draws, &mut self.next_sequence);
@@ -467,6 +515,9 @@ impl Workflow {
             batches::Answer::Taken => {}
             batches::Answer::Log(line) => self.note(line),
             batches::Answer::Ended(batch) => self.end_batch(*batch, cx),
+        }
+        if let Some(notice) = crossed {
+            self.notify(notice, cx);
         }
     }
 
@@ -605,6 +656,11 @@ impl Workflow {
     fn end_batch(&mut self, mut batch: Batch, cx: &mut Context) {
         receipt::seal(&mut batch);
         if let BatchState::Failed { reason } = &batch.state {
+            // Paths failing again on a retry were notified when they first
+            // failed; what comes of them is the given-up notice.
+            if !batch.transient || self.retries.failing_since().is_none() {
+                self.notify(causes::batch_failed(&batch, reason, cx.now), cx);
+            }
             let entropy = cx.draws.next_value();
             self.retries.on_failed(&batch.paths, batch.transient, reason, cx.now, cx.policy, entropy);
             let line = format!("batch {} for {}: {reason}", batch.sequence, batch.distribution_id);
@@ -616,6 +672,9 @@ impl Workflow {
             }
         }
         let verified = batch.state == BatchState::Completed && cx.policy.verify.enabled();
+        if batch.state == BatchState::Completed && !verified && cx.policy.notify.on_completed {
+            self.notify(causes::live(&batch, false, cx.now), cx);
+        }
         let (from, stage) = self.take_stage();
         let Stage::Running { batches } = stage else {
             self.history.push(batch, cx.policy.history_limit);
@@ -668,6 +727,10 @@ impl Workflow {
                 again.first().map_or(0, |b| b.sequence)
             ));
             waiting.prepend(again);
+        } else if !batch.not_verified.is_empty() {
+            self.notify(causes::not_verified(&batch, cx.now), cx);
+        } else if cx.policy.notify.on_completed {
+            self.notify(causes::live(&batch, true, cx.now), cx);
         }
         self.history.push(batch, cx.policy.history_limit);
         cx.go_on = !waiting.is_empty() && self.pending.is_empty();
@@ -786,8 +849,10 @@ impl Workflow {
 
     /// What happens after this step.
     fn next(&self, cx: &Context) -> Next {
+        let notice_due = self.notices.due();
         if self.is_finished() {
-            return self.retries.due().map_or(Next::Finished, |at| Next::WakeAt(at.max(cx.now)));
+            let due = [self.retries.due(), notice_due].into_iter().flatten().min();
+            return due.map_or(Next::Finished, |at| Next::WakeAt(at.max(cx.now)));
         }
         let in_flight = match &self.stage {
             Stage::Walking { walk, .. } => walk.in_flight(),
@@ -808,6 +873,7 @@ impl Workflow {
             Stage::Verifying { verify, .. } => verify.next_timeout(),
             _ => None,
         };
+        let at = [at, notice_due].into_iter().flatten().min();
         Next::WakeAt(at.unwrap_or(cx.now).max(cx.now))
     }
 
@@ -852,6 +918,8 @@ mod cheapest_properties;
 mod memory_tests;
 #[cfg(test)]
 mod no_loss_tests;
+#[cfg(test)]
+mod notify_tests;
 #[cfg(test)]
 mod order_tests;
 #[cfg(test)]

@@ -208,6 +208,7 @@ fn run_to_end(sim: &mut Sim, mut c: Vec<Command>, mut largest: usize) -> usize {
             Some(Command::GetInvalidation { sequence, .. }) => {
                 sim.checked(sequence, Ok(invalidation(InvalidationStatus::Completed)))
             }
+            Some(Command::Notify { id, .. }) => sim.fire(Event::Notified { id, result: Ok(()) }),
             Some(Command::CheckPage { sequence, path }) => sim.fire(Event::PageChecked {
                 sequence,
                 path,

@@ -92,6 +92,7 @@ fn answer(command: &Command, pick: u8, ok_bias: u8) -> Event {
                 Err(failure(pick))
             },
         },
+        Command::Notify { id, .. } => Event::Notified { id: *id, result: if ok { Ok(()) } else { Err(failure(pick)) } },
         Command::CheckPage { sequence, path } => Event::PageChecked {
             sequence: *sequence,
             path: path.clone(),
@@ -153,6 +154,9 @@ proptest! {
             ("RETRY_MAX_ATTEMPTS", "3"),
             ("BATCH_TIMEOUT_SECONDS", "600"),
             ("PATH_MEMORY_ENTRIES", "100"),
+            // Notifications on, answered like every request: failing ones lose no path either.
+            ("NOTIFY_URL", "http://127.0.0.1:9/hook"),
+            ("NOTIFY_ON", "completed"),
         ]);
         let ids = ["child", "section", "home", "leaf", "about"];
         let mut wf = Workflow::new((0..distributions).map(|d| format!("E{d}")).collect());

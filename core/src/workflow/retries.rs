@@ -62,6 +62,10 @@ pub struct Retries {
     /// Paths no retry will invalidate, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     given_up: Vec<GivenUp>,
+    /// What was given up after its retries in this step, for its notice
+    /// (taken before the step ends, so never stored).
+    #[serde(skip)]
+    just_given_up: Option<GivenUp>,
 }
 
 /// Paths given up, with the reason: what an operator must invalidate by hand
@@ -160,6 +164,11 @@ impl Retries {
         self.reason.clear();
     }
 
+    /// When the paths waiting (or planned again) first failed; `None` when none are failing.
+    pub fn failing_since(&self) -> Option<Timestamp> {
+        self.since
+    }
+
     /// When the waiting paths are to be planned on their own.
     pub fn due(&self) -> Option<Timestamp> {
         self.due.filter(|_| !self.waiting.is_empty())
@@ -190,8 +199,16 @@ impl Retries {
             self.reason
         );
         let waiting = std::mem::take(&mut self.waiting);
+        let path_count = waiting.len();
+        let paths = waiting.iter().cloned().collect();
+        self.just_given_up = Some(GivenUp { reason: shorten(reason.clone()), at: now, paths, path_count });
         self.give_up(waiting, reason, now, policy);
         self.clear_waiting();
+    }
+
+    /// What was given up after its retries since the last call.
+    pub(super) fn take_just_given_up(&mut self) -> Option<GivenUp> {
+        self.just_given_up.take()
     }
 
     fn give_up(&mut self, paths: BTreeSet<String>, reason: String, now: Timestamp, policy: &Policy) {

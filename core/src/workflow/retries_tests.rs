@@ -8,11 +8,11 @@ use crate::cloudfront::InvalidationStatus;
 use crate::retry::Failure;
 use crate::webhook::Action;
 
-const FAILED_PATHS: [&str; 2] = ["/", "/blog/a"];
+pub(super) const FAILED_PATHS: [&str; 2] = ["/", "/blog/a"];
 
 /// Publishes `a`, and CloudFront answers its CreateInvalidation with a 503
 /// `RETRY_MAX_ATTEMPTS` (8) times: the batch fails for a transient reason.
-fn failed_eight_times(extra: &[(&str, &str)]) -> Sim {
+pub(super) fn failed_eight_times(extra: &[(&str, &str)]) -> Sim {
     let mut all = vec![("COLLECT_WINDOW_SECONDS", "0")];
     all.extend_from_slice(extra);
     let mut sim = Sim::new(policy(&all));

@@ -311,6 +311,13 @@ pub enum Event {
         /// What the page showed.
         result: Result<crate::site::PageSeen, Failure>,
     },
+    /// The answer to [`Command::Notify`]: the receiver took it, or why not.
+    Notified {
+        /// The notice's number.
+        id: u64,
+        /// `Ok` when the receiver answered 2xx.
+        result: Result<(), Failure>,
+    },
     /// The answer to [`Command::CreateInvalidation`].
     InvalidationCreated {
         /// The batch it was for.
@@ -371,6 +378,14 @@ pub enum Command {
         sequence: u64,
         /// An exact path of it.
         path: String,
+    },
+    /// A notification to `NOTIFY_URL` (see [`crate::notify`]); its answer
+    /// is [`Event::Notified`], and nothing else waits for it.
+    Notify {
+        /// The notice's number in the workflow.
+        id: u64,
+        /// What to tell.
+        notice: crate::notify::Notice,
     },
     /// CloudFront's GetInvalidation for batch `sequence`.
     GetInvalidation {

@@ -10,9 +10,9 @@ use crate::site::PageSeen;
 use crate::webhook::Action;
 use std::time::Duration;
 
-const SITE: (&str, &str) = ("SITE_URL", "https://www.example.com");
+pub(super) const SITE: (&str, &str) = ("SITE_URL", "https://www.example.com");
 
-fn seen(status: u16, x_cache: &str, age: Option<u64>) -> PageSeen {
+pub(super) fn seen(status: u16, x_cache: &str, age: Option<u64>) -> PageSeen {
     PageSeen { status, x_cache: Some(x_cache.into()), age, revisions: None, location: None }
 }
 
@@ -70,7 +70,7 @@ fn a_404_is_fresh_after_an_unpublish_and_a_misconfiguration_otherwise() {
 }
 
 /// A publish of `home` (revision 3) through to Completed, the site set.
-fn completed(extra: &[(&str, &str)]) -> (Sim, Vec<Command>) {
+pub(super) fn completed(extra: &[(&str, &str)]) -> (Sim, Vec<Command>) {
     let mut settings = vec![SITE, ("COLLECT_WINDOW_SECONDS", "0"), ("PATH_RULES", r#"{"page":["/{slug}"]}"#)];
     settings.extend_from_slice(extra);
     let mut sim = Sim::new(policy(&settings));
@@ -105,7 +105,7 @@ fn pages(commands: &[Command]) -> Vec<&str> {
         .collect()
 }
 
-fn answer(sim: &mut Sim, sequence: u64, path: &str, page: PageSeen) -> Vec<Command> {
+pub(super) fn answer(sim: &mut Sim, sequence: u64, path: &str, page: PageSeen) -> Vec<Command> {
     sim.fire(Event::PageChecked { sequence, path: path.into(), result: Ok(page) })
 }
 

@@ -213,7 +213,16 @@ fn services<'a>(
     contentful: Option<&'a ContentfulSettings>,
     policy: &'a Policy,
 ) -> Setup<'a, ReqwestClient, SystemClock> {
-    Setup { http, clock: &SystemClock, cloudfront, contentful, policy, concurrency: NATIVE_CONNECTIONS, memory: None }
+    Setup {
+        http,
+        clock: &SystemClock,
+        cloudfront,
+        contentful,
+        policy,
+        concurrency: NATIVE_CONNECTIONS,
+        memory: None,
+        notify: None,
+    }
 }
 
 async fn invalidate(map: &SettingsMap, paths: Vec<String>, wait: bool) -> Result<(), CliError> {
