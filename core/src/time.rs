@@ -8,6 +8,27 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const MS_PER_DAY: u64 = 86_400_000;
 
+const MS_PER_SECOND: u64 = 1000;
+const SECONDS_PER_MINUTE: u64 = 60;
+const SECONDS_PER_HOUR: u64 = 3600;
+
+/// A duration as people read it, the same on the status page and in the CLI:
+/// `850 ms`, `4.2 s`, `3 min 05 s`, `2 h 05 min`.
+pub fn duration_text(ms: u64) -> String {
+    let secs = ms / MS_PER_SECOND;
+    if ms < MS_PER_SECOND {
+        format!("{ms} ms")
+    } else if secs < SECONDS_PER_MINUTE {
+        // Tenths by integer division: float formatting would add its code to the Worker's bundle.
+        let tenths = ms / (MS_PER_SECOND / 10);
+        format!("{}.{} s", tenths / 10, tenths % 10)
+    } else if secs < SECONDS_PER_HOUR {
+        format!("{} min {:02} s", secs / SECONDS_PER_MINUTE, secs % SECONDS_PER_MINUTE)
+    } else {
+        format!("{} h {:02} min", secs / SECONDS_PER_HOUR, secs % SECONDS_PER_HOUR / SECONDS_PER_MINUTE)
+    }
+}
+
 /// An instant, in milliseconds since 1970-01-01T00:00:00Z.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
 /// A page load that takes longer than this has hung.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Chromium runs for a page that printed no document.
+const DUMP_TRIES: usize = 3;
 const FLAGS: &[&str] = &[
     "--headless",
     "--no-sandbox",
@@ -40,9 +42,17 @@ impl Browser {
     }
 
     /// The DOM of `url` once loaded, serialised (text is escaped, as in innerHTML).
+    /// A headless Chromium on a loaded machine now and then exits printing
+    /// nothing; it is asked again, [`DUMP_TRIES`] times in all.
     pub fn dump_dom(&self, url: &str) -> String {
-        let out = self.run(&["--dump-dom".into(), url.into()]);
-        String::from_utf8_lossy(&out).into_owned()
+        let mut dom = String::new();
+        for _ in 0..DUMP_TRIES {
+            dom = String::from_utf8_lossy(&self.run(&["--dump-dom".into(), url.into()])).into_owned();
+            if dom.contains("</html>") {
+                break;
+            }
+        }
+        dom
     }
 
     /// A PNG of `url` in a `width` × `height` viewport, written to `to`.

@@ -157,6 +157,7 @@ impl QueueStack {
                 [("PATH_MEMORY_TABLE", MEMORY_TABLE.to_string()), ("DYNAMODB_ENDPOINT", format!("http://{addr}"))]
                     .map(|(k, v)| (k.to_string(), v));
             all.extend(table.clone());
+            starter_env.extend(table);
             dynamodb = Some(state);
         }
         let mut webhook_settings = all.clone();

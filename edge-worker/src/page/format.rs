@@ -2,25 +2,7 @@
 
 use invalidator_core::time::Timestamp;
 
-const MS_PER_SECOND: u64 = 1000;
-const SECONDS_PER_MINUTE: u64 = 60;
-const SECONDS_PER_HOUR: u64 = 3600;
-
-/// `850 ms`, `4.2 s`, `3 min 05 s`, `2 h 05 min`.
-pub fn duration(ms: u64) -> String {
-    let secs = ms / MS_PER_SECOND;
-    if ms < MS_PER_SECOND {
-        format!("{ms} ms")
-    } else if secs < SECONDS_PER_MINUTE {
-        // Tenths by integer division: float formatting would add its code to the bundle.
-        let tenths = ms / (MS_PER_SECOND / 10);
-        format!("{}.{} s", tenths / 10, tenths % 10)
-    } else if secs < SECONDS_PER_HOUR {
-        format!("{} min {:02} s", secs / SECONDS_PER_MINUTE, secs % SECONDS_PER_MINUTE)
-    } else {
-        format!("{} h {:02} min", secs / SECONDS_PER_HOUR, secs % SECONDS_PER_HOUR / SECONDS_PER_MINUTE)
-    }
-}
+pub use invalidator_core::time::duration_text as duration;
 
 /// The time of day (`18:45:03`), for a page that says its date once.
 pub fn clock(t: Timestamp) -> String {
