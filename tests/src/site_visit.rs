@@ -2,7 +2,6 @@
 //! the verification tests make: shared by the Worker and the Step Functions
 //! end-to-end tests, so both assert on the same page the same way.
 
-use crate::sandbox::origin::page_text;
 use crate::sandbox::{FixtureEntry, Sandbox};
 use serde_json::{json, Value};
 
@@ -31,18 +30,11 @@ impl Visit {
     }
 }
 
-/// A GET of `path` through the CDN as a browser sends it.
+/// A GET of `path` through the CDN as a browser sends it
+/// ([`crate::sandbox::visitor::visit`]).
 pub async fn visit(sb: &Sandbox, path: &str) -> Visit {
-    let r = crate::loopback::client()
-        .get(format!("{}{path}", sb.site_url()))
-        .header("accept-encoding", "br, gzip")
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let x_cache = r.headers().get("x-cache").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let body = r.text().await.unwrap();
-    Visit { status, x_cache, text: page_text(&body) }
+    let v = crate::sandbox::visitor::visit(&sb.site_url(), path).await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    Visit { status: v.status, text: v.text(), x_cache: v.x_cache }
 }
 
 /// The webhook body Contentful sends for `revision` of the demo's button
